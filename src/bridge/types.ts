@@ -1,0 +1,155 @@
+/**
+ * The contract between the UI thread (src/client) and the Web Worker
+ * (worker/): the Comlink-exposed API and the single multiplexed subscription
+ * channel. Plain data only: everything here crosses postMessage.
+ */
+import type { ConvType, Conversation, MemberFilter, Message, MessageReceipt, ReadMemberPage } from '../protocol';
+import type { ErrorPayload } from '../protocol';
+
+/** Where a message of mine stands on its way to the server. */
+export type SendStatus = 'pending' | 'sent' | 'failed';
+/** Where my read acknowledgement of someone else's message stands. */
+export type AckStatus = 'none' | 'pending' | 'sent' | 'rejected';
+
+/** A message as the local store knows it. Server fields are null until the server accepted it. */
+export interface LocalMessage {
+  id: string;
+  convId: string;
+  convType: ConvType;
+  senderId: string;
+  text: string;
+  needReadReceipt: boolean;
+  /** Client clock when sent (own messages) or when first stored locally. */
+  createdAt: number;
+  seq: number | null;
+  sentAt: number | null;
+  audienceCount: number | null;
+  /** Own messages: delivery state. Others' messages are always 'sent'. */
+  status: SendStatus;
+  /** Set when `status` is 'failed' (e.g. code `receipts-disabled`). */
+  error?: ErrorPayload;
+  /** Others' messages: when I read it (client clock at markRead). */
+  readAt?: number;
+  ackStatus: AckStatus;
+  /** Set when `ackStatus` is 'rejected'. */
+  ackError?: ErrorPayload;
+}
+
+/** Everything the UI needs to render the receipt line of one message. */
+export interface ReadState {
+  messageId: string;
+  convId: string;
+  convType: ConvType;
+  direction: 'outgoing' | 'incoming';
+  needReadReceipt: boolean;
+  status: SendStatus;
+  error?: ErrorPayload;
+  /** Outgoing: receipt counts (c2c: 0/1). */
+  readCount: number;
+  unreadCount: number;
+  isPeerRead: boolean;
+  /** Outgoing: time of the latest read included; incoming: my readAt. 0 if none. */
+  timestamp: number;
+  /** Incoming: my acknowledgement's state. */
+  ackStatus: AckStatus;
+  ackError?: ErrorPayload;
+  /** Ready-made English label: "Sending…", "Sent", "Read", "2 read · 3 unread", "Failed: …". */
+  label: string;
+}
+
+/** Live sync status of this client. */
+export interface SyncStatus {
+  /** 'offline' when the browser says so or the last request failed to connect. */
+  connection: 'online' | 'offline' | 'connecting';
+  /** This tab's worker holds the flush lock (exactly one tab does). */
+  leader: boolean;
+  flushing: boolean;
+  pendingAcks: number;
+  pendingMessages: number;
+  rejectedAcks: number;
+  failedMessages: number;
+  lastError: ErrorPayload | null;
+  lastSyncAt: number | null;
+}
+
+/** A reference to a message for markRead / getReadReceipts: its id, or the message itself. */
+export type MessageRef = string | { id: string };
+
+/** Input of sendMessage. `id` is generated when absent. */
+export interface SendMessageInput {
+  convId: string;
+  text: string;
+  needReadReceipt?: boolean;
+  id?: string;
+}
+
+/** Result of markRead: what was queued and what was skipped, with why. */
+export interface MarkReadResult {
+  queued: number;
+  /** Already read before: idempotent no-op. */
+  alreadyRead: number;
+  skipped: { messageId: string; reason: 'own-message' | 'receipt-not-requested' | 'not-found' }[];
+}
+
+/** Options of getReadMembers. `count` is capped at the server's page limit. */
+export interface MemberPageOptions {
+  filter: MemberFilter;
+  cursor?: string | null;
+  count?: number;
+}
+
+/** What a UI subscription asks for. Identical queries share one worker-side query. */
+export type Query =
+  | { kind: 'read-state'; messageId: string } // value: ReadState | null
+  | { kind: 'messages'; convId: string; limit?: number } // value: LocalMessage[] (oldest first, the latest `limit`)
+  | { kind: 'conversations' } // value: Conversation[]
+  | { kind: 'sync-status' } // value: SyncStatus
+  | { kind: 'receipts' }; // event stream: each value is a MessageReceipt[] batch as it arrives
+
+/** One entry of an update batch: a new value for subscription `id`, or its error. */
+export interface SubscriptionUpdate {
+  id: number;
+  value?: unknown;
+  error?: ErrorPayload;
+}
+
+/** Environment signals the UI thread forwards (they do not fire inside a Chromium worker). */
+export interface EnvironmentSignal {
+  online?: boolean;
+  visible?: boolean;
+}
+
+/**
+ * The worker's API, exposed with Comlink. Every method may reject with an
+ * error carrying a stable `code` (see `ERROR_CODES`).
+ */
+export interface WorkerApi {
+  /**
+   * Registers the single update sink (a Comlink proxy). The worker calls it
+   * at most once per tick with every pending update, coalesced per id.
+   */
+  attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void>;
+  /** Starts subscriptions (batched: many ids per call). The current value follows on the sink. */
+  subscribe(subs: { id: number; query: Query }[]): Promise<void>;
+  /** Ends subscriptions and releases their worker-side queries. */
+  unsubscribe(ids: number[]): Promise<void>;
+
+  sendMessage(input: SendMessageInput): Promise<LocalMessage>;
+  /** Stores messages delivered by another channel (e.g. the app's own chat backend). */
+  receiveMessages(messages: Message[]): Promise<void>;
+  /** Durably queues read acks; resolves after the IndexedDB commit. Works offline. */
+  markRead(refs: MessageRef[]): Promise<MarkReadResult>;
+  /** Receipt state of my messages: from the server when reachable, else the stored state. */
+  getReadReceipts(refs: MessageRef[]): Promise<MessageReceipt[]>;
+  getReadMembers(ref: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage>;
+  getConversations(): Promise<Conversation[]>;
+  /** Forwarded online/offline/visibility signals. */
+  setEnvironment(signal: EnvironmentSignal): Promise<void>;
+  /** Flushes now (if leader) and resolves when that flush ends. */
+  flush(): Promise<void>;
+  /** Drops rejected acks / failed messages from the status counts. */
+  clearRejected(): Promise<void>;
+  /** Test and debug introspection of the subscription registry. */
+  stats(): Promise<{ subscriptions: number; queries: number }>;
+  close(): Promise<void>;
+}

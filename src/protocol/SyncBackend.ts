@@ -1,0 +1,39 @@
+import type { ServerConfig } from './entities';
+import type {
+  AckBatchRequest,
+  AckBatchResponse,
+  MemberPageRequest,
+  MemberPageResponse,
+  PullMessagesRequest,
+  PullMessagesResponse,
+  ReceiptQueryRequest,
+  ReceiptQueryResponse,
+  SendMessagesRequest,
+  SendMessagesResponse,
+  ServerEvent,
+} from './wire';
+
+/**
+ * The server's rules as operations on behalf of an authenticated user. The
+ * reference server's core implements it; the HTTP server maps routes onto it
+ * and `MemoryTransport` calls it directly, so the rules exist once.
+ *
+ * Methods take already-validated requests. Whole-request failures throw a
+ * `ReadSyncError` (e.g. `not-sender` for a member page); per-item failures are
+ * reported in the result.
+ */
+export interface SyncBackend {
+  /** Configuration announced to clients. */
+  getConfig(): ServerConfig;
+  sendMessages(userId: string, req: SendMessagesRequest): Promise<SendMessagesResponse>;
+  pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse>;
+  ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse>;
+  queryReceipts(userId: string, req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
+  memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse>;
+  /**
+   * Subscribes to the user's event stream. Receipt updates after `since` (a
+   * `receipts` event cursor; null for "from now") are replayed first. The
+   * listener gets the `hello` event first. Returns an unsubscribe function.
+   */
+  subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void): () => void;
+}

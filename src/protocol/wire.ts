@@ -1,0 +1,192 @@
+/**
+ * Wire messages between clients and the sync server, told apart by `type`.
+ * HTTP bodies and WebSocket frames are exactly these objects as JSON.
+ * See docs/protocol.md for the routes and an example of each.
+ */
+import * as v from 'valibot';
+import {
+  ConversationSchema,
+  IdSchema,
+  MAX_TEXT_LENGTH,
+  MemberFilterSchema,
+  MessageIdSchema,
+  MessageReceiptSchema,
+  MessageSchema,
+  ReadMemberPageSchema,
+  SeqSchema,
+  ServerConfigSchema,
+  TimestampSchema,
+} from './entities';
+
+/** Per-item outcome codes used in batch results. */
+export const ITEM_STATUSES = ['accepted', 'duplicate', 'rejected'] as const;
+export const ItemStatusSchema = v.picklist(ITEM_STATUSES);
+
+/** Reason codes for a rejected item; a subset of `ErrorCode`. */
+export const REJECT_REASONS = [
+  'not-found',
+  'not-member',
+  'not-sender',
+  'own-message',
+  'receipt-not-requested',
+  'receipts-disabled',
+  'not-in-audience',
+  'conflict',
+  'invalid-argument',
+] as const;
+export const RejectReasonSchema = v.picklist(REJECT_REASONS);
+/** Reason code for a rejected item. */
+export type RejectReason = v.InferOutput<typeof RejectReasonSchema>;
+
+const BatchIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, 'batchId must be 8-64 chars of [A-Za-z0-9_-]'));
+
+// ---- send messages -------------------------------------------------------
+
+/** A message as a client submits it. `id` is client-chosen: a resend with the same id is recognised. */
+export const OutgoingMessageSchema = v.object({
+  id: MessageIdSchema,
+  convId: IdSchema,
+  text: v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH)),
+  needReadReceipt: v.boolean(),
+  /** Client clock when the user pressed send. */
+  createdAt: TimestampSchema,
+});
+export type OutgoingMessage = v.InferOutput<typeof OutgoingMessageSchema>;
+
+/** POST /v1/messages. Messages of one conversation are stored in array order. */
+export const SendMessagesRequestSchema = v.object({
+  type: v.literal('send-messages'),
+  messages: v.pipe(v.array(OutgoingMessageSchema), v.minLength(1)),
+});
+export type SendMessagesRequest = v.InferOutput<typeof SendMessagesRequestSchema>;
+
+/** Result of one submitted message; `message` is set unless rejected. */
+export const SendResultSchema = v.object({
+  id: MessageIdSchema,
+  status: ItemStatusSchema,
+  message: v.optional(MessageSchema),
+  reason: v.optional(RejectReasonSchema),
+});
+export type SendResult = v.InferOutput<typeof SendResultSchema>;
+
+export const SendMessagesResponseSchema = v.object({
+  type: v.literal('send-messages-result'),
+  results: v.array(SendResultSchema),
+});
+export type SendMessagesResponse = v.InferOutput<typeof SendMessagesResponseSchema>;
+
+// ---- pull messages -------------------------------------------------------
+
+/** POST /v1/pull: the user's conversations, and messages after `since[convId]` (0 when absent). */
+export const PullMessagesRequestSchema = v.object({
+  type: v.literal('pull-messages'),
+  since: v.record(IdSchema, SeqSchema),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+});
+export type PullMessagesRequest = v.InferOutput<typeof PullMessagesRequestSchema>;
+
+export const PullMessagesResponseSchema = v.object({
+  type: v.literal('pull-messages-result'),
+  conversations: v.array(ConversationSchema),
+  /** Ordered by (convId, seq). */
+  messages: v.array(MessageSchema),
+  /** More messages remain: pull again with the new positions. */
+  hasMore: v.boolean(),
+});
+export type PullMessagesResponse = v.InferOutput<typeof PullMessagesResponseSchema>;
+
+// ---- acks ------------------------------------------------------------------
+
+/** One read acknowledgement. Short keys: an ack is at most 48 JSON bytes. */
+export const AckSchema = v.object({
+  /** Message id. */
+  m: MessageIdSchema,
+  /** When the user read it (client clock at markRead). */
+  t: TimestampSchema,
+});
+export type Ack = v.InferOutput<typeof AckSchema>;
+
+/** POST /v1/acks. `batchId` is an idempotency key: a replayed batch returns the first result. */
+export const AckBatchRequestSchema = v.object({
+  type: v.literal('ack-batch'),
+  batchId: BatchIdSchema,
+  acks: v.pipe(v.array(AckSchema), v.minLength(1)),
+});
+export type AckBatchRequest = v.InferOutput<typeof AckBatchRequestSchema>;
+
+/** Per-ack result: `s` status, `r` reason when rejected. Same order as the request. */
+export const AckResultSchema = v.object({ m: MessageIdSchema, s: ItemStatusSchema, r: v.optional(RejectReasonSchema) });
+export type AckResult = v.InferOutput<typeof AckResultSchema>;
+
+export const AckBatchResponseSchema = v.object({
+  type: v.literal('ack-batch-result'),
+  batchId: BatchIdSchema,
+  results: v.array(AckResultSchema),
+});
+export type AckBatchResponse = v.InferOutput<typeof AckBatchResponseSchema>;
+
+// ---- receipts and members ------------------------------------------------------
+
+/** POST /v1/receipts: the current receipt state of the caller's own messages. */
+export const ReceiptQueryRequestSchema = v.object({
+  type: v.literal('receipt-query'),
+  messageIds: v.pipe(v.array(MessageIdSchema), v.minLength(1)),
+});
+export type ReceiptQueryRequest = v.InferOutput<typeof ReceiptQueryRequestSchema>;
+
+export const ReceiptQueryResponseSchema = v.object({
+  type: v.literal('receipt-query-result'),
+  receipts: v.array(MessageReceiptSchema),
+  rejected: v.array(v.object({ m: MessageIdSchema, r: RejectReasonSchema })),
+});
+export type ReceiptQueryResponse = v.InferOutput<typeof ReceiptQueryResponseSchema>;
+
+/** POST /v1/members: one page of a group message's read or unread members (sender only). */
+export const MemberPageRequestSchema = v.object({
+  type: v.literal('member-page'),
+  messageId: MessageIdSchema,
+  filter: MemberFilterSchema,
+  cursor: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(512)))),
+  count: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+export type MemberPageRequest = v.InferOutput<typeof MemberPageRequestSchema>;
+
+export const MemberPageResponseSchema = v.object({
+  type: v.literal('member-page-result'),
+  page: ReadMemberPageSchema,
+});
+export type MemberPageResponse = v.InferOutput<typeof MemberPageResponseSchema>;
+
+// ---- server events (WebSocket) -------------------------------------------------
+
+/** First frame on a connection. */
+export const HelloEventSchema = v.object({
+  type: v.literal('hello'),
+  protocolVersion: v.pipe(v.number(), v.integer()),
+  userId: IdSchema,
+  config: ServerConfigSchema,
+});
+/** New messages in the user's conversations (their own from other devices included). */
+export const MessagesEventSchema = v.object({ type: v.literal('messages'), messages: v.array(MessageSchema) });
+/**
+ * Receipt state of the user's own messages, coalesced per message. `cursor`
+ * is a resume point: reconnect with `?since=<cursor>` to get every update
+ * after it (absolute states, so replays are harmless).
+ */
+export const ReceiptsEventSchema = v.object({
+  type: v.literal('receipts'),
+  receipts: v.array(MessageReceiptSchema),
+  cursor: SeqSchema,
+});
+/** A conversation the user belongs to was created or changed (membership, name). */
+export const ConversationEventSchema = v.object({ type: v.literal('conversation'), conversation: ConversationSchema });
+
+export const ServerEventSchema = v.variant('type', [HelloEventSchema, MessagesEventSchema, ReceiptsEventSchema, ConversationEventSchema]);
+/** Any server-to-client event. */
+export type ServerEvent = v.InferOutput<typeof ServerEventSchema>;
+export type HelloEvent = v.InferOutput<typeof HelloEventSchema>;
+export type MessagesEvent = v.InferOutput<typeof MessagesEventSchema>;
+export type ReceiptsEvent = v.InferOutput<typeof ReceiptsEventSchema>;
+export type ConversationEvent = v.InferOutput<typeof ConversationEventSchema>;
+
+export { BatchIdSchema };

@@ -1,0 +1,50 @@
+import type {
+  AckBatchRequest,
+  AckBatchResponse,
+  MemberPageRequest,
+  MemberPageResponse,
+  PullMessagesRequest,
+  PullMessagesResponse,
+  ReceiptQueryRequest,
+  ReceiptQueryResponse,
+  SendMessagesRequest,
+  SendMessagesResponse,
+  ServerConfig,
+  ServerEvent,
+} from '../../src/protocol';
+
+/** State of a transport's event stream. */
+export type EventStreamStatus = 'connecting' | 'open' | 'closed';
+
+/** Callbacks of an open event stream. */
+export interface EventStreamHandlers {
+  /** A validated server event. */
+  onEvent(event: ServerEvent): void;
+  onStatus(status: EventStreamStatus): void;
+}
+
+/**
+ * How the worker talks to a backend, as the authenticated user. Every
+ * response is validated before it is returned. Failures reject with a
+ * `ReadSyncError` whose `retryable` tells the outbox what to do: `network`,
+ * `server` (5xx, 408) and `rate-limited` (with `retryAfterMs`) retry; any other
+ * code is permanent for that request.
+ *
+ * Implementations: `HttpTransport` (fetch + WebSocket, the reference server)
+ * and `MemoryTransport` (in-process, with fault injection, for tests). Both
+ * pass test/contracts/transportContract.ts.
+ */
+export interface Transport {
+  getConfig(): Promise<ServerConfig>;
+  sendMessages(req: SendMessagesRequest): Promise<SendMessagesResponse>;
+  pullMessages(req: PullMessagesRequest): Promise<PullMessagesResponse>;
+  ackBatch(req: AckBatchRequest): Promise<AckBatchResponse>;
+  queryReceipts(req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
+  memberPage(req: MemberPageRequest): Promise<MemberPageResponse>;
+  /**
+   * Opens the event stream and keeps it open (reconnecting with backoff),
+   * resuming receipt updates after the last `receipts` cursor seen, starting
+   * from `since`. Returns a function that closes it.
+   */
+  openEvents(since: number | null, handlers: EventStreamHandlers): () => void;
+}
