@@ -153,3 +153,33 @@ export interface WorkerApi {
   stats(): Promise<{ subscriptions: number; queries: number }>;
   close(): Promise<void>;
 }
+
+/** Flush tuning; every field has a sensible default. */
+export interface FlushOptions {
+  /** Wait after an enqueue before flushing, to coalesce a burst of markRead calls. Default 50 ms. */
+  debounceMs?: number;
+  /** Slow timer while anything is pending. Default 30 s. */
+  intervalMs?: number;
+  /** Max acks per request; capped by the server's `maxAckBatch`. */
+  ackBatchSize?: number;
+  /** Backoff: base and cap, full jitter. Defaults 1 s and 60 s. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** How the browser worker entry is initialised by the client (first call after creating the Worker). */
+export interface WorkerInitOptions {
+  userId: string;
+  /** Bearer token for the sync server. */
+  token: string;
+  /** Base URL of the sync server, e.g. "https://chat.example.com" (WebSocket URL is derived). */
+  serverUrl: string;
+  /** IndexedDB database name. Default `readsync-<userId>`. */
+  dbName?: string;
+  flush?: FlushOptions;
+}
+
+/** What worker/index.ts exposes: the WorkerApi plus its initialisation. */
+export interface WorkerEntryApi extends WorkerApi {
+  init(options: WorkerInitOptions): Promise<void>;
+}

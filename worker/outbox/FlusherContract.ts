@@ -1,0 +1,49 @@
+import type { ErrorPayload, Limits } from '../../src/protocol';
+import type { FlushOptions } from '../../src/bridge';
+import type { ReadSyncDb } from '../db/ReadSyncDb';
+import type { Transport } from '../transport/Transport';
+
+/**
+ * The contract between the worker core (ReadSyncWorker, which writes outbox
+ * rows inside its own transactions) and the flusher (which sends them).
+ * The core never talks to the network for queued items; the flusher never
+ * decides what gets queued.
+ */
+export interface FlusherDeps {
+  db: ReadSyncDb;
+  transport: Transport;
+  userId: string;
+  /** Current wire limits (from the server config cached in meta; defaults before the first contact). */
+  limits(): Limits;
+  options?: FlushOptions;
+  /** Injectable clock and randomness, for fake timers and seeded tests. */
+  now?: () => number;
+  random?: () => number;
+  /** Called whenever the flusher's status changes. */
+  onStatus(status: FlushStatus): void;
+}
+
+/** The flusher's part of SyncStatus (counts come from the database). */
+export interface FlushStatus {
+  /** 'offline' after a network failure or an offline signal, until a request succeeds. */
+  connection: 'online' | 'offline' | 'connecting';
+  leader: boolean;
+  flushing: boolean;
+  lastError: ErrorPayload | null;
+  lastSyncAt: number | null;
+}
+
+/** What the worker core calls on the flusher. */
+export interface FlushScheduler {
+  /** Takes the leader lock (Web Locks, or a fallback), flushes leftovers from a previous run, starts the slow timer. */
+  start(): Promise<void>;
+  /** Releases the lock and timers; an in-flight request's reply is still applied if it arrives before close. */
+  stop(): Promise<void>;
+  /** Something was enqueued: flush after the debounce. */
+  notifyEnqueued(): void;
+  /** Forwarded environment signals; coming online or visible triggers a flush. */
+  setOnline(online: boolean): void;
+  setVisible(visible: boolean): void;
+  /** Flush now (if leader); resolves when that flush ends (successfully or not). */
+  flush(): Promise<void>;
+}
