@@ -1,0 +1,186 @@
+import { Subject, throwError, type Observable } from 'rxjs';
+import type {
+  LocalMessage,
+  MarkReadResult,
+  MemberPageOptions,
+  MessageRef,
+  Query,
+  ReadState,
+  SendMessageInput,
+  SyncStatus,
+  WorkerApi,
+} from '../bridge';
+import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
+import type { Conversation, Message, MessageReceipt, ReadMemberPage } from '../protocol';
+import { SubscriptionRegistry } from './SubscriptionRegistry';
+
+/** How the client reaches its worker; built by `createReadSyncClient`. */
+export interface ClientLink {
+  /** The worker API (a Comlink remote, so every call is async). */
+  api: WorkerApi;
+  /** Resolves once the worker is initialised and the update sink attached. */
+  ready: Promise<void>;
+  /** Wires the update sink to the registry; called once. */
+  connect(dispatch: SubscriptionRegistry['dispatch']): void;
+  /** Releases the link after the registry is closed (closes/terminates an owned worker). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The UI-thread face of readsync. Reads are RxJS observables fed by the
+ * worker's IndexedDB over one multiplexed channel; writes are promises that
+ * resolve once the worker has stored them durably (they work offline).
+ * Every rejection and every observable error is a `ReadSyncError`: check its
+ * `code`.
+ */
+export class ReadSyncClient {
+  /** The user's conversations, as stored locally. */
+  readonly conversations$: Observable<Conversation[]>;
+  /** Connection, leader tab, pending and rejected counts. */
+  readonly syncStatus$: Observable<SyncStatus>;
+  /** Receipt updates of my messages, in batches as they arrive (the seed's receipt callback). No replay. */
+  readonly receipts$: Observable<MessageReceipt[]>;
+  /** Background errors that belong to no call or observable (start-up, forwarded signals). */
+  readonly error$: Observable<ReadSyncError>;
+
+  private readonly registry: SubscriptionRegistry;
+  private readonly errors = new Subject<ReadSyncError>();
+  private readonly cleanups: (() => void)[] = [];
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly link: ClientLink) {
+    this.error$ = this.errors.asObservable();
+    this.registry = new SubscriptionRegistry(
+      {
+        subscribe: async (subs) => this.call((api) => api.subscribe(subs)),
+        unsubscribe: async (ids) => this.call((api) => api.unsubscribe(ids), true),
+      },
+      (err) => this.errors.next(err),
+    );
+    link.connect((updates) => this.registry.dispatch(updates));
+    link.ready.catch((err: unknown) => this.errors.next(asReadSyncError(err)));
+    this.conversations$ = this.registry.observe<Conversation[]>({ kind: 'conversations' });
+    this.syncStatus$ = this.registry.observe<SyncStatus>({ kind: 'sync-status' });
+    this.receipts$ = this.registry.observe<MessageReceipt[]>({ kind: 'receipts' });
+  }
+
+  /** Live receipt line of one message (mine or someone else's); null while the message is unknown here. */
+  readState$(message: MessageRef): Observable<ReadState | null> {
+    return this.observe<ReadState | null>(() => ({ kind: 'read-state', messageId: parseArgument(MessageIdSchema, messageIdOf(message), 'readState$') }));
+  }
+
+  /** Messages of one conversation, oldest first; with `limit`, only the latest `limit`. */
+  messages$(convId: string, options: { limit?: number } = {}): Observable<LocalMessage[]> {
+    return this.observe<LocalMessage[]>(() => {
+      parseArgument(IdSchema, convId, 'messages$: convId');
+      const { limit } = options;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ValidationError('messages$: limit must be a positive integer');
+      return limit === undefined ? { kind: 'messages', convId } : { kind: 'messages', convId, limit };
+    });
+  }
+
+  /** Stores the message as pending and sends it when possible. Rejects at once with `receipts-disabled` when the group type is known not to take receipts. */
+  sendMessage(input: SendMessageInput): Promise<LocalMessage> {
+    return this.call((api) => api.sendMessage(input));
+  }
+
+  /** Stores messages the app received through its own chat channel. */
+  receiveMessages(messages: Message[]): Promise<void> {
+    return this.call((api) => api.receiveMessages(messages));
+  }
+
+  /** Marks messages read now; resolves once the receipts are durably queued (works offline). Own messages and messages without receipts are skipped. */
+  markRead(messages: MessageRef | readonly MessageRef[]): Promise<MarkReadResult> {
+    return this.call((api) => api.markRead(refList(messages, 'markRead')));
+  }
+
+  /** Receipt state of my messages: fresh from the server when reachable, else as stored. */
+  getReadReceipts(messages: MessageRef | readonly MessageRef[]): Promise<MessageReceipt[]> {
+    return this.call((api) => api.getReadReceipts(refList(messages, 'getReadReceipts')));
+  }
+
+  /** One page of the members who have (`read`) or have not (`unread`) read my group message. */
+  getReadMembers(message: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage> {
+    return this.call((api) => api.getReadMembers(messageIdOf(message), options));
+  }
+
+  /** Flushes pending receipts and messages now; resolves when that flush ends. */
+  flush(): Promise<void> {
+    return this.call((api) => api.flush());
+  }
+
+  /** Forgets rejected receipts and failed messages in the status counts. */
+  clearRejected(): Promise<void> {
+    return this.call((api) => api.clearRejected());
+  }
+
+  /** Registers a cleanup to run on close (used by the factory for environment listeners). */
+  onClose(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Reports a background error on `error$`. */
+  reportError(err: unknown): void {
+    this.errors.next(asReadSyncError(err));
+  }
+
+  /**
+   * Completes every observable, releases every worker-side subscription,
+   * removes the environment listeners and, for a worker the client owns,
+   * closes and terminates it. Later calls reject with code `closed`.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const c of this.cleanups.splice(0)) c();
+      await this.registry.close();
+      await this.link.dispose();
+      this.errors.complete();
+    })();
+    return this.closing;
+  }
+
+  /** Live subscriptions this client holds on the worker (shared queries count once). */
+  get liveSubscriptions(): number {
+    return this.registry.size;
+  }
+
+  /** Builds the query up front: a bad argument becomes an erroring observable (code `invalid-argument`), never a throw. */
+  private observe<T>(build: () => Query): Observable<T> {
+    let query: Query;
+    try {
+      query = build();
+    } catch (err) {
+      return throwError(() => asReadSyncError(err));
+    }
+    return this.registry.observe<T>(query);
+  }
+
+  private async call<T>(fn: (api: WorkerApi) => Promise<T>, duringClose = false): Promise<T> {
+    if (this.closing && !duringClose) throw new ReadSyncError('closed', 'The readsync client is closed');
+    try {
+      await this.link.ready;
+      return await fn(this.link.api);
+    } catch (err) {
+      throw asReadSyncError(err);
+    }
+  }
+}
+
+function messageIdOf(ref: MessageRef): string {
+  if (typeof ref === 'string' && ref !== '') return ref;
+  if (typeof ref === 'object' && ref !== null && typeof ref.id === 'string' && ref.id !== '') return ref.id;
+  throw new ValidationError('a message reference must be a message id or an object with an `id`');
+}
+
+function refList(refs: MessageRef | readonly MessageRef[], what: string): string[] {
+  const list = Array.isArray(refs) ? (refs as readonly MessageRef[]) : [refs as MessageRef];
+  try {
+    return list.map(messageIdOf);
+  } catch (err) {
+    throw new ValidationError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+function asReadSyncError(err: unknown): ReadSyncError {
+  return err instanceof ReadSyncError ? err : fromErrorPayload(toErrorPayload(err));
+}

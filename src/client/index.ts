@@ -1,0 +1,3 @@
+export { createReadSyncClient, type ReadSyncClientOptions } from './createReadSyncClient';
+export { ReadSyncClient } from './ReadSyncClient';
+export type { ClientEnvironment } from './forwardEnvironment';
