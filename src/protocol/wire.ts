@@ -165,6 +165,12 @@ export const HelloEventSchema = v.object({
   protocolVersion: v.pipe(v.number(), v.integer()),
   userId: IdSchema,
   config: ServerConfigSchema,
+  /**
+   * The server's receipt cursor when the stream opened. A client that had no
+   * cursor (connected with no `since`) resumes from it; one that passed `since`
+   * keeps its own until the replay that follows hello has delivered newer ones.
+   */
+  cursor: v.optional(SeqSchema),
 });
 /** New messages in the user's conversations (their own from other devices included). */
 export const MessagesEventSchema = v.object({ type: v.literal('messages'), messages: v.array(MessageSchema) });

@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  AckBatchRequest,
+  AckBatchResponse,
+  Conversation,
+  GroupType,
+  Limits,
+  MemberPageRequest,
+  MemberPageResponse,
+  Message,
+  PullMessagesRequest,
+  PullMessagesResponse,
+  ReceiptQueryRequest,
+  ReceiptQueryResponse,
+  SendMessagesRequest,
+  SendMessagesResponse,
+  SendResult,
+  ServerConfig,
+  ServerEvent,
+  SyncBackend,
+} from '../../protocol';
+import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
+import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
+import { applyAcks } from './applyAcks';
+import { EventHub } from './EventHub';
+import { GroupAdmin } from './GroupAdmin';
+import { memberPage } from './memberPage';
+import { toReceipt } from './toReceipt';
+
+/** Options of the rules core. */
+export interface SyncCoreOptions {
+  /** Group types whose messages may request receipts. Default: work, public, meeting. */
+  receiptGroupTypes?: readonly GroupType[];
+  /** Wire limits, announced to clients and enforced. */
+  limits?: Partial<Limits>;
+  /** Signs member-page cursors. Default: random per process (cursors then die with the process). */
+  secret?: string;
+  /** Server clock (ms). */
+  now?: () => number;
+  /** How long a replayed ack batchId still returns its first result. Default 7 days. */
+  batchRetentionMs?: number;
+  /**
+   * Receipt events are coalesced per message over this window (ms) before
+   * they go to the sender. 0 (default) = until the next microtask.
+   */
+  receiptFlushMs?: number;
+}
+
+const DEFAULT_PULL_LIMIT = 500;
+
+/**
+ * The server's rules (SPEC section 2) over a `Store`: the one implementation
+ * behind the HTTP server and the in-process `MemoryTransport`. Each method
+ * acts for an authenticated `userId` on an already-validated request.
+ */
+export class SyncCore implements SyncBackend {
+  readonly store: Store;
+  readonly config: ServerConfig;
+  /** Groups, c2c conversations, join and leave (for the demo, tests and embedding apps). */
+  readonly admin: GroupAdmin;
+  private readonly hub: EventHub;
+  private readonly receiptTypes: ReadonlySet<GroupType>;
+  private readonly secret: string;
+  private readonly now: () => number;
+  private readonly batchRetentionMs: number;
+  private lastPrune = 0;
+
+  constructor(store: Store, options: SyncCoreOptions = {}) {
+    this.store = store;
+    this.receiptTypes = new Set(options.receiptGroupTypes ?? DEFAULT_RECEIPT_GROUP_TYPES);
+    this.config = {
+      protocolVersion: PROTOCOL_VERSION,
+      receiptGroupTypes: [...this.receiptTypes],
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    };
+    this.secret = options.secret ?? randomBytes(32).toString('hex');
+    this.now = options.now ?? Date.now;
+    this.batchRetentionMs = options.batchRetentionMs ?? 7 * 24 * 3600_000;
+    this.hub = new EventHub(store, () => this.getConfig(), options.receiptFlushMs ?? 0);
+    this.admin = new GroupAdmin(store, this.hub, (rec, viewer) => this.viewConversation(rec, viewer), this.now);
+  }
+
+  getConfig(): ServerConfig {
+    return structuredClone(this.config);
+  }
+
+  /** Whether messages in `rec` may request receipts. */
+  receiptsEnabled(rec: Pick<ConversationRecord, 'type' | 'groupType'>): boolean {
+    return rec.type === 'c2c' || (rec.groupType !== null && this.receiptTypes.has(rec.groupType));
+  }
+
+  /** The conversation as `viewerId` sees it (c2c: named after the peer). */
+  viewConversation(rec: ConversationRecord, viewerId: string): Conversation {
+    const conv: Conversation = {
+      id: rec.id,
+      type: rec.type,
+      name: rec.c2cUsers ? (rec.c2cUsers[0] === viewerId ? rec.c2cUsers[1] : rec.c2cUsers[0]) : rec.name,
+      memberCount: rec.memberCount,
+      receiptsEnabled: this.receiptsEnabled(rec),
+      seq: rec.seq,
+    };
+    if (rec.groupType) conv.groupType = rec.groupType;
+    return conv;
+  }
+
+  async sendMessages(userId: string, req: SendMessagesRequest): Promise<SendMessagesResponse> {
+    this.checkBatch(req.messages.length, this.config.limits.maxMessageBatch, 'messages');
+    const sentAt = this.now();
+    const fresh = new Map<string, Message[]>();
+    const results = this.store.transaction(() =>
+      req.messages.map((m): SendResult => {
+        const existing = this.store.getMessage(m.id);
+        if (existing) {
+          const same = existing.senderId === userId && existing.convId === m.convId && existing.text === m.text && existing.needReadReceipt === m.needReadReceipt;
+          return same ? { id: m.id, status: 'duplicate', message: toMessage(existing) } : { id: m.id, status: 'rejected', reason: 'conflict' };
+        }
+        const conv = this.store.getConversation(m.convId);
+        if (!conv) return { id: m.id, status: 'rejected', reason: 'not-found' };
+        if (!this.store.currentSpan(conv.id, userId)) return { id: m.id, status: 'rejected', reason: 'not-member' };
+        if (m.needReadReceipt && !this.receiptsEnabled(conv)) return { id: m.id, status: 'rejected', reason: 'receipts-disabled' };
+        const rec: MessageRecord = {
+          id: m.id,
+          convId: conv.id,
+          convType: conv.type,
+          senderId: userId,
+          text: m.text,
+          needReadReceipt: m.needReadReceipt,
+          seq: conv.seq + 1,
+          sentAt,
+          // Members at send time minus the sender: fixed now, so later joins and leaves do not move it.
+          audienceCount: Math.max(0, conv.memberCount - 1),
+          readCount: 0,
+          lastReadAt: 0,
+          lastAckSeq: 0,
+        };
+        this.store.insertMessage(rec);
+        this.store.updateConversation(conv.id, { seq: rec.seq, memberCount: conv.memberCount });
+        const message = toMessage(rec);
+        let list = fresh.get(conv.id);
+        if (!list) fresh.set(conv.id, (list = []));
+        list.push(message);
+        return { id: m.id, status: 'accepted', message };
+      }),
+    );
+    for (const [convId, messages] of fresh) this.hub.messages(convId, messages);
+    return { type: 'send-messages-result', results };
+  }
+
+  async pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse> {
+    const limit = req.limit ?? DEFAULT_PULL_LIMIT;
+    const conversations: Conversation[] = [];
+    const messages: Message[] = [];
+    let hasMore = false;
+    for (const convId of this.store.conversationsOf(userId)) {
+      const rec = this.store.getConversation(convId);
+      if (!rec) continue;
+      conversations.push(this.viewConversation(rec, userId));
+      const after = req.since[convId] ?? 0;
+      if (hasMore || rec.seq <= after) continue;
+      const room = limit - messages.length;
+      const got = this.store.messagesAfter(convId, after, room + 1);
+      if (got.length > room) hasMore = true;
+      for (const m of got.slice(0, room)) messages.push(toMessage(m));
+    }
+    return { type: 'pull-messages-result', conversations, messages, hasMore };
+  }
+
+  async ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {
+    this.checkBatch(req.acks.length, this.config.limits.maxAckBatch, 'acks');
+    this.pruneBatches();
+    let replay: AckBatchResponse | undefined;
+    const { response, changes } = this.store.transaction(() => {
+      replay = this.store.getBatchResult(userId, req.batchId);
+      if (replay) return { response: replay, changes: [] };
+      const applied = applyAcks(this.store, userId, req.acks);
+      const res: AckBatchResponse = { type: 'ack-batch-result', batchId: req.batchId, results: applied.results };
+      this.store.putBatchResult(userId, req.batchId, res, this.now());
+      return { response: res, changes: applied.changes };
+    });
+    for (const c of changes) this.hub.receiptChanged(c.senderId, c.messageId);
+    return response;
+  }
+
+  async queryReceipts(userId: string, req: ReceiptQueryRequest): Promise<ReceiptQueryResponse> {
+    this.checkBatch(req.messageIds.length, this.config.limits.maxReceiptQuery, 'messageIds');
+    const res: ReceiptQueryResponse = { type: 'receipt-query-result', receipts: [], rejected: [] };
+    for (const id of req.messageIds) {
+      const m = this.store.getMessage(id);
+      if (!m) res.rejected.push({ m: id, r: 'not-found' });
+      else if (m.senderId !== userId) res.rejected.push({ m: id, r: 'not-sender' });
+      else if (!m.needReadReceipt) res.rejected.push({ m: id, r: 'receipt-not-requested' });
+      else res.receipts.push(toReceipt(m));
+    }
+    return res;
+  }
+
+  async memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse> {
+    const msg = this.store.getMessage(req.messageId);
+    if (!msg) throw new ReceiptRuleError('not-found', `message ${req.messageId} not found`, { status: 404 });
+    if (msg.senderId !== userId) throw new ReceiptRuleError('not-sender', 'only the sender may list who read a message', { status: 403 });
+    if (msg.convType !== 'group') throw new ValidationError('member pages exist for group messages only');
+    if (!msg.needReadReceipt) throw new ReceiptRuleError('receipt-not-requested', 'the message was sent without needReadReceipt', { status: 409 });
+    const count = Math.min(req.count, this.config.limits.maxMemberPage);
+    return { type: 'member-page-result', page: memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count) };
+  }
+
+  subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void): () => void {
+    return this.hub.subscribe(userId, since, listener);
+  }
+
+  /** Delivers coalesced receipt events now instead of at the next microtask. */
+  flushEvents(): void {
+    this.hub.flush();
+  }
+
+  private checkBatch(n: number, max: number, what: string): void {
+    if (n > max) throw new ValidationError(`${what}: at most ${max} per request (got ${n})`, { limit: max });
+  }
+
+  private pruneBatches(): void {
+    const now = this.now();
+    if (now - this.lastPrune < 3600_000) return;
+    this.lastPrune = now;
+    this.store.pruneBatchResults(now - this.batchRetentionMs);
+  }
+}
+
+/** The wire form of a stored message. */
+export function toMessage(r: MessageRecord): Message {
+  return {
+    id: r.id,
+    convId: r.convId,
+    convType: r.convType,
+    senderId: r.senderId,
+    text: r.text,
+    needReadReceipt: r.needReadReceipt,
+    seq: r.seq,
+    sentAt: r.sentAt,
+    audienceCount: r.audienceCount,
+  };
+}
