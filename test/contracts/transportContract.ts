@@ -1,0 +1,157 @@
+/**
+ * The Transport contract: every implementation (MemoryTransport in-process,
+ * HttpTransport against a real server) must pass these. Run with
+ * `runTransportContractTests(name, setup)` from a *.test.ts file.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AckBatchRequest, ServerEvent } from '../../src/protocol';
+import { ReadSyncError } from '../../src/protocol';
+import type { CreateGroupInput } from '../../src/server/core/GroupAdmin';
+import type { EventStreamStatus, Transport } from '../../worker/transport/Transport';
+
+/** One isolated backend with transports for any user. */
+export interface TransportWorld {
+  /** A transport authenticated as `userId`. */
+  transport(userId: string): Transport;
+  admin: {
+    createC2C(a: string, b: string): { id: string };
+    createGroup(input: CreateGroupInput): { id: string };
+    join(convId: string, userId: string): unknown;
+  };
+  close(): Promise<void>;
+}
+
+const mid = (n: number) => `tc${String(n).padStart(6, '0')}`;
+
+/** Waits (in real time, polling briefly) until `cond` holds; transports deliver asynchronously. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function collect(t: Transport, since: number | null = null) {
+  const events: ServerEvent[] = [];
+  const statuses: EventStreamStatus[] = [];
+  const close = t.openEvents(since, { onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s) });
+  return { events, statuses, close };
+}
+
+export function runTransportContractTests(name: string, setup: () => Promise<TransportWorld>): void {
+  describe(`Transport contract: ${name}`, () => {
+    let world: TransportWorld;
+    const closers: (() => void)[] = [];
+    afterEach(async () => {
+      for (const c of closers.splice(0)) c();
+      await world?.close();
+    });
+
+    it('announces the server configuration', async () => {
+      world = await setup();
+      const config = await world.transport('alice').getConfig();
+      expect(config.protocolVersion).toBe(1);
+      expect(config.receiptGroupTypes).toEqual(expect.arrayContaining(['work', 'public', 'meeting']));
+      expect(config.limits.maxAckBatch).toBeGreaterThan(0);
+    });
+
+    it('carries the c2c flow: send, pull, ack, receipt query', async () => {
+      world = await setup();
+      const conv = world.admin.createC2C('alice', 'bob');
+      const alice = world.transport('alice');
+      const bob = world.transport('bob');
+      const sent = await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: conv.id, text: 'hi', needReadReceipt: true, createdAt: 5 }] });
+      expect(sent.results).toEqual([{ id: mid(1), status: 'accepted', message: expect.objectContaining({ id: mid(1), senderId: 'alice', seq: 1 }) }]);
+      const pulled = await bob.pullMessages({ type: 'pull-messages', since: {} });
+      expect(pulled.messages.map((m) => m.text)).toEqual(['hi']);
+      expect(pulled.conversations[0]).toMatchObject({ id: conv.id, name: 'alice', type: 'c2c' });
+      const acked = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-b1', acks: [{ m: mid(1), t: 1234 }] });
+      expect(acked).toEqual({ type: 'ack-batch-result', batchId: 'contract-b1', results: [{ m: mid(1), s: 'accepted' }] });
+      const q = await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] });
+      expect(q.receipts).toEqual([{ convId: conv.id, convType: 'c2c', messageId: mid(1), timestamp: 1234, isPeerRead: true, readCount: 1, unreadCount: 0 }]);
+      const again = await bob.pullMessages({ type: 'pull-messages', since: { [conv.id]: 1 } });
+      expect(again.messages).toEqual([]);
+    });
+
+    it('pages group members with an opaque cursor', async () => {
+      world = await setup();
+      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
+      const alice = world.transport('alice');
+      await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
+      await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-b2', acks: [{ m: mid(1), t: 9 }] });
+      const first = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 1 });
+      expect(first.page).toMatchObject({ members: [{ userId: 'bob' }], isFinished: false });
+      const second = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 1, cursor: first.page.nextCursor });
+      expect(second.page).toEqual({ members: [{ userId: 'dave' }], nextCursor: null, isFinished: true });
+      const read = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 10 });
+      expect(read.page).toEqual({ members: [{ userId: 'carol', readAt: 9 }], nextCursor: null, isFinished: true });
+    });
+
+    it('rejects refused requests with a permanent typed error', async () => {
+      world = await setup();
+      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+      await world.transport('alice').sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
+      const bob = world.transport('bob');
+      const err = await bob.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 5 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReadSyncError);
+      expect(err).toMatchObject({ code: 'not-sender', retryable: false });
+      const bad = { type: 'ack-batch', batchId: 'contract-b3', acks: [{ m: 'no', t: -1 }] } as unknown as AckBatchRequest;
+      await expect(bob.ackBatch(bad)).rejects.toMatchObject({ code: 'invalid-argument', retryable: false });
+      const tooMany: AckBatchRequest = { type: 'ack-batch', batchId: 'contract-b4', acks: Array.from({ length: 501 }, (_, i) => ({ m: mid(i + 10), t: 1 })) };
+      await expect(bob.ackBatch(tooMany)).rejects.toMatchObject({ code: 'invalid-argument' });
+      // nothing was applied
+      const q = await world.transport('alice').queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] });
+      expect(q.receipts[0]?.readCount).toBe(0);
+    });
+
+    it('reports per-item rejections and replays a batchId with its first result', async () => {
+      world = await setup();
+      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+      await world.transport('alice').sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
+      const bob = world.transport('bob');
+      const req: AckBatchRequest = { type: 'ack-batch', batchId: 'contract-b5', acks: [{ m: mid(1), t: 7 }, { m: mid(2), t: 7 }] };
+      const first = await bob.ackBatch(req);
+      expect(first.results).toEqual([{ m: mid(1), s: 'accepted' }, { m: mid(2), s: 'rejected', r: 'not-found' }]);
+      expect(await bob.ackBatch(req)).toEqual(first);
+      const own = await world.transport('alice').ackBatch({ type: 'ack-batch', batchId: 'contract-b6', acks: [{ m: mid(1), t: 7 }] });
+      expect(own.results).toEqual([{ m: mid(1), s: 'rejected', r: 'own-message' }]);
+    });
+
+    it('streams hello, new messages and the sender-only receipt updates', async () => {
+      world = await setup();
+      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      const a = collect(world.transport('alice'));
+      const b = collect(world.transport('bob'));
+      closers.push(a.close, b.close);
+      await until(() => a.events.length > 0 && b.events.length > 0, 'hello');
+      expect(a.events[0]).toMatchObject({ type: 'hello', userId: 'alice', protocolVersion: 1 });
+      expect(a.statuses).toEqual(['connecting', 'open']);
+      await world.transport('alice').sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
+      await until(() => b.events.some((e) => e.type === 'messages'), 'messages event');
+      await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'contract-b7', acks: [{ m: mid(1), t: 3 }] });
+      await until(() => a.events.some((e) => e.type === 'receipts'), 'receipts event');
+      const receipts = a.events.find((e) => e.type === 'receipts');
+      expect(receipts).toMatchObject({ receipts: [{ messageId: mid(1), readCount: 1, unreadCount: 1, isPeerRead: false, timestamp: 3 }] });
+      expect(b.events.some((e) => e.type === 'receipts')).toBe(false);
+    });
+
+    it('replays receipt changes after `since` and stops delivering once closed', async () => {
+      world = await setup();
+      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      const alice = world.transport('alice');
+      await alice.sendMessages({ type: 'send-messages', messages: [1, 2].map((n) => ({ id: mid(n), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 })) });
+      await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'contract-b8', acks: [{ m: mid(1), t: 3 }] });
+      await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-b9', acks: [{ m: mid(2), t: 4 }] });
+      const s = collect(alice, 1);
+      await until(() => s.events.some((e) => e.type === 'receipts'), 'replay');
+      const replayed = s.events.filter((e) => e.type === 'receipts').flatMap((e) => e.receipts.map((r) => r.messageId));
+      expect(replayed).toEqual([mid(2)]);
+      s.close();
+      const before = s.events.length;
+      await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-c1', acks: [{ m: mid(1), t: 5 }] });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(s.events.length).toBe(before);
+    });
+  });
+}
