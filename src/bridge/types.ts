@@ -165,6 +165,8 @@ export interface FlushOptions {
   /** Backoff: base and cap, full jitter. Defaults 1 s and 60 s. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** A flush request that has not answered after this long counts as a network failure (and is retried). Default 30 s. */
+  requestTimeoutMs?: number;
 }
 
 /** How the browser worker entry is initialised by the client (first call after creating the Worker). */

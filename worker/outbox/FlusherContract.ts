@@ -2,6 +2,7 @@ import type { ErrorPayload, Limits } from '../../src/protocol';
 import type { FlushOptions } from '../../src/bridge';
 import type { ReadSyncDb } from '../db/ReadSyncDb';
 import type { Transport } from '../transport/Transport';
+import type { LeaderLock } from './LeaderLock';
 
 /**
  * The contract between the worker core (ReadSyncWorker, which writes outbox
@@ -21,6 +22,21 @@ export interface FlusherDeps {
   random?: () => number;
   /** Called whenever the flusher's status changes. */
   onStatus(status: FlushStatus): void;
+  /** Leadership among workers on this database. Default: Web Locks, else a lease row in `meta` (see createLeaderLock). */
+  lock?: LeaderLock;
+  /**
+   * How a non-leader tells the leader that it enqueued something (so the
+   * leader flushes after its debounce instead of on its slow timer). Default:
+   * a BroadcastChannel named `readsync-kick:<db name>` where available; null: none.
+   */
+  kick?: KickChannel | null;
+}
+
+/** The part of BroadcastChannel the flusher uses. */
+export interface KickChannel {
+  postMessage(message: unknown): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  close(): void;
 }
 
 /** The flusher's part of SyncStatus (counts come from the database). */
@@ -46,4 +62,10 @@ export interface FlushScheduler {
   setVisible(visible: boolean): void;
   /** Flush now (if leader); resolves when that flush ends (successfully or not). */
   flush(): Promise<void>;
+  /**
+   * Optional: the outcome of another request to the backend (pull, event
+   * stream). A success after a network failure means we are back online and
+   * flushes at once; a network failure marks the connection offline.
+   */
+  noteConnection?(reachable: boolean): void;
 }

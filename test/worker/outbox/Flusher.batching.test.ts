@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { advance, markRead, openTab, settle, storeDelivered, useFakeClock, World, type Tab } from './harness';
+
+describe('Flusher: offline queue, then batched flush', () => {
+  let tabs: Tab[] = [];
+  beforeEach(() => useFakeClock());
+  afterEach(async () => {
+    for (const t of tabs) {
+      await t.flusher.stop();
+      t.db.close();
+    }
+    tabs = [];
+    vi.useRealTimers();
+  });
+
+  it('offline → 617 markRead calls (1,234 acks) → online: ⌈1234/100⌉ ack requests, every ack counted once, outbox empty', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(1234);
+    const tab = await openTab(world, 'bob', { flush: { ackBatchSize: 100 } });
+    tabs.push(tab);
+    await storeDelivered(tab.db, messages);
+    const net = world.transport('bob');
+
+    net.setOffline(true);
+    tab.flusher.setOnline(false);
+    // Many small markRead calls (1-3 messages, as a viewport reports them), interleaved with time passing.
+    let calls = 0;
+    for (let i = 0; i < messages.length; ) {
+      const n = 1 + (calls % 3);
+      const ids = messages.slice(i, i + n).map((m) => m.id);
+      expect(await markRead(tab.db, ids)).toBe(ids.length);
+      tab.flusher.notifyEnqueued();
+      i += n;
+      if (++calls % 100 === 0) await advance(100);
+    }
+    await advance(1000);
+    expect(net.count('ackBatch')).toBe(0); // the offline signal holds the debounced flushes back
+    expect(await tab.db.outbox.count()).toBe(1234);
+    expect(tab.flusher.getStatus().connection).toBe('offline');
+
+    net.setOffline(false);
+    tab.flusher.setOnline(true);
+    await tab.flusher.whenIdle();
+    await settle();
+
+    expect(net.count('ackBatch')).toBe(13);
+    expect(net.log.filter((e) => e.kind === 'ackBatch').every((e) => e.outcome === 'ok')).toBe(true);
+    expect(await tab.db.outbox.count()).toBe(0);
+    const counts = await world.readCount(messages.map((m) => m.id));
+    expect([...counts.values()].every((c) => c === 1)).toBe(true);
+    expect(counts.size).toBe(1234);
+    expect(messages.every((m) => world.readersOf(m.id).join() === 'bob')).toBe(true);
+    const rows = await tab.db.messages.toArray();
+    expect(rows.every((r) => r.ackStatus === 'sent')).toBe(true);
+    expect(tab.flusher.getStatus()).toMatchObject({ connection: 'online', flushing: false, lastError: null, leader: true });
+  });
+
+  it('a burst of markRead calls is coalesced by the debounce into one request', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(30);
+    const tab = await openTab(world, 'bob');
+    tabs.push(tab);
+    await storeDelivered(tab.db, messages);
+    for (const m of messages) {
+      await markRead(tab.db, [m.id]);
+      tab.flusher.notifyEnqueued();
+    }
+    expect(world.transport('bob').count('ackBatch')).toBe(0);
+    await advance(50, 50);
+    await tab.flusher.whenIdle();
+    expect(world.transport('bob').count('ackBatch')).toBe(1);
+    expect(await tab.db.outbox.count()).toBe(0);
+  });
+
+  it('the default ack batch is the server limit (500): 1,001 acks take 3 requests', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(1001);
+    const tab = await openTab(world, 'bob', { start: false });
+    tabs.push(tab);
+    await storeDelivered(tab.db, messages);
+    await markRead(
+      tab.db,
+      messages.map((m) => m.id),
+    );
+    await tab.flusher.start(); // leftovers are flushed on start
+    await tab.flusher.whenIdle();
+    const sizes = world
+      .transport('bob')
+      .log.filter((e) => e.kind === 'ackBatch')
+      .map((e) => (e.request as { acks: unknown[] }).acks.length);
+    expect(sizes).toEqual([500, 500, 1]);
+    expect(await tab.db.outbox.count()).toBe(0);
+  });
+
+  it('a read enqueued by a tab that is not the leader is flushed by the leader after its debounce', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(2);
+    const leader = await openTab(world, 'bob');
+    const other = await openTab(world, 'bob');
+    tabs.push(leader, other);
+    expect([leader.flusher.getStatus().leader, other.flusher.getStatus().leader]).toEqual([true, false]);
+    await storeDelivered(other.db, messages);
+    await markRead(other.db, [messages[0]!.id]);
+    other.flusher.notifyEnqueued();
+    await settle();
+    await advance(50, 50);
+    await leader.flusher.whenIdle();
+    expect(world.readersOf(messages[0]!.id)).toEqual(['bob']);
+    expect(await other.db.outbox.count()).toBe(0);
+    expect((await other.db.messages.get(messages[0]!.id))?.ackStatus).toBe('sent');
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * Test world for the outbox: the reference rules (SyncCore over MemoryStore)
+ * behind MemoryTransport, one fake-indexeddb "browser profile" per test, and
+ * tabs = (Dexie connection + Flusher) on a user's database.
+ */
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { vi } from 'vitest';
+import type { Message } from '../../../src/protocol';
+import { SyncCore } from '../../../src/server/core/SyncCore';
+import { MemoryStore } from '../../../src/server/store/MemoryStore';
+import { ReadSyncDb, type MessageRow, type OutboxRow } from '../../../worker/db/ReadSyncDb';
+import { Flusher } from '../../../worker/outbox/Flusher';
+import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
+import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
+import { MemoryTransport } from '../../../worker/transport/MemoryTransport';
+import type { Transport } from '../../../worker/transport/Transport';
+import type { FlushOptions } from '../../../src/bridge';
+
+export const T0 = 1_700_000_000_000;
+
+/** Fake setTimeout/Date only: fake-indexeddb schedules its work with the real setImmediate. */
+export function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now: T0 });
+}
+
+/** Lets pending IndexedDB work and promise chains run (real macrotasks, fake clock untouched). */
+export async function settle(rounds = 30): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Advances the fake clock in steps, letting async work finish after each step: deterministic for a given sequence. */
+export async function advance(ms: number, step = 250): Promise<void> {
+  let left = ms;
+  while (left > 0) {
+    const d = Math.min(step, left);
+    vi.advanceTimersByTime(d);
+    left -= d;
+    await settle();
+  }
+}
+
+/** A deterministic in-memory stand-in for BroadcastChannel (delivery on a microtask). */
+export class KickBus {
+  private members = new Set<KickChannel>();
+  channel(): KickChannel {
+    const bus = this.members;
+    const ch: KickChannel = {
+      onmessage: null,
+      postMessage(data: unknown) {
+        for (const other of bus) if (other !== ch) queueMicrotask(() => other.onmessage?.({ data }));
+      },
+      close() {
+        bus.delete(ch);
+      },
+    };
+    bus.add(ch);
+    return ch;
+  }
+}
+
+/** Small PRNG (mulberry32) for seeded jitter and schedules. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const SENDER = 'alice';
+export const GROUP = 'team';
+
+/** The server and a group with `readers`; alice sends messages that ask for receipts. */
+export class World {
+  readonly core = new SyncCore(new MemoryStore(), { now: () => Date.now() });
+  readonly idb = new IDBFactory();
+  readonly bus = new KickBus();
+  private transports = new Map<string, MemoryTransport>();
+  private seq = 0;
+
+  constructor(readonly readers: string[] = ['bob', 'carol']) {
+    this.core.admin.createGroup({ id: GROUP, name: 'Team', groupType: 'work', members: [SENDER, ...readers] });
+  }
+
+  /** One transport per user: a device's network is shared by its tabs. */
+  transport(user: string): MemoryTransport {
+    let t = this.transports.get(user);
+    if (!t) this.transports.set(user, (t = new MemoryTransport(this.core, user)));
+    return t;
+  }
+
+  /** alice posts `n` messages (with receipts unless told otherwise), straight into the server. */
+  async post(n: number, needReadReceipt = true): Promise<Message[]> {
+    const messages = Array.from({ length: n }, () => ({
+      id: `m${String(++this.seq).padStart(9, '0')}`,
+      convId: GROUP,
+      text: `hello ${this.seq}`,
+      needReadReceipt,
+      createdAt: Date.now(),
+    }));
+    const out: Message[] = [];
+    for (let i = 0; i < messages.length; i += 100) {
+      const res = await this.core.sendMessages(SENDER, { type: 'send-messages', messages: messages.slice(i, i + 100) });
+      for (const r of res.results) out.push(r.message!);
+    }
+    return out;
+  }
+
+  openDb(user: string): ReadSyncDb {
+    return new ReadSyncDb(`readsync-${user}`, { indexedDB: this.idb, IDBKeyRange });
+  }
+
+  /** Who the server recorded as readers of a message (one row per reader). */
+  readersOf(messageId: string): string[] {
+    return this.core.store.readsAfter(messageId, 0, 1_000_000).map((r) => r.userId);
+  }
+
+  /** alice's receipt counts, as the server reports them. */
+  async readCount(messageIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const res = await this.core.queryReceipts(SENDER, { type: 'receipt-query', messageIds: messageIds.slice(i, i + 500) });
+      for (const r of res.receipts) out.set(r.messageId, r.readCount);
+    }
+    return out;
+  }
+}
+
+/** Stores delivered messages in a reader's database, as the sync engine would after a pull. */
+export async function storeDelivered(db: ReadSyncDb, messages: Message[]): Promise<void> {
+  const rows: MessageRow[] = messages.map((m) => ({ ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'none', pos: m.seq }));
+  await db.messages.bulkPut(rows);
+}
+
+/**
+ * The durable half of markRead as the worker core does it: read state and
+ * coalesced outbox rows in one transaction. Returns how many were queued.
+ */
+export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now()): Promise<number> {
+  let queued = 0;
+  await db.transaction('rw', [db.messages, db.outbox], async () => {
+    const rows = await db.messages.bulkGet(ids);
+    const put: MessageRow[] = [];
+    const acks: OutboxRow[] = [];
+    rows.forEach((row, i) => {
+      if (!row || row.ackStatus !== 'none') return;
+      const id = ids[i]!;
+      put.push({ ...row, readAt, ackStatus: 'pending' });
+      acks.push({ key: `ack:${id}`, kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+    });
+    await db.messages.bulkPut(put);
+    await db.outbox.bulkPut(acks);
+    queued = acks.length;
+  });
+  return queued;
+}
+
+export interface Tab {
+  db: ReadSyncDb;
+  flusher: Flusher;
+  statuses: FlushStatus[];
+  lock: LeaseLeaderLock;
+}
+
+/** A worker on `user`'s database: its own connection, flusher and leader lock. */
+export async function openTab(
+  world: World,
+  user: string,
+  options: { transport?: Transport; flush?: FlushOptions; random?: () => number; ackBatch?: number; start?: boolean } = {},
+): Promise<Tab> {
+  const db = world.openDb(user);
+  await db.open();
+  const statuses: FlushStatus[] = [];
+  const lock = new LeaseLeaderLock(db, { ttlMs: 10_000, renewMs: 2_000, now: () => Date.now() });
+  const flusher = new Flusher({
+    db,
+    transport: options.transport ?? world.transport(user),
+    userId: user,
+    limits: () => world.core.config.limits,
+    options: options.flush ?? {},
+    now: () => Date.now(),
+    random: options.random ?? (() => 0.5),
+    onStatus: (s) => statuses.push(s),
+    lock,
+    kick: world.bus.channel(),
+  });
+  if (options.start !== false) await flusher.start();
+  return { db, flusher, statuses, lock };
+}
+
+/** A transport that records when each request started (fake clock), for asserting retry schedules. */
+export function timedTransport(inner: Transport): Transport & { times: Record<string, number[]> } {
+  const times: Record<string, number[]> = {};
+  const wrap = <K extends keyof Transport>(name: K) =>
+    ((...args: unknown[]) => {
+      (times[name] ??= []).push(Date.now() - T0);
+      return (inner[name] as (...a: unknown[]) => unknown)(...args);
+    }) as Transport[K];
+  return {
+    times,
+    getConfig: wrap('getConfig'),
+    sendMessages: wrap('sendMessages'),
+    pullMessages: wrap('pullMessages'),
+    ackBatch: wrap('ackBatch'),
+    queryReceipts: wrap('queryReceipts'),
+    memberPage: wrap('memberPage'),
+    openEvents: wrap('openEvents'),
+  };
+}
+
+/** Makes the next `n` ack requests hang (never answer); `applied` decides whether the server saw them first. */
+export function hangingTransport(inner: Transport): Transport & { hangNext(n: number, applied: boolean): void } {
+  const queue: boolean[] = [];
+  const t = Object.create(inner) as Transport & { hangNext(n: number, applied: boolean): void };
+  t.hangNext = (n, applied) => {
+    for (let i = 0; i < n; i++) queue.push(applied);
+  };
+  t.ackBatch = (req) => {
+    const hang = queue.shift();
+    if (hang === undefined) return inner.ackBatch(req);
+    if (hang) void inner.ackBatch(req).catch(() => {});
+    return new Promise(() => {});
+  };
+  return t;
+}

@@ -1,0 +1,172 @@
+import Dexie from 'dexie';
+import { StorageError, type AckResult, type ErrorPayload, type MessageReceipt, type SendResult } from '../../src/protocol';
+import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+
+const encoder = new TextEncoder();
+
+/** Room kept in a request body for the envelope around the items. */
+const BODY_OVERHEAD = 256;
+
+/** The error stored on an item the server refused, with its reason as `code`. */
+export function rejection(reason: string, what: 'read receipt' | 'message'): ErrorPayload {
+  return { name: 'ReceiptRuleError', code: reason as ErrorPayload['code'], message: `${what} refused by the server: ${reason}` };
+}
+
+/**
+ * The flusher's side of the database: reads outbox batches and applies the
+ * server's answers, each answer in one rw transaction, so an outbox row and
+ * the state it stands for change together or not at all. Never touches the
+ * network; every IndexedDB failure surfaces as a `StorageError`.
+ */
+export class OutboxStore {
+  constructor(private readonly db: ReadSyncDb) {}
+
+  /** Oldest first. Message batches are also cut to fit `maxBytes` of JSON (at least one message). */
+  async readBatch(kind: OutboxRow['kind'], maxCount: number, maxBytes = Infinity): Promise<OutboxRow[]> {
+    const rows = await this.guard('read the outbox', () =>
+      this.db.outbox.where('[kind+enqueuedAt]').between([kind, Dexie.minKey], [kind, Dexie.maxKey]).limit(maxCount).toArray(),
+    );
+    if (kind !== 'message' || maxBytes === Infinity) return rows;
+    let bytes = BODY_OVERHEAD;
+    let n = 0;
+    for (const row of rows) {
+      bytes += encoder.encode(JSON.stringify(row.message ?? null)).length + 1;
+      if (n > 0 && bytes > maxBytes) break;
+      n++;
+    }
+    return rows.slice(0, n);
+  }
+
+  /** Whether anything waits in the outbox. */
+  async hasPending(): Promise<boolean> {
+    return (await this.guard('count the outbox', () => this.db.outbox.count())) > 0;
+  }
+
+  /**
+   * Applies an ack batch's results: confirmed acks (accepted or duplicate)
+   * leave the outbox and their message shows 'sent'; refused ones leave it as
+   * 'rejected' with the reason. Rows without a result stay for the next try.
+   * Returns how many rows the results answered.
+   */
+  async applyAckResults(rows: OutboxRow[], results: readonly AckResult[]): Promise<number> {
+    const byId = new Map(results.map((r) => [r.m, r]));
+    return this.applyAcks(rows, (row) => {
+      const r = byId.get(row.messageId);
+      if (!r) return undefined;
+      return r.s === 'rejected' ? rejection(r.r ?? 'invalid-argument', 'read receipt') : null;
+    });
+  }
+
+  /** Marks every row of a batch rejected with one whole-request error. */
+  async rejectAcks(rows: OutboxRow[], error: ErrorPayload): Promise<number> {
+    return this.applyAcks(rows, () => error);
+  }
+
+  /**
+   * Applies a send batch's results: a confirmed message gets its server
+   * fields (seq, sentAt, audience) and, if it asked for receipts, its receipt
+   * row; a refused one becomes 'failed' with the reason. Either way it leaves
+   * the outbox, so one bad message never blocks the ones after it.
+   */
+  async applyMessageResults(rows: OutboxRow[], results: readonly SendResult[]): Promise<number> {
+    const byId = new Map(results.map((r) => [r.id, r]));
+    return this.applyMessages(rows, (row) => byId.get(row.messageId));
+  }
+
+  /** Marks every message of a batch failed with one whole-request error. */
+  async rejectMessages(rows: OutboxRow[], error: ErrorPayload): Promise<number> {
+    return this.applyMessages(rows, (row) => ({ id: row.messageId, status: 'rejected' as const, error }));
+  }
+
+  /** `outcome` per row: undefined = no answer (keep), null = confirmed, an error = refused. */
+  private applyAcks(rows: OutboxRow[], outcome: (row: OutboxRow) => ErrorPayload | null | undefined): Promise<number> {
+    const db = this.db;
+    return this.guard('apply ack results', () =>
+      db.transaction('rw', [db.outbox, db.messages], async () => {
+        const current = await db.outbox.bulkGet(rows.map((r) => r.key));
+        const messages = await db.messages.bulkGet(rows.map((r) => r.messageId));
+        const drop: string[] = [];
+        const put: MessageRow[] = [];
+        let answered = 0;
+        rows.forEach((row, i) => {
+          const result = outcome(row);
+          if (result === undefined) return;
+          answered++;
+          // Only the row we sent: a newer row under the same key is someone else's to send.
+          if (current[i]?.enqueuedAt === row.enqueuedAt) drop.push(row.key);
+          const m = messages[i];
+          if (!m) return;
+          if (result === null) {
+            if (m.ackStatus === 'sent') return;
+            const next: MessageRow = { ...m, ackStatus: 'sent' };
+            delete next.ackError;
+            put.push(next);
+          } else if (m.ackStatus !== 'sent') {
+            put.push({ ...m, ackStatus: 'rejected', ackError: result });
+          }
+        });
+        await db.outbox.bulkDelete(drop);
+        if (put.length > 0) await db.messages.bulkPut(put);
+        return answered;
+      }),
+    );
+  }
+
+  private applyMessages(rows: OutboxRow[], resultOf: (row: OutboxRow) => (SendResult & { error?: ErrorPayload }) | undefined): Promise<number> {
+    const db = this.db;
+    return this.guard('apply send results', () =>
+      db.transaction('rw', [db.outbox, db.messages, db.receipts], async () => {
+        const current = await db.outbox.bulkGet(rows.map((r) => r.key));
+        const messages = await db.messages.bulkGet(rows.map((r) => r.messageId));
+        const receipts = await db.receipts.bulkGet(rows.map((r) => r.messageId));
+        const drop: string[] = [];
+        const putMessages: MessageRow[] = [];
+        const putReceipts: MessageReceipt[] = [];
+        let answered = 0;
+        rows.forEach((row, i) => {
+          const r = resultOf(row);
+          if (!r) return;
+          answered++;
+          if (current[i]?.enqueuedAt === row.enqueuedAt) drop.push(row.key);
+          const m = messages[i];
+          if (!m) return;
+          if (r.status === 'rejected') {
+            if (m.status !== 'sent') putMessages.push({ ...m, status: 'failed', error: r.error ?? rejection(r.reason ?? 'invalid-argument', 'message') });
+            return;
+          }
+          const s = r.message;
+          const next: MessageRow = { ...m, status: 'sent' };
+          delete next.error;
+          if (s) Object.assign(next, { seq: s.seq, sentAt: s.sentAt, audienceCount: s.audienceCount, pos: s.seq });
+          putMessages.push(next);
+          // A receipts event may have beaten this reply (after a crash): never replace a newer state.
+          if (s && m.needReadReceipt && !receipts[i]) {
+            putReceipts.push({
+              convId: s.convId,
+              convType: s.convType,
+              messageId: s.id,
+              timestamp: 0,
+              isPeerRead: false,
+              readCount: 0,
+              unreadCount: s.audienceCount,
+            });
+          }
+        });
+        await db.outbox.bulkDelete(drop);
+        if (putMessages.length > 0) await db.messages.bulkPut(putMessages);
+        if (putReceipts.length > 0) await db.receipts.bulkPut(putReceipts);
+        return answered;
+      }),
+    );
+  }
+
+  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const name = err instanceof Error ? err.name : 'Error';
+      const message = err instanceof Error ? err.message : String(err);
+      throw new StorageError(`could not ${what}: ${name}: ${message}`, err);
+    }
+  }
+}
