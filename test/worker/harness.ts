@@ -1,0 +1,103 @@
+import * as Comlink from 'comlink';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { installErrorTransfer, type Query, type SubscriptionUpdate, type WorkerApi } from '../../src/bridge';
+import { SyncCore } from '../../src/server/core/SyncCore';
+import { MemoryStore } from '../../src/server/store/MemoryStore';
+import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
+import { ReadSyncWorker, type ReadSyncWorkerOptions } from '../../worker/ReadSyncWorker';
+import { MemoryTransport } from '../../worker/transport/MemoryTransport';
+
+installErrorTransfer();
+
+/** A backend with the server's rules over an in-memory store. */
+export function newCore(options: ConstructorParameters<typeof SyncCore>[1] = {}): SyncCore {
+  return new SyncCore(new MemoryStore(), { secret: 'test-secret', ...options });
+}
+
+/** A valid message id made from a number. */
+export const mid = (n: number): string => `msg${String(n).padStart(8, '0')}`;
+
+/** One user's worker, reached through Comlink over a MessageChannel, with a recording sink. */
+export interface Client {
+  userId: string;
+  api: Comlink.Remote<WorkerApi>;
+  worker: ReadSyncWorker;
+  transport: MemoryTransport;
+  db: ReadSyncDb;
+  idb: IDBFactory;
+  /** Latest value per subscription id (errors under `errors`). */
+  values: Map<number, unknown>;
+  errors: Map<number, { code: string; message: string }>;
+  /** Every batch the sink received. */
+  batches: SubscriptionUpdate[][];
+  /** Subscribes one query; returns its id. */
+  sub(query: Query): Promise<number>;
+  /** Polls until `predicate` holds (the worker posts asynchronously). */
+  until<T>(read: () => T | Promise<T>, predicate: (v: T) => boolean, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+let nextSubId = 1;
+
+/** Opens a worker for `userId` on a (fresh by default) fake IndexedDB, started and attached. */
+export async function openClient(
+  backend: SyncCore,
+  userId: string,
+  opts: { idb?: IDBFactory; transport?: MemoryTransport; worker?: Partial<ReadSyncWorkerOptions> } = {},
+): Promise<Client> {
+  const idb = opts.idb ?? new IDBFactory();
+  const db = new ReadSyncDb(`readsync-${userId}`, { indexedDB: idb, IDBKeyRange });
+  const transport = opts.transport ?? new MemoryTransport(backend, userId);
+  const worker = new ReadSyncWorker({ db, transport, userId, flush: { debounceMs: 0 }, ...opts.worker });
+  await worker.start();
+  const { port1, port2 } = new MessageChannel();
+  Comlink.expose(worker, port2);
+  const api = Comlink.wrap<WorkerApi>(port1);
+  const values = new Map<number, unknown>();
+  const errors = new Map<number, { code: string; message: string }>();
+  const batches: SubscriptionUpdate[][] = [];
+  await api.attach(
+    Comlink.proxy((batch: SubscriptionUpdate[]) => {
+      batches.push(batch);
+      for (const u of batch) {
+        if (u.error) errors.set(u.id, u.error);
+        else values.set(u.id, u.value);
+      }
+    }),
+  );
+  const client: Client = {
+    userId,
+    api,
+    worker,
+    transport,
+    db,
+    idb,
+    values,
+    errors,
+    batches,
+    async sub(query) {
+      const id = nextSubId++;
+      await api.subscribe([{ id, query }]);
+      return id;
+    },
+    until: (read, predicate, what) => until(read, predicate, what),
+    async close() {
+      await api.close().catch(() => undefined);
+      api[Comlink.releaseProxy]();
+      port1.close();
+      port2.close();
+    },
+  };
+  return client;
+}
+
+/** Polls `read` until `predicate` holds, yielding to timers between tries; fails with the last value after 2 s. */
+export async function until<T>(read: () => T | Promise<T>, predicate: (v: T) => boolean, what = 'condition'): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < 400; i++) {
+    last = await read();
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}

@@ -1,0 +1,297 @@
+import * as v from 'valibot';
+import {
+  MessageSchema,
+  ReadSyncError,
+  ReceiptRuleError,
+  ValidationError,
+  DEFAULT_LIMITS,
+  newMessageId,
+  parseArgument,
+  toErrorPayload,
+  type Conversation,
+  type ErrorPayload,
+  type Limits,
+  type MessageReceipt,
+  type ReadMemberPage,
+  type ServerConfig,
+} from '../src/protocol';
+import type {
+  EnvironmentSignal,
+  FlushOptions,
+  LocalMessage,
+  MarkReadResult,
+  MemberPageOptions,
+  MessageRef,
+  Query,
+  SendMessageInput,
+  SubscriptionUpdate,
+  SyncStatus,
+  WorkerApi,
+} from '../src/bridge';
+import type { ReadSyncDb } from './db/ReadSyncDb';
+import { Flusher } from './outbox/Flusher';
+import type { FlushScheduler, FlushStatus, FlusherDeps } from './outbox/FlusherContract';
+import type { EventStreamStatus, Transport } from './transport/Transport';
+import { SubscriptionHub } from './SubscriptionHub';
+import { SyncEngine } from './SyncEngine';
+import { enqueueMarkRead } from './store/enqueueMarkRead';
+import { enqueueMessage } from './store/enqueueMessage';
+import { META_USER, loadConfig } from './store/meta';
+import { toLocalMessage } from './store/readState';
+import { withStorage } from './store/storageErrors';
+import { storeServerMessages } from './store/storeServerData';
+import { loadConversations } from './subscriptions/loadViews';
+import { EnvironmentSchema, SendInputSchema, parseRefs } from './apiSchemas';
+import { clearRejected } from './store/clearRejected';
+import { ReceiptQueries } from './ReceiptQueries';
+
+/** How a ReadSyncWorker is put together. Everything but db, transport and userId has a default. */
+export interface ReadSyncWorkerOptions {
+  db: ReadSyncDb;
+  transport: Transport;
+  userId: string;
+  /** The outbox flusher, or a factory given its dependencies. Default: `new Flusher(deps)`. */
+  flusher?: FlushScheduler | ((deps: FlusherDeps) => FlushScheduler);
+  /** Extra flusher dependencies (leader lock, kick channel) for the default factory. */
+  flusherDeps?: Partial<Pick<FlusherDeps, 'lock' | 'kick'>>;
+  flush?: FlushOptions;
+  /** Clock (ms) and randomness, injectable for fake timers and seeded tests. */
+  now?: () => number;
+  random?: () => number;
+  /** How the subscription hub defers work to the next tick. Default setTimeout 0. */
+  schedule?: (fn: () => void) => void;
+  /** Run the sync engine (event stream, catch-up). Default true. */
+  sync?: boolean;
+}
+
+/**
+ * The worker's composition root and the `WorkerApi` it exposes over Comlink:
+ * owns the database, the subscription hub, the sync engine and the flusher.
+ * Every rejection is a `ReadSyncError` with a stable `code`; IndexedDB failures
+ * become `storage` errors and leave the stored queue intact.
+ */
+export class ReadSyncWorker implements WorkerApi {
+  readonly db: ReadSyncDb;
+  readonly userId: string;
+  readonly hub: SubscriptionHub;
+  readonly engine: SyncEngine;
+  readonly flusher: FlushScheduler;
+  private readonly transport: Transport;
+  private readonly now: () => number;
+  private readonly receiptQueries: ReceiptQueries;
+  private config: ServerConfig | null = null;
+  private starting: Promise<void> | null = null;
+  private closed = false;
+  private lastStamp = 0;
+  private flushStatus: FlushStatus = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
+  private streamStatus: EventStreamStatus = 'connecting';
+  private syncError: ErrorPayload | null = null;
+  private readonly runSync: boolean;
+
+  constructor(options: ReadSyncWorkerOptions) {
+    this.db = options.db;
+    this.userId = parseArgument(v.pipe(v.string(), v.minLength(1)), options.userId, 'userId');
+    this.transport = options.transport;
+    this.now = options.now ?? Date.now;
+    this.runSync = options.sync ?? true;
+    this.hub = new SubscriptionHub(this.db, this.userId, options.schedule);
+    const deps: FlusherDeps = {
+      db: this.db,
+      transport: this.transport,
+      userId: this.userId,
+      limits: () => this.limits(),
+      now: this.now,
+      onStatus: (s) => {
+        this.flushStatus = s;
+        this.publishStatus();
+      },
+      ...options.flusherDeps,
+    };
+    if (options.flush) deps.options = options.flush;
+    if (options.random) deps.random = options.random;
+    const f = options.flusher;
+    this.flusher = f === undefined ? new Flusher(deps) : typeof f === 'function' ? f(deps) : f;
+    this.engine = new SyncEngine({
+      db: this.db,
+      transport: this.transport,
+      userId: this.userId,
+      now: this.now,
+      limits: () => this.limits(),
+      onConfig: (c) => (this.config = c),
+      onStreamStatus: (s) => {
+        this.streamStatus = s;
+        if (s === 'open') this.flusher.noteConnection?.(true);
+        this.publishStatus();
+      },
+      onError: (err) => this.noteSyncError(err),
+    });
+    this.receiptQueries = new ReceiptQueries({
+      db: this.db,
+      transport: this.transport,
+      userId: this.userId,
+      now: this.now,
+      limits: () => this.limits(),
+      onNetworkError: (err) => this.noteSyncError(err),
+    });
+  }
+
+  /** Opens the database (checking it belongs to this user), then starts the flusher and the sync engine. Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      await withStorage('open database', async () => {
+        await this.db.open();
+        const owner = await this.db.meta.get(META_USER);
+        if (owner && owner.value !== this.userId) {
+          throw new ValidationError(`database ${this.db.name} belongs to another user (${String(owner.value)})`);
+        }
+        if (!owner) await this.db.meta.put({ key: META_USER, value: this.userId });
+        this.config = (await loadConfig(this.db)) ?? this.config;
+      });
+      await this.flusher.start();
+      if (this.runSync && !this.closed) await this.engine.start();
+    })();
+    return this.starting;
+  }
+
+  /** The wire limits of the last known server config, or the defaults. */
+  limits(): Limits {
+    return this.config?.limits ?? DEFAULT_LIMITS;
+  }
+
+  async attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void> {
+    this.assertOpen();
+    this.hub.attach(sink);
+  }
+
+  async subscribe(subs: { id: number; query: Query }[]): Promise<void> {
+    this.assertOpen();
+    this.hub.subscribe(subs);
+  }
+
+  async unsubscribe(ids: number[]): Promise<void> {
+    if (this.closed) return;
+    this.hub.unsubscribe(ids);
+  }
+
+  async sendMessage(input: SendMessageInput): Promise<LocalMessage> {
+    await this.ready();
+    const args = parseArgument(SendInputSchema, input, 'sendMessage');
+    const conv = await withStorage('sendMessage', () => this.db.conversations.get(args.convId));
+    if (!conv) {
+      throw new ReceiptRuleError('not-member', `sendMessage: you are not a member of conversation ${args.convId} (or it has not been synced yet)`);
+    }
+    const needReadReceipt = args.needReadReceipt ?? false;
+    if (needReadReceipt && conv.type === 'group') this.assertReceiptsEnabled(conv);
+    const createdAt = this.stamp();
+    const out = { id: args.id ?? newMessageId(), convId: args.convId, text: args.text, needReadReceipt, createdAt };
+    const row = await withStorage('sendMessage', () => enqueueMessage(this.db, conv, out, this.userId));
+    this.flusher.notifyEnqueued();
+    return toLocalMessage(row);
+  }
+
+  async receiveMessages(messages: unknown): Promise<void> {
+    await this.ready();
+    const list = parseArgument(v.array(MessageSchema), messages, 'receiveMessages');
+    await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now()));
+  }
+
+  async markRead(refs: MessageRef[]): Promise<MarkReadResult> {
+    await this.ready();
+    const ids = parseRefs(refs, 'markRead');
+    const result = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now())));
+    if (result.queued > 0) this.flusher.notifyEnqueued();
+    return result;
+  }
+
+  async getReadReceipts(refs: MessageRef[]): Promise<MessageReceipt[]> {
+    await this.ready();
+    return this.receiptQueries.receipts(parseRefs(refs, 'getReadReceipts'));
+  }
+
+  async getReadMembers(ref: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage> {
+    await this.ready();
+    const [id] = parseRefs([ref], 'getReadMembers');
+    return this.receiptQueries.members(id as string, options);
+  }
+
+  async getConversations(): Promise<Conversation[]> {
+    await this.ready();
+    return withStorage('getConversations', () => loadConversations(this.db));
+  }
+
+  async setEnvironment(signal: EnvironmentSignal): Promise<void> {
+    this.assertOpen();
+    const s = parseArgument(EnvironmentSchema, signal, 'setEnvironment');
+    if (s.online !== undefined) this.flusher.setOnline(s.online);
+    if (s.visible !== undefined) this.flusher.setVisible(s.visible);
+    if ((s.online === true || s.visible === true) && this.runSync && this.starting) void this.engine.catchUp();
+  }
+
+  async flush(): Promise<void> {
+    await this.ready();
+    await this.flusher.flush();
+  }
+
+  async clearRejected(): Promise<void> {
+    await this.ready();
+    await withStorage('clearRejected', () => clearRejected(this.db));
+    this.syncError = null;
+    this.publishStatus();
+  }
+
+  async stats(): Promise<{ subscriptions: number; queries: number }> {
+    return this.hub.stats();
+  }
+
+  /** Stops sync and flushing, ends every subscription and closes the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.stop();
+    await this.starting?.catch(() => undefined);
+    await this.flusher.stop().catch(() => undefined);
+    await this.engine.idle().catch(() => undefined);
+    this.hub.close();
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ReadSyncError('closed', 'The readsync worker is closed');
+  }
+
+  private async ready(): Promise<void> {
+    this.assertOpen();
+    if (this.starting) await this.starting;
+  }
+
+  private assertReceiptsEnabled(conv: Conversation): void {
+    const types = this.config?.receiptGroupTypes;
+    const byConfig = types !== undefined && conv.groupType !== undefined ? types.includes(conv.groupType) : true;
+    if (conv.receiptsEnabled && byConfig) return;
+    throw new ReceiptRuleError(
+      'receipts-disabled',
+      `sendMessage: group type "${conv.groupType ?? 'unknown'}" of ${conv.id} does not take read receipts; send without needReadReceipt`,
+    );
+  }
+
+  /** A strictly increasing ms clock, so messages sent in one millisecond keep their order. */
+  private stamp(): number {
+    this.lastStamp = Math.max(Math.floor(this.now()), this.lastStamp + 1);
+    return this.lastStamp;
+  }
+
+  private noteSyncError(err: ReadSyncError): void {
+    if (err.retryable) this.flusher.noteConnection?.(false);
+    else this.syncError = toErrorPayload(err);
+    this.publishStatus();
+  }
+
+  private publishStatus(): void {
+    const f = this.flushStatus;
+    let connection: SyncStatus['connection'];
+    if (f.connection === 'offline') connection = 'offline';
+    else if (!this.runSync) connection = f.connection;
+    else connection = this.streamStatus === 'open' ? 'online' : 'connecting';
+    this.hub.setStatusFlags({ connection, leader: f.leader, flushing: f.flushing, lastError: f.lastError ?? this.syncError, lastSyncAt: f.lastSyncAt });
+  }
+}

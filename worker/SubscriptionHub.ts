@@ -1,0 +1,321 @@
+import Dexie, { type ObservabilitySet } from 'dexie';
+import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload } from '../src/protocol';
+import type { Query, ReadState, SubscriptionUpdate, SyncStatus } from '../src/bridge';
+import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
+import { isMessageRow, isReceiptRow, readStateEquals, toReadState } from './store/readState';
+import { toStorageError } from './store/storageErrors';
+import { changedKeys } from './subscriptions/changedKeys';
+import { loadConversations, loadCounts, loadMessages } from './subscriptions/loadViews';
+import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
+
+/** The in-memory part of SyncStatus (the counts come from the database). */
+export type StatusFlags = Pick<SyncStatus, 'connection' | 'leader' | 'flushing' | 'lastError' | 'lastSyncAt'>;
+
+/** Where coalesced update batches go: the UI's single sink (a Comlink proxy). */
+export type UpdateSink = (updates: SubscriptionUpdate[]) => unknown;
+
+interface Entry {
+  key: string;
+  query: Query;
+  subs: Set<number>;
+  /** Not computed yet: the next tick loads it from scratch. */
+  fresh: boolean;
+  hasValue: boolean;
+  value: unknown;
+  /** read-state: the message it watches. */
+  messageId?: string;
+  /** Distinct-until-changed for list/status values. */
+  json?: string;
+  /** read-state: the rows the value was computed from, so a receipt change needs no message read. */
+  msg?: unknown;
+  receipt?: unknown;
+}
+
+interface Dirty {
+  msgIds: Set<string>;
+  receiptIds: Set<string>;
+  allMessages: boolean;
+  allReceipts: boolean;
+  /** Any message changed: message lists. */
+  lists: boolean;
+  conversations: boolean;
+  status: boolean;
+}
+
+const emptyDirty = (): Dirty => ({ msgIds: new Set(), receiptIds: new Set(), allMessages: false, allReceipts: false, lists: false, conversations: false, status: false });
+const TABLES = ['messages', 'receipts', 'conversations'] as const;
+
+/**
+ * The worker side of the ONE multiplexed subscription channel.
+ *
+ * Identical queries share one entry (refcounted by subscription id, released
+ * with the last one). No per-subscription live query: the hub listens to
+ * Dexie's `storagemutated` event, which fires for this worker's writes, for
+ * other Dexie instances in the same realm, and (through BroadcastChannel) for
+ * other tabs' workers on the same database. It collects the changed keys and,
+ * once per tick, recomputes only the affected read states with one bulkGet
+ * per table, then posts every changed value in ONE sink call, the latest
+ * value per subscription id. Receipt batches (`receipts` query) are derived
+ * from the same changes, so every tab sees each real change once.
+ */
+export class SubscriptionHub {
+  private sink: UpdateSink | null = null;
+  private readonly bySub = new Map<number, Entry>();
+  private readonly byKey = new Map<string, Entry>();
+  private readonly readStates = new Map<string, Entry>();
+  private readonly pending = new Map<number, SubscriptionUpdate>();
+  private dirty = emptyDirty();
+  private flags: StatusFlags = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private readonly onMutated = (parts: ObservabilitySet): void => this.noteMutation(parts);
+
+  constructor(
+    private readonly db: ReadSyncDb,
+    private readonly userId: string,
+    private readonly schedule: (fn: () => void) => void = (fn) => void setTimeout(fn, 0),
+  ) {
+    Dexie.on('storagemutated', this.onMutated);
+  }
+
+  /** Registers the sink; anything pending goes out on the next tick. */
+  attach(sink: UpdateSink): void {
+    if (typeof sink !== 'function') throw new ValidationError('attach: sink must be a function (a Comlink proxy)');
+    this.sink = sink;
+    this.kick();
+  }
+
+  /** Starts subscriptions; each gets its current value on the sink. */
+  subscribe(subs: unknown): void {
+    const list = parseArgument(SubscribeArgsSchema, subs, 'subscribe');
+    for (const { id } of list) if (this.bySub.has(id)) throw new ValidationError(`subscribe: subscription id ${id} is already in use`);
+    for (const { id, query } of list) {
+      const key = queryKey(query);
+      let entry = this.byKey.get(key);
+      if (!entry) {
+        entry = { key, query, subs: new Set(), fresh: true, hasValue: false, value: undefined };
+        if (query.kind === 'read-state') entry.messageId = query.messageId;
+        this.byKey.set(key, entry);
+        if (query.kind === 'read-state') this.readStates.set(query.messageId, entry);
+        this.markFresh(entry);
+      } else if (entry.hasValue && query.kind !== 'receipts') {
+        this.pending.set(id, { id, value: entry.value });
+      }
+      entry.subs.add(id);
+      this.bySub.set(id, entry);
+    }
+    this.kick();
+  }
+
+  /** Ends subscriptions; a query with no subscription left is released. Unknown ids are ignored. */
+  unsubscribe(ids: unknown): void {
+    for (const id of parseArgument(UnsubscribeArgsSchema, ids, 'unsubscribe')) {
+      const entry = this.bySub.get(id);
+      this.pending.delete(id);
+      if (!entry) continue;
+      this.bySub.delete(id);
+      entry.subs.delete(id);
+      if (entry.subs.size > 0) continue;
+      this.byKey.delete(entry.key);
+      if (entry.query.kind === 'read-state') this.readStates.delete(entry.query.messageId);
+    }
+  }
+
+  /** Updates the connection/flush part of the sync status. */
+  setStatusFlags(flags: Partial<StatusFlags>): void {
+    const next = { ...this.flags, ...flags };
+    if (JSON.stringify(next) === JSON.stringify(this.flags)) return;
+    this.flags = next;
+    this.dirty.status = true;
+    this.kick();
+  }
+
+  /** The current connection/flush flags. */
+  statusFlags(): StatusFlags {
+    return this.flags;
+  }
+
+  /** Live subscriptions and the distinct worker-side queries behind them. */
+  stats(): { subscriptions: number; queries: number } {
+    return { subscriptions: this.bySub.size, queries: this.byKey.size };
+  }
+
+  /** Resolves once no recomputation is scheduled or running (tests, close). */
+  async idle(): Promise<void> {
+    while (this.running || this.scheduled) await (this.running ?? new Promise<void>((r) => this.schedule(r)));
+  }
+
+  /** Stops listening and drops every subscription. */
+  close(): void {
+    this.closed = true;
+    Dexie.on('storagemutated').unsubscribe(this.onMutated);
+    this.bySub.clear();
+    this.byKey.clear();
+    this.readStates.clear();
+    this.pending.clear();
+    this.sink = null;
+  }
+
+  private markFresh(entry: Entry): void {
+    const q = entry.query;
+    if (q.kind === 'read-state') this.dirty.msgIds.add(q.messageId);
+    else if (q.kind === 'conversations') this.dirty.conversations = true;
+    else if (q.kind === 'messages') this.dirty.lists = true;
+    else if (q.kind === 'sync-status') this.dirty.status = true;
+  }
+
+  private noteMutation(parts: ObservabilitySet): void {
+    if (this.closed) return;
+    const changes = changedKeys(parts, this.db.name, TABLES);
+    const msgs = changes.get('messages');
+    const receipts = changes.get('receipts');
+    let relevant = false;
+    if (msgs) {
+      relevant = true; // message lists and the status counts depend on any message change
+      if (msgs.all) this.dirty.allMessages = true;
+      else for (const k of msgs.keys) if (this.readStates.has(k)) this.dirty.msgIds.add(k);
+      this.dirty.lists = true;
+      this.dirty.status = true;
+    }
+    if (receipts) {
+      const stream = this.byKey.has('receipts');
+      if (receipts.all) this.dirty.allReceipts = true;
+      for (const k of receipts.keys) if (stream || this.readStates.has(k)) this.dirty.receiptIds.add(k);
+      relevant ||= receipts.all || this.dirty.receiptIds.size > 0;
+    }
+    if (changes.has('conversations')) {
+      this.dirty.conversations = true;
+      relevant = true;
+    }
+    if (relevant) this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      if (this.running) return void this.running.then(() => this.kick());
+      this.running = this.tick().finally(() => (this.running = null));
+    });
+  }
+
+  private async tick(): Promise<void> {
+    const d = this.dirty;
+    this.dirty = emptyDirty();
+    try {
+      await this.compute(d);
+    } catch (err) {
+      if (this.closed) return;
+      // Tell the affected subscribers instead of failing silently; the UI ends those subscriptions.
+      const payload = toErrorPayload(toStorageError(err, 'live query'));
+      for (const entry of this.entriesFor(d)) this.emitError(entry, payload);
+    }
+    this.post();
+  }
+
+  private entriesFor(d: Dirty): Entry[] {
+    const out: Entry[] = [];
+    for (const e of this.byKey.values()) {
+      const q = e.query;
+      if (q.kind === 'read-state') {
+        if (e.fresh || d.allMessages || d.allReceipts || d.msgIds.has(q.messageId) || d.receiptIds.has(q.messageId)) out.push(e);
+      } else if (q.kind === 'messages') {
+        if (e.fresh || d.lists) out.push(e);
+      } else if (q.kind === 'conversations') {
+        if (e.fresh || d.conversations) out.push(e);
+      } else if (q.kind === 'sync-status') {
+        if (e.fresh || d.status) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  private async compute(d: Dirty): Promise<void> {
+    const entries = this.entriesFor(d);
+    const stream = this.byKey.get('receipts');
+    const streamIds = stream && !d.allReceipts ? [...d.receiptIds] : [];
+    if (entries.length === 0 && streamIds.length === 0) return;
+    const states = entries.filter((e) => e.query.kind === 'read-state');
+    const needMsg = states.filter((e) => e.fresh || d.allMessages || d.msgIds.has(e.messageId as string));
+    const needRc = states.filter((e) => e.fresh || d.allReceipts || d.receiptIds.has(e.messageId as string));
+    const rcIds = [...new Set([...needRc.map((e) => e.messageId as string), ...streamIds])];
+    const others = entries.filter((e) => e.query.kind !== 'read-state');
+    const db = this.db;
+    const [msgRows, rcRows, otherValues] = await db.transaction('r', [db.messages, db.receipts, db.conversations], () =>
+      Promise.all([
+        db.messages.bulkGet(needMsg.map((e) => e.messageId as string)),
+        db.receipts.bulkGet(rcIds),
+        Promise.all(others.map((e) => this.load(e.query))),
+      ]),
+    );
+    if (this.closed) return;
+    needMsg.forEach((e, i) => (e.msg = msgRows[i]));
+    const rcById = new Map<string, ReceiptRow | undefined>();
+    rcIds.forEach((id, i) => rcById.set(id, rcRows[i]));
+    for (const e of needRc) e.receipt = rcById.get(e.messageId as string);
+    for (const e of states) this.updateReadState(e);
+    others.forEach((e, i) => this.updateValue(e, otherValues[i]));
+    if (stream && streamIds.length > 0) {
+      const batch = streamIds.map((id) => rcById.get(id)).filter(isReceiptRow);
+      if (batch.length > 0) for (const id of stream.subs) this.emitBatch(id, batch);
+    }
+  }
+
+  private load(q: Query): Promise<unknown> {
+    if (q.kind === 'messages') return loadMessages(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
+    if (q.kind === 'conversations') return loadConversations(this.db);
+    return loadCounts(this.db).then((counts): SyncStatus => ({ ...this.flags, ...counts }));
+  }
+
+  private updateReadState(e: Entry): void {
+    e.fresh = false;
+    const m = e.msg;
+    if (m !== undefined && !isMessageRow(m)) {
+      const err = new StorageError(`The stored row of message ${e.messageId} is damaged; it was not shown`);
+      return this.emitError(e, toErrorPayload(err));
+    }
+    const value: ReadState | null = m === undefined ? null : toReadState(m as MessageRow, isReceiptRow(e.receipt) ? e.receipt : undefined, this.userId);
+    if (e.hasValue && readStateEquals(e.value as ReadState | null, value)) return;
+    this.emitValue(e, value);
+  }
+
+  private updateValue(e: Entry, value: unknown): void {
+    e.fresh = false;
+    const json = JSON.stringify(value);
+    if (e.hasValue && json === e.json) return;
+    e.json = json;
+    this.emitValue(e, value);
+  }
+
+  private emitValue(e: Entry, value: unknown): void {
+    e.hasValue = true;
+    e.value = value;
+    for (const id of e.subs) this.pending.set(id, { id, value });
+  }
+
+  private emitError(e: Entry, error: ErrorPayload): void {
+    e.fresh = false;
+    e.hasValue = false;
+    for (const id of e.subs) this.pending.set(id, { id, error });
+  }
+
+  private emitBatch(id: number, batch: ReceiptRow[]): void {
+    const prev = this.pending.get(id)?.value as ReceiptRow[] | undefined;
+    this.pending.set(id, { id, value: prev ? [...prev, ...batch] : batch });
+  }
+
+  private post(): void {
+    if (!this.sink || this.pending.size === 0 || this.closed) return;
+    const updates = [...this.pending.values()];
+    this.pending.clear();
+    try {
+      const r = this.sink(updates) as Promise<unknown> | undefined;
+      // A sink whose page went away rejects; its subscriptions die with it.
+      if (r && typeof r.then === 'function') r.then(undefined, () => undefined);
+    } catch {
+      this.sink = null;
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import {
+  PullMessagesResponseSchema,
+  ReceiptQueryResponseSchema,
+  ServerConfigSchema,
+  ServerEventSchema,
+  parsePayload,
+  toErrorPayload,
+  type Limits,
+  type ReadSyncError,
+  type ServerConfig,
+  type ServerEvent,
+} from '../src/protocol';
+import type { ReadSyncDb } from './db/ReadSyncDb';
+import type { EventStreamStatus, Transport } from './transport/Transport';
+import { applyReceipts } from './store/applyReceipts';
+import { loadReceiptCursor, saveConfig } from './store/meta';
+import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
+import { toStorageError } from './store/storageErrors';
+import { advancePulledSeq, storeServerMessages, upsertConversations } from './store/storeServerData';
+
+/** What the sync engine needs from the worker around it. */
+export interface SyncEngineDeps {
+  db: ReadSyncDb;
+  transport: Transport;
+  userId: string;
+  now(): number;
+  limits(): Limits;
+  /** A (validated) server configuration arrived; it is already cached in meta. */
+  onConfig(config: ServerConfig): void;
+  onStreamStatus(status: EventStreamStatus): void;
+  /** Errors of background work (never thrown: there is no caller to catch them). */
+  onError(err: ReadSyncError): void;
+}
+
+/** Upper bound of pull rounds per catch-up, against a server that always says `hasMore`. */
+const MAX_PULL_ROUNDS = 10_000;
+
+/**
+ * Keeps the local store in step with the server: applies the event stream
+ * (messages, receipts with their resume cursor, conversations, config) in
+ * arrival order, and on every (re)connect catches up: pulls what was missed
+ * per conversation since its `pulledSeq`, then refreshes the receipt state of
+ * my own messages whose receipts are not final. Every payload is validated
+ * before it touches IndexedDB, and every apply is monotonic, so replays,
+ * duplicates and reordering are harmless.
+ */
+export class SyncEngine {
+  private closeStream: (() => void) | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private catchingUp: Promise<void> | null = null;
+  private catchUpAgain = false;
+  private stopped = false;
+
+  constructor(private readonly deps: SyncEngineDeps) {}
+
+  /** Opens the event stream from the stored receipt cursor and catches up once. */
+  async start(): Promise<void> {
+    const since = await loadReceiptCursor(this.deps.db).catch(() => null);
+    if (this.stopped) return;
+    this.closeStream = this.deps.transport.openEvents(since, {
+      onEvent: (event) => this.enqueue(() => this.apply(event)),
+      onStatus: (status) => {
+        this.deps.onStreamStatus(status);
+        if (status === 'open') void this.catchUp();
+      },
+    });
+    void this.catchUp();
+  }
+
+  /** Closes the event stream; work already queued finishes. */
+  stop(): void {
+    this.stopped = true;
+    this.closeStream?.();
+    this.closeStream = null;
+  }
+
+  /** Resolves when queued events and any running catch-up are done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const chain = this.chain;
+      const catchingUp = this.catchingUp;
+      await chain;
+      if (catchingUp) await catchingUp;
+      if (chain === this.chain && catchingUp === this.catchingUp) return;
+    }
+  }
+
+  /**
+   * Pulls missed messages and refreshes unfinished receipts. Single-flight: a
+   * call while one runs schedules exactly one more run after it.
+   */
+  catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.catchUpAgain = false;
+        try {
+          await this.fetchConfig();
+          await this.pullAll();
+          await this.refreshReceipts();
+        } catch (err) {
+          this.report(err);
+        }
+      } while (this.catchUpAgain && !this.stopped);
+    };
+    this.catchingUp = run().finally(() => (this.catchingUp = null));
+    return this.catchingUp;
+  }
+
+  /** Applies one server event (validated again: the transport is not trusted blindly). */
+  async apply(raw: unknown): Promise<void> {
+    const event: ServerEvent = parsePayload(ServerEventSchema, raw, 'server event');
+    const { db, userId } = this.deps;
+    switch (event.type) {
+      case 'hello': {
+        await this.storeConfig(event.config);
+        if (event.cursor !== undefined && (await loadReceiptCursor(db)) === null) await applyReceipts(db, [], userId, event.cursor);
+        return;
+      }
+      case 'messages':
+        await storeServerMessages(db, event.messages, this.deps.now());
+        return;
+      case 'receipts':
+        await applyReceipts(db, event.receipts, userId, event.cursor);
+        return;
+      case 'conversation':
+        await upsertConversations(db, [event.conversation]);
+        return;
+    }
+  }
+
+  /** Pulls every conversation's messages after its `pulledSeq`, looping while the server has more. */
+  async pullAll(): Promise<void> {
+    const { db, transport } = this.deps;
+    for (let round = 0; round < MAX_PULL_ROUNDS && !this.stopped; round++) {
+      const since: Record<string, number> = {};
+      for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since[c.id] = c.pulledSeq;
+      const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages({ type: 'pull-messages', since }), 'pull-messages-result');
+      await upsertConversations(db, res.conversations);
+      await storeServerMessages(db, res.messages, this.deps.now());
+      const reached = new Map<string, number>();
+      for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));
+      // Only a final page proves a conversation complete up to its seq (membership changes use seqs too).
+      if (!res.hasMore) for (const c of res.conversations) reached.set(c.id, Math.max(reached.get(c.id) ?? 0, c.seq));
+      await advancePulledSeq(db, reached);
+      if (!res.hasMore || res.messages.length === 0) return;
+    }
+  }
+
+  /** Asks the server for the receipts of my sent messages that may still change, in batches of `maxReceiptQuery`. */
+  async refreshReceipts(): Promise<void> {
+    const { db, transport, userId } = this.deps;
+    const mine = await db.messages
+      .where('status')
+      .equals('sent')
+      .filter((m) => isMessageRow(m) && m.senderId === userId && m.needReadReceipt)
+      .primaryKeys();
+    const receipts = await db.receipts.bulkGet(mine);
+    const open = mine.filter((_, i) => {
+      const r = receipts[i];
+      return !isFinalReceipt(r !== undefined && isReceiptRow(r) ? r : undefined);
+    });
+    const size = this.deps.limits().maxReceiptQuery;
+    for (let i = 0; i < open.length && !this.stopped; i += size) {
+      const res = await transport.queryReceipts({ type: 'receipt-query', messageIds: open.slice(i, i + size) });
+      const parsed = parsePayload(ReceiptQueryResponseSchema, res, 'receipt-query-result');
+      await applyReceipts(db, parsed.receipts, userId);
+    }
+  }
+
+  private async fetchConfig(): Promise<void> {
+    try {
+      await this.storeConfig(await this.deps.transport.getConfig());
+    } catch (err) {
+      // The hello event carries the config too; a failed fetch here is not fatal by itself.
+      this.report(err);
+    }
+  }
+
+  private async storeConfig(raw: unknown): Promise<void> {
+    const config = parsePayload(ServerConfigSchema, raw, 'server config');
+    await saveConfig(this.deps.db, config);
+    this.deps.onConfig(config);
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    this.chain = this.chain.then(job).catch((err: unknown) => this.report(err));
+  }
+
+  private report(err: unknown): void {
+    if (this.stopped) return;
+    const e = toStorageError(err, 'sync');
+    if (toErrorPayload(e).code === 'closed') return;
+    this.deps.onError(e);
+  }
+}

@@ -1,0 +1,44 @@
+import * as v from 'valibot';
+import { IdSchema, MAX_TEXT_LENGTH, MemberFilterSchema, MessageIdSchema, parseArgument } from '../src/protocol';
+
+/** Runtime shape of `SendMessageInput`. */
+export const SendInputSchema = v.object({
+  convId: IdSchema,
+  text: v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH)),
+  needReadReceipt: v.optional(v.boolean()),
+  id: v.optional(MessageIdSchema),
+});
+
+/** Runtime shape of `EnvironmentSignal`. */
+export const EnvironmentSchema = v.object({ online: v.optional(v.boolean()), visible: v.optional(v.boolean()) });
+
+/** Runtime shape of `MemberPageOptions`. */
+export const MemberOptionsSchema = v.object({
+  filter: MemberFilterSchema,
+  cursor: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(512)))),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+const RefSchema = v.union([MessageIdSchema, v.object({ id: MessageIdSchema })]);
+const ID_RE = /^[A-Za-z0-9_-]{8,32}$/;
+
+/**
+ * The message ids of a `MessageRef[]` argument (ids or objects with an `id`,
+ * e.g. whole messages). A plain loop, not a schema parse per item: markRead
+ * takes 10,000 refs and sits on the hot path. The first bad item is reported
+ * through the schema, so the error says what is wrong and where.
+ */
+export function parseRefs(refs: unknown, what: string): string[] {
+  if (!Array.isArray(refs)) {
+    parseArgument(v.array(RefSchema), refs, what);
+    return [];
+  }
+  const ids = new Array<string>(refs.length);
+  for (let i = 0; i < refs.length; i++) {
+    const r: unknown = refs[i];
+    const id = typeof r === 'string' ? r : typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string' || !ID_RE.test(id)) parseArgument(RefSchema, r, `${what}: item ${i}`);
+    ids[i] = id as string;
+  }
+  return ids;
+}

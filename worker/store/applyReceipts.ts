@@ -1,0 +1,64 @@
+import * as v from 'valibot';
+import { MessageReceiptSchema, type MessageReceipt } from '../../src/protocol';
+import type { ReadSyncDb, ReceiptRow } from '../db/ReadSyncDb';
+import { isMessageRow, isReceiptRow } from './readState';
+import { bulkPutPrecise } from './storageErrors';
+import { META_RECEIPT_CURSOR } from './meta';
+
+/**
+ * Merges a receipt update into the stored state, moving only forward:
+ * `readCount` and `timestamp` never decrease, `unreadCount` never increases,
+ * `isPeerRead` never goes back to false. Returns null when the update adds
+ * nothing (a duplicate or an older state arriving late).
+ */
+export function mergeReceipt(old: ReceiptRow | undefined, next: MessageReceipt): ReceiptRow | null {
+  if (!old) return { ...next };
+  const merged: ReceiptRow = {
+    ...old,
+    readCount: Math.max(old.readCount, next.readCount),
+    unreadCount: Math.min(old.unreadCount, next.unreadCount),
+    isPeerRead: old.isPeerRead || next.isPeerRead,
+    timestamp: Math.max(old.timestamp, next.timestamp),
+  };
+  const changed =
+    merged.readCount !== old.readCount ||
+    merged.unreadCount !== old.unreadCount ||
+    merged.isPeerRead !== old.isPeerRead ||
+    merged.timestamp !== old.timestamp;
+  return changed ? merged : null;
+}
+
+/**
+ * Applies receipt states from the network in one transaction, monotonically
+ * (see `mergeReceipt`). Invalid entries and receipts for messages known to be
+ * someone else's are dropped. When `cursor` is given (a `receipts` event), it
+ * is stored in the same transaction if it moves forward, so a resumed stream
+ * never skips an update that was not stored. Returns the rows that changed.
+ */
+export async function applyReceipts(db: ReadSyncDb, receipts: readonly unknown[], userId: string, cursor?: number): Promise<ReceiptRow[]> {
+  const byId = new Map<string, MessageReceipt>();
+  for (const r of receipts) {
+    if (!v.is(MessageReceiptSchema, r)) continue;
+    const prev = byId.get(r.messageId);
+    byId.set(r.messageId, prev ? (mergeReceipt(prev, r) ?? prev) : r);
+  }
+  if (byId.size === 0 && cursor === undefined) return [];
+  const ids = [...byId.keys()];
+  return db.transaction('rw', [db.receipts, db.messages, db.meta], async () => {
+    const [olds, msgs] = await Promise.all([db.receipts.bulkGet(ids), db.messages.bulkGet(ids)]);
+    const changed: ReceiptRow[] = [];
+    ids.forEach((id, i) => {
+      const msg = msgs[i];
+      if (msg !== undefined && isMessageRow(msg) && msg.senderId !== userId) return;
+      const old = olds[i];
+      const merged = mergeReceipt(old !== undefined && isReceiptRow(old) ? old : undefined, byId.get(id) as MessageReceipt);
+      if (merged) changed.push(merged);
+    });
+    await bulkPutPrecise(db.receipts, changed);
+    if (cursor !== undefined) {
+      const stored = await db.meta.get(META_RECEIPT_CURSOR);
+      if (typeof stored?.value !== 'number' || stored.value < cursor) await db.meta.put({ key: META_RECEIPT_CURSOR, value: cursor });
+    }
+    return changed;
+  });
+}

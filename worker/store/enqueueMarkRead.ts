@@ -1,0 +1,47 @@
+import type { MarkReadResult } from '../../src/bridge';
+import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+import { isMessageRow } from './readState';
+import { bulkPutPrecise } from './storageErrors';
+
+/** The outbox key of my acknowledgement of a message: one per message, so acks coalesce. */
+export const ackKey = (messageId: string): string => `ack:${messageId}`;
+
+/**
+ * The durable half of markRead: in ONE read-write transaction, reads every
+ * message with one bulkGet, applies the client-side rules (own messages,
+ * messages without `needReadReceipt` and unknown ids are skipped; already
+ * read ones are an idempotent no-op), records `readAt` on the message rows
+ * and writes one coalesced outbox row per new ack. Bulk operations only, so
+ * 10,000 acks cost one transaction. Resolves after the commit (the database
+ * is opened with strict durability). Nothing here touches the network.
+ */
+export async function enqueueMarkRead(db: ReadSyncDb, ids: readonly string[], userId: string, readAt: number): Promise<MarkReadResult> {
+  const unique = [...new Set(ids)];
+  const result: MarkReadResult = { queued: 0, alreadyRead: 0, skipped: [] };
+  if (unique.length === 0) return result;
+  await db.transaction('rw', [db.messages, db.outbox], async () => {
+    const rows = await db.messages.bulkGet(unique);
+    const updated: MessageRow[] = [];
+    const acks: OutboxRow[] = [];
+    unique.forEach((id, i) => {
+      const row = rows[i];
+      if (row === undefined || !isMessageRow(row)) {
+        result.skipped.push({ messageId: id, reason: 'not-found' });
+      } else if (row.senderId === userId) {
+        result.skipped.push({ messageId: id, reason: 'own-message' });
+      } else if (!row.needReadReceipt) {
+        result.skipped.push({ messageId: id, reason: 'receipt-not-requested' });
+      } else if (row.readAt !== undefined || row.ackStatus !== 'none') {
+        result.alreadyRead++;
+      } else {
+        const next: MessageRow = { ...row, readAt, ackStatus: 'pending' };
+        delete next.ackError;
+        updated.push(next);
+        acks.push({ key: ackKey(id), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+      }
+    });
+    await Promise.all([bulkPutPrecise(db.messages, updated), acks.length > 0 ? db.outbox.bulkPut(acks) : undefined]);
+    result.queued = updated.length;
+  });
+  return result;
+}

@@ -1,0 +1,45 @@
+import { ReceiptRuleError } from '../../src/protocol';
+import type { Conversation, OutgoingMessage } from '../../src/protocol';
+import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb } from '../db/ReadSyncDb';
+
+/** The outbox key of a message I send: one per message. */
+export const messageKey = (messageId: string): string => `msg:${messageId}`;
+
+/**
+ * The durable half of sendMessage: stores the message as pending (ordered
+ * after every sent message of its conversation) and its outbox row in ONE
+ * read-write transaction. A reused id is refused with code `conflict`.
+ */
+export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: OutgoingMessage, userId: string): Promise<MessageRow> {
+  const row: MessageRow = {
+    id: out.id,
+    convId: out.convId,
+    convType: conv.type,
+    senderId: userId,
+    text: out.text,
+    needReadReceipt: out.needReadReceipt,
+    createdAt: out.createdAt,
+    seq: null,
+    sentAt: null,
+    audienceCount: null,
+    status: 'pending',
+    ackStatus: 'none',
+    pos: PENDING_POS_BASE + out.createdAt,
+  };
+  await db.transaction('rw', [db.messages, db.outbox], async () => {
+    if ((await db.messages.get(out.id)) !== undefined) {
+      throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);
+    }
+    await db.messages.add(row);
+    await db.outbox.put({
+      key: messageKey(out.id),
+      kind: 'message',
+      messageId: out.id,
+      convId: out.convId,
+      enqueuedAt: out.createdAt,
+      message: out,
+      attempts: 0,
+    });
+  });
+  return row;
+}

@@ -1,0 +1,149 @@
+import type { MessageReceipt } from '../../src/protocol';
+import type { ReadState } from '../../src/bridge';
+import type { MessageRow, ReceiptRow } from '../db/ReadSyncDb';
+
+const SEND_STATUSES = new Set(['pending', 'sent', 'failed']);
+const ACK_STATUSES = new Set(['none', 'pending', 'sent', 'rejected']);
+const CONV_TYPES = new Set(['c2c', 'group']);
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isNumOrNull = (x: unknown): boolean => x === null || isNum(x);
+
+/**
+ * Whether a row read from IndexedDB has the shape of a message. Rows can be
+ * damaged by other code or older versions; subscriptions skip or report such
+ * rows instead of crashing on them. Hand-written because it runs for every row
+ * of every recomputation: a schema parse per row would be the hot path.
+ */
+export function isMessageRow(x: unknown): x is MessageRow {
+  if (typeof x !== 'object' || x === null) return false;
+  const m = x as Record<string, unknown>;
+  return (
+    typeof m.id === 'string' &&
+    typeof m.convId === 'string' &&
+    typeof m.senderId === 'string' &&
+    typeof m.text === 'string' &&
+    typeof m.needReadReceipt === 'boolean' &&
+    CONV_TYPES.has(m.convType as string) &&
+    SEND_STATUSES.has(m.status as string) &&
+    ACK_STATUSES.has(m.ackStatus as string) &&
+    isNum(m.createdAt) &&
+    isNum(m.pos) &&
+    isNumOrNull(m.seq) &&
+    isNumOrNull(m.sentAt) &&
+    isNumOrNull(m.audienceCount) &&
+    (m.readAt === undefined || isNum(m.readAt))
+  );
+}
+
+/** Whether a row read from IndexedDB has the shape of a receipt. */
+export function isReceiptRow(x: unknown): x is ReceiptRow {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return (
+    typeof r.messageId === 'string' &&
+    typeof r.convId === 'string' &&
+    CONV_TYPES.has(r.convType as string) &&
+    typeof r.isPeerRead === 'boolean' &&
+    isNum(r.readCount) &&
+    isNum(r.unreadCount) &&
+    isNum(r.timestamp)
+  );
+}
+
+/** The receipt state of a sent message of mine that nobody has read yet (before the server told us anything). */
+export function initialReceipt(m: MessageRow): MessageReceipt {
+  return {
+    convId: m.convId,
+    convType: m.convType,
+    messageId: m.id,
+    timestamp: 0,
+    isPeerRead: false,
+    readCount: 0,
+    unreadCount: m.audienceCount ?? 0,
+  };
+}
+
+/** Whether a receipt can still change: c2c until the peer read it, groups until nobody is left unread. */
+export function isFinalReceipt(r: MessageReceipt | undefined): boolean {
+  if (!r) return false;
+  return r.isPeerRead || (r.convType === 'group' && r.unreadCount === 0);
+}
+
+function outgoingLabel(m: MessageRow, r: MessageReceipt): string {
+  if (m.status === 'pending') return 'Sending…';
+  if (m.status === 'failed') return `Failed: ${m.error?.message ?? m.error?.code ?? 'unknown error'}`;
+  if (!m.needReadReceipt) return 'Sent';
+  if (m.convType === 'c2c') return r.isPeerRead ? 'Read' : 'Sent';
+  return `${r.readCount} read · ${r.unreadCount} unread`;
+}
+
+/**
+ * The read state the UI renders for one message. Outgoing: send status and
+ * receipt counts (the stored receipt, or "nobody yet" before the first one);
+ * incoming: my own acknowledgement's state, with an empty label.
+ */
+export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, userId: string): ReadState {
+  const outgoing = m.senderId === userId;
+  const base = {
+    messageId: m.id,
+    convId: m.convId,
+    convType: m.convType,
+    needReadReceipt: m.needReadReceipt,
+    status: m.status,
+    ackStatus: m.ackStatus,
+  };
+  if (outgoing) {
+    const r = receipt ?? initialReceipt(m);
+    const state: ReadState = {
+      ...base,
+      direction: 'outgoing',
+      readCount: r.readCount,
+      unreadCount: r.unreadCount,
+      isPeerRead: r.isPeerRead,
+      timestamp: r.timestamp,
+      label: outgoingLabel(m, r),
+    };
+    if (m.error) state.error = m.error;
+    return state;
+  }
+  const state: ReadState = {
+    ...base,
+    direction: 'incoming',
+    readCount: 0,
+    unreadCount: 0,
+    isPeerRead: false,
+    timestamp: m.readAt ?? 0,
+    label: '',
+  };
+  if (m.ackError) state.ackError = m.ackError;
+  return state;
+}
+
+/** Field-wise equality of two read states (errors compared by code and message). */
+export function readStateEquals(a: ReadState | null, b: ReadState | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.messageId === b.messageId &&
+    a.label === b.label &&
+    a.status === b.status &&
+    a.ackStatus === b.ackStatus &&
+    a.readCount === b.readCount &&
+    a.unreadCount === b.unreadCount &&
+    a.isPeerRead === b.isPeerRead &&
+    a.timestamp === b.timestamp &&
+    a.needReadReceipt === b.needReadReceipt &&
+    a.direction === b.direction &&
+    a.convId === b.convId &&
+    a.error?.code === b.error?.code &&
+    a.error?.message === b.error?.message &&
+    a.ackError?.code === b.ackError?.code &&
+    a.ackError?.message === b.ackError?.message
+  );
+}
+
+/** A stored message row without its storage-only fields. */
+export function toLocalMessage(row: MessageRow): Omit<MessageRow, 'pos'> {
+  const { pos: _pos, ...rest } = row;
+  return rest;
+}

@@ -1,0 +1,99 @@
+import * as v from 'valibot';
+import { ConversationSchema, MessageSchema, type Conversation, type Message } from '../../src/protocol';
+import type { ConversationRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
+import { isMessageRow } from './readState';
+import { bulkPutPrecise } from './storageErrors';
+
+/** The stored row of a message the server delivered and we had not seen. */
+function newRow(m: Message, now: number): MessageRow {
+  return {
+    id: m.id,
+    convId: m.convId,
+    convType: m.convType,
+    senderId: m.senderId,
+    text: m.text,
+    needReadReceipt: m.needReadReceipt,
+    createdAt: now,
+    seq: m.seq,
+    sentAt: m.sentAt,
+    audienceCount: m.audienceCount,
+    status: 'sent',
+    ackStatus: 'none',
+    pos: m.seq,
+  };
+}
+
+/**
+ * Stores messages the server delivered (pull, event, or the app's own
+ * channel). Monotonic: a message already stored as sent keeps its server
+ * fields; one of mine still pending or failed here becomes sent with the
+ * server's fields (the server's word wins: it holds the message). Local
+ * fields (my read state and its ack) are never touched. Invalid entries, and
+ * an id reused by another sender, are dropped. Returns how many rows changed.
+ */
+export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number): Promise<number> {
+  const byId = new Map<string, Message>();
+  for (const m of messages) if (v.is(MessageSchema, m)) byId.set(m.id, m);
+  if (byId.size === 0) return 0;
+  const ids = [...byId.keys()];
+  return db.transaction('rw', db.messages, async () => {
+    const olds = await db.messages.bulkGet(ids);
+    const puts: MessageRow[] = [];
+    ids.forEach((id, i) => {
+      const m = byId.get(id) as Message;
+      const old = olds[i];
+      if (old === undefined || !isMessageRow(old)) {
+        // New, or a damaged row that the server's copy repairs.
+        puts.push(newRow(m, now));
+        return;
+      }
+      if (old.senderId !== m.senderId || old.convId !== m.convId) return;
+      if (old.status === 'sent' && old.seq !== null) return;
+      const row: MessageRow = { ...old, seq: m.seq, sentAt: m.sentAt, audienceCount: m.audienceCount, status: 'sent', pos: m.seq };
+      delete row.error;
+      puts.push(row);
+    });
+    await bulkPutPrecise(db.messages, puts);
+    return puts.length;
+  });
+}
+
+/**
+ * Stores conversations from the server, keeping how far each was pulled. A
+ * snapshot older than the stored one (lower `seq`) is ignored.
+ */
+export async function upsertConversations(db: ReadSyncDb, conversations: readonly unknown[]): Promise<void> {
+  const byId = new Map<string, Conversation>();
+  for (const c of conversations) if (v.is(ConversationSchema, c)) byId.set(c.id, c);
+  if (byId.size === 0) return;
+  const ids = [...byId.keys()];
+  await db.transaction('rw', db.conversations, async () => {
+    const olds = await db.conversations.bulkGet(ids);
+    const puts: ConversationRow[] = [];
+    ids.forEach((id, i) => {
+      const c = byId.get(id) as Conversation;
+      const old = olds[i];
+      const oldSeq = typeof old?.seq === 'number' ? old.seq : -1;
+      if (c.seq < oldSeq) return;
+      const pulledSeq = typeof old?.pulledSeq === 'number' ? old.pulledSeq : 0;
+      puts.push({ ...c, pulledSeq });
+    });
+    if (puts.length > 0) await db.conversations.bulkPut(puts);
+  });
+}
+
+/** Records that conversations were pulled up to the given positions (never backwards). */
+export async function advancePulledSeq(db: ReadSyncDb, positions: ReadonlyMap<string, number>): Promise<void> {
+  if (positions.size === 0) return;
+  const ids = [...positions.keys()];
+  await db.transaction('rw', db.conversations, async () => {
+    const rows = await db.conversations.bulkGet(ids);
+    const puts: ConversationRow[] = [];
+    ids.forEach((id, i) => {
+      const row = rows[i];
+      const seq = positions.get(id) as number;
+      if (row && (typeof row.pulledSeq !== 'number' || row.pulledSeq < seq)) puts.push({ ...row, pulledSeq: seq });
+    });
+    if (puts.length > 0) await db.conversations.bulkPut(puts);
+  });
+}
