@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageReceipt, ReadMember } from '../../src/protocol';
+import type { MessageReceipt, ReadMember, ReadMemberPage } from '../../src/protocol';
 import type { ReadState } from '../../src/bridge';
 import { newCore, openClient, type Client } from './harness';
 
@@ -76,7 +76,7 @@ describe('the seed flow through Comlink', () => {
       const all: ReadMember[] = [];
       let cursor: string | null = null;
       for (let i = 0; i < 10; i++) {
-        const page = await alice.api.getReadMembers(msg.id, { filter, cursor, count: 1 });
+        const page: ReadMemberPage = await alice.api.getReadMembers(msg.id, { filter, cursor, count: 1 });
         expect(page.members.length).toBeLessThanOrEqual(1);
         all.push(...page.members);
         if (page.isFinished) return all;
