@@ -226,3 +226,17 @@ export function hangingTransport(inner: Transport): Transport & { hangNext(n: nu
   };
   return t;
 }
+
+/** Fires timers one at a time (the clock jumps exactly to each), settling after each, until `done()` or `max` timers. */
+export async function runTimersUntil(done: () => boolean, max = 1000): Promise<void> {
+  for (let i = 0; i < max && !done(); i++) {
+    vi.advanceTimersToNextTimer();
+    await settle();
+  }
+}
+
+/** A `random` that returns the given values in turn (then repeats the last). */
+export function sequence(...values: number[]): () => number {
+  let i = 0;
+  return () => values[Math.min(i++, values.length - 1)]!;
+}

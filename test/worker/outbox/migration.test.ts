@@ -1,0 +1,63 @@
+import Dexie from 'dexie';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ReadSyncDb } from '../../../worker/db/ReadSyncDb';
+import { openTab, useFakeClock, World, type Tab } from './harness';
+import { IDBKeyRange } from 'fake-indexeddb';
+
+/** Schema version 1 exactly as it shipped (frozen here on purpose: never update it to the current schema). */
+const V1_STORES = {
+  messages: 'id, [convId+pos], ackStatus, status',
+  receipts: 'messageId, convId',
+  conversations: 'id',
+  outbox: 'key, [kind+enqueuedAt], convId',
+  memberPages: 'key, messageId',
+  meta: 'key',
+};
+
+describe('a database written by schema version 1', () => {
+  let tabs: Tab[] = [];
+  beforeEach(() => useFakeClock());
+  afterEach(async () => {
+    for (const t of tabs) {
+      await t.flusher.stop();
+      t.db.close();
+    }
+    tabs = [];
+    vi.useRealTimers();
+  });
+
+  it('opens with the current schema and flushes its pending acks and messages', async () => {
+    const world = new World(['bob']);
+    const incoming = await world.post(3);
+    const now = Date.now();
+
+    const old = new Dexie('readsync-bob', { indexedDB: world.idb, IDBKeyRange });
+    old.version(1).stores(V1_STORES);
+    await old.table('messages').bulkPut([
+      ...incoming.map((m) => ({ ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'pending', readAt: now, pos: m.seq })),
+      {
+        id: 'mine00000001', convId: 'team', convType: 'group', senderId: 'bob', text: 'written offline by v1', needReadReceipt: true,
+        createdAt: now, seq: null, sentAt: null, audienceCount: null, status: 'pending', ackStatus: 'none', pos: 2 ** 52 + now,
+      },
+    ]);
+    await old.table('outbox').bulkPut([
+      ...incoming.map((m, i) => ({ key: `ack:${m.id}`, kind: 'ack', messageId: m.id, convId: 'team', enqueuedAt: now + i, readAt: now, attempts: 0 })),
+      {
+        key: 'msg:mine00000001', kind: 'message', messageId: 'mine00000001', convId: 'team', enqueuedAt: now, attempts: 2,
+        message: { id: 'mine00000001', convId: 'team', text: 'written offline by v1', needReadReceipt: true, createdAt: now },
+      },
+    ]);
+    expect(old.verno).toBe(1);
+    old.close();
+
+    const tab = await openTab(world, 'bob');
+    tabs.push(tab);
+    expect(tab.db.verno).toBe(new ReadSyncDb('probe').verno);
+    await tab.flusher.whenIdle(); // start() flushes leftovers
+
+    expect(await tab.db.outbox.count()).toBe(0);
+    for (const m of incoming) expect(world.readersOf(m.id)).toEqual(['bob']);
+    expect(await tab.db.messages.get('mine00000001')).toMatchObject({ status: 'sent', audienceCount: 1 });
+    expect(await tab.db.receipts.get('mine00000001')).toMatchObject({ readCount: 0, unreadCount: 1 });
+  });
+});
