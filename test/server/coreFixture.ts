@@ -2,7 +2,25 @@ import type { Ack, AckBatchResponse, ReadMember, ServerEvent } from '../../src/p
 import { SyncCore } from '../../src/server/core/SyncCore';
 import type { SyncCoreOptions } from '../../src/server/core/SyncCore';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
+import { SqliteStore } from '../../src/server/store/SqliteStore';
 import type { Store } from '../../src/server/store/Store';
+import { beforeEach, describe } from 'vitest';
+
+const STORES: Record<string, () => Store> = { MemoryStore: () => new MemoryStore(), SqliteStore: () => new SqliteStore() };
+let storeFactory: () => Store = STORES.MemoryStore!;
+
+/** A fresh store of the implementation under test. */
+export const newStore = (): Store => storeFactory();
+
+/** Runs `body` once per store implementation; `makeCore()` inside uses that store. */
+export function forEachStore(body: () => void): void {
+  describe.each(Object.keys(STORES))('on %s', (kind) => {
+    beforeEach(() => {
+      storeFactory = STORES[kind]!;
+    });
+    body();
+  });
+}
 
 /** A message id that passes MessageIdSchema. */
 export const mid = (n: number | string): string => `m${String(n).padStart(7, '0')}`;
@@ -14,7 +32,7 @@ export const bid = (): string => `batch-${++batchN}-${Math.random().toString(36)
 /** A core over a MemoryStore (or the given store) with a controllable clock. */
 export function makeCore(options: SyncCoreOptions & { store?: Store } = {}) {
   let clock = 1_700_000_000_000;
-  const core = new SyncCore(options.store ?? new MemoryStore(), { secret: 'test-secret', now: () => clock, ...options });
+  const core = new SyncCore(options.store ?? storeFactory(), { secret: 'test-secret', now: () => clock, ...options });
   return {
     core,
     tick(ms = 1000) {

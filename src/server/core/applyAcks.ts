@@ -1,5 +1,5 @@
 import type { Ack, AckResult } from '../../protocol';
-import type { Store } from '../store/Store';
+import type { MessageRecord, Store } from '../store/Store';
 
 /** A message whose receipt state an ack batch moved forward. */
 export interface ReceiptChange {
@@ -15,9 +15,12 @@ export interface ReceiptChange {
  */
 export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): { results: AckResult[]; changes: ReceiptChange[] } {
   const results: AckResult[] = [];
-  const changes: ReceiptChange[] = [];
+  // Messages touched by this batch: read once, counters written once at the end (a batch often hits one message many times).
+  const touched = new Map<string, MessageRecord | null>();
+  const changed = new Set<MessageRecord>();
   for (const ack of acks) {
-    const msg = store.getMessage(ack.m);
+    let msg = touched.get(ack.m);
+    if (msg === undefined) touched.set(ack.m, (msg = store.getMessage(ack.m) ?? null));
     if (!msg) {
       results.push({ m: ack.m, s: 'rejected', r: 'not-found' });
       continue;
@@ -36,15 +39,18 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): {
       results.push({ m: ack.m, s: 'rejected', r: 'receipt-not-requested' });
       continue;
     }
-    if (store.getRead(msg.id, userId)) {
+    const ackSeq = store.lastAckSeq() + 1;
+    if (!store.insertRead({ messageId: msg.id, userId, readAt: ack.t, ackSeq })) {
       results.push({ m: ack.m, s: 'duplicate' });
       continue;
     }
-    const ackSeq = store.nextAckSeq();
-    store.insertRead({ messageId: msg.id, userId, readAt: ack.t, ackSeq });
-    store.updateReadState(msg.id, { readCount: msg.readCount + 1, lastReadAt: Math.max(msg.lastReadAt, ack.t), lastAckSeq: ackSeq });
+    store.nextAckSeq();
+    msg.readCount += 1;
+    msg.lastReadAt = Math.max(msg.lastReadAt, ack.t);
+    msg.lastAckSeq = ackSeq;
+    changed.add(msg);
     results.push({ m: ack.m, s: 'accepted' });
-    changes.push({ messageId: msg.id, senderId: msg.senderId });
   }
-  return { results, changes };
+  for (const m of changed) store.updateReadState(m.id, { readCount: m.readCount, lastReadAt: m.lastReadAt, lastAckSeq: m.lastAckSeq });
+  return { results, changes: [...changed].map((m) => ({ messageId: m.id, senderId: m.senderId })) };
 }

@@ -208,10 +208,10 @@ export class MemoryStore implements Store {
     return r && copy(r);
   }
 
-  insertRead(rec: ReadRecord): void {
+  insertRead(rec: ReadRecord): boolean {
     let byUser = this.reads.get(rec.messageId);
     if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
-    if (byUser.has(rec.userId)) throw new Error(`read ${rec.messageId}/${rec.userId} exists`);
+    if (byUser.has(rec.userId)) return false;
     const stored = copy(rec);
     byUser.set(rec.userId, stored);
     let order = this.readOrder.get(rec.messageId);
@@ -222,6 +222,7 @@ export class MemoryStore implements Store {
       const o = this.readOrder.get(rec.messageId);
       if (o?.[o.length - 1] === stored) o.pop();
     });
+    return true;
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {

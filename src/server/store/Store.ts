@@ -57,7 +57,8 @@ export interface Store {
 
   // ---- reads (one row per message and reader, only for those who read) -----
   getRead(messageId: string, userId: string): ReadRecord | undefined;
-  insertRead(rec: ReadRecord): void;
+  /** Inserts a read unless this user already read the message; true when inserted. */
+  insertRead(rec: ReadRecord): boolean;
   /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[];
 

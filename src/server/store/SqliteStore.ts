@@ -1,0 +1,264 @@
+import Database from 'better-sqlite3';
+import type { AckBatchResponse, ConvType, GroupType } from '../../protocol';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './Store';
+import { SQLITE_SCHEMA } from './sqliteSchema';
+
+interface ConvRow {
+  id: string;
+  type: ConvType;
+  group_type: GroupType | null;
+  name: string;
+  user_a: string | null;
+  user_b: string | null;
+  seq: number;
+  member_count: number;
+  created_at: number;
+}
+interface MsgRow {
+  id: string;
+  conv_id: string;
+  conv_type: ConvType;
+  sender_id: string;
+  text: string;
+  need_receipt: number;
+  seq: number;
+  sent_at: number;
+  audience_count: number;
+  read_count: number;
+  last_read_at: number;
+  last_ack_seq: number;
+}
+interface SpanRow {
+  conv_id: string;
+  user_id: string;
+  joined_seq: number;
+  left_seq: number | null;
+}
+interface ReadRow {
+  message_id: string;
+  user_id: string;
+  read_at: number;
+  ack_seq: number;
+}
+
+const toConv = (r: ConvRow): ConversationRecord => ({
+  id: r.id,
+  type: r.type,
+  groupType: r.group_type,
+  name: r.name,
+  c2cUsers: r.user_a !== null && r.user_b !== null ? [r.user_a, r.user_b] : null,
+  seq: r.seq,
+  memberCount: r.member_count,
+  createdAt: r.created_at,
+});
+const toMsg = (r: MsgRow): MessageRecord => ({
+  id: r.id,
+  convId: r.conv_id,
+  convType: r.conv_type,
+  senderId: r.sender_id,
+  text: r.text,
+  needReadReceipt: r.need_receipt === 1,
+  seq: r.seq,
+  sentAt: r.sent_at,
+  audienceCount: r.audience_count,
+  readCount: r.read_count,
+  lastReadAt: r.last_read_at,
+  lastAckSeq: r.last_ack_seq,
+});
+const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
+const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
+
+/** Options of `SqliteStore`. */
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' (default). */
+  filename?: string;
+}
+
+/**
+ * The embedded `Store`: SQLite through better-sqlite3 (synchronous), WAL
+ * journal, prepared statements. Indexes make every operation a point lookup
+ * or a range read: counts live on the message row (O(1) per ack), read
+ * members are a range of (message_id, ack_seq), unread members a range of
+ * (conv_id, user_id) with a read-row anti-join, so pages cost O(page) even in
+ * a 100,000-member group.
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly q;
+  /** Global ack sequence, kept in memory (it is max(reads.ack_seq)); restored if a transaction rolls back. */
+  private ackSeq: number;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.db = new Database(options.filename ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.exec(SQLITE_SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      getConv: p('SELECT * FROM conversations WHERE id = ?'),
+      insConv: p(
+        'INSERT INTO conversations (id, type, group_type, name, user_a, user_b, seq, member_count, created_at) VALUES (@id, @type, @group_type, @name, @user_a, @user_b, @seq, @member_count, @created_at)',
+      ),
+      updConv: p('UPDATE conversations SET seq = ?, member_count = ? WHERE id = ?'),
+      currentSpan: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
+      spanAt: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND joined_seq < ? AND (left_seq IS NULL OR left_seq > ?) LIMIT 1'),
+      openSpan: p('INSERT INTO spans (conv_id, user_id, joined_seq, left_seq) VALUES (?, ?, ?, NULL)'),
+      closeSpan: p('UPDATE spans SET left_seq = ? WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
+      convsOf: p('SELECT conv_id FROM spans WHERE user_id = ? AND left_seq IS NULL ORDER BY conv_id').pluck(),
+      unread: p(`SELECT s.user_id FROM spans s
+        WHERE s.conv_id = @conv AND s.user_id > @after AND s.user_id <> @sender
+          AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
+          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id)
+        ORDER BY s.user_id LIMIT @limit`).pluck(),
+      getMsg: p('SELECT * FROM messages WHERE id = ?'),
+      insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
+        VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
+      msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      updRead: p('UPDATE messages SET read_count = ?, last_read_at = ?, last_ack_seq = ? WHERE id = ?'),
+      changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
+      getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
+      insRead: p('INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES (?, ?, ?, ?)'),
+      readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
+      maxAck: p('SELECT COALESCE(MAX(ack_seq), 0) FROM reads').pluck(),
+      getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
+      putBatch: p('INSERT OR REPLACE INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)'),
+      pruneBatches: p('DELETE FROM batches WHERE at < ?'),
+    };
+    this.ackSeq = this.q.maxAck.get() as number;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    const before = this.ackSeq;
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.ackSeq = before;
+      throw err;
+    }
+  }
+
+  getConversation(id: string): ConversationRecord | undefined {
+    const r = this.q.getConv.get(id) as ConvRow | undefined;
+    return r && toConv(r);
+  }
+
+  insertConversation(rec: ConversationRecord): void {
+    this.q.insConv.run({
+      id: rec.id,
+      type: rec.type,
+      group_type: rec.groupType,
+      name: rec.name,
+      user_a: rec.c2cUsers?.[0] ?? null,
+      user_b: rec.c2cUsers?.[1] ?? null,
+      seq: rec.seq,
+      member_count: rec.memberCount,
+      created_at: rec.createdAt,
+    });
+  }
+
+  updateConversation(id: string, fields: { seq: number; memberCount: number }): void {
+    this.q.updConv.run(fields.seq, fields.memberCount, id);
+  }
+
+  currentSpan(convId: string, userId: string): MemberSpan | undefined {
+    const r = this.q.currentSpan.get(convId, userId) as SpanRow | undefined;
+    return r && toSpan(r);
+  }
+
+  spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined {
+    const r = this.q.spanAt.get(convId, userId, seq, seq) as SpanRow | undefined;
+    return r && toSpan(r);
+  }
+
+  openSpans(convId: string, userIds: readonly string[], joinedSeq: number): void {
+    this.transaction(() => {
+      for (const u of userIds) this.q.openSpan.run(convId, u, joinedSeq);
+    });
+  }
+
+  closeSpan(convId: string, userId: string, leftSeq: number): void {
+    if (this.q.closeSpan.run(leftSeq, convId, userId).changes !== 1) throw new Error(`${userId} is not a member of ${convId}`);
+  }
+
+  conversationsOf(userId: string): string[] {
+    return this.q.convsOf.all(userId) as string[];
+  }
+
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[] {
+    return this.q.unread.all({ conv: message.convId, after: afterUserId ?? '', sender: message.senderId, seq: message.seq, msg: message.id, limit }) as string[];
+  }
+
+  getMessage(id: string): MessageRecord | undefined {
+    const r = this.q.getMsg.get(id) as MsgRow | undefined;
+    return r && toMsg(r);
+  }
+
+  insertMessage(rec: MessageRecord): void {
+    this.q.insMsg.run({
+      id: rec.id,
+      conv_id: rec.convId,
+      conv_type: rec.convType,
+      sender_id: rec.senderId,
+      text: rec.text,
+      need_receipt: rec.needReadReceipt ? 1 : 0,
+      seq: rec.seq,
+      sent_at: rec.sentAt,
+      audience_count: rec.audienceCount,
+      read_count: rec.readCount,
+      last_read_at: rec.lastReadAt,
+      last_ack_seq: rec.lastAckSeq,
+    });
+  }
+
+  messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
+    return (this.q.msgsAfter.all(convId, afterSeq, limit) as MsgRow[]).map(toMsg);
+  }
+
+  updateReadState(messageId: string, fields: { readCount: number; lastReadAt: number; lastAckSeq: number }): void {
+    this.q.updRead.run(fields.readCount, fields.lastReadAt, fields.lastAckSeq, messageId);
+  }
+
+  receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
+    return (this.q.changes.all(senderId, afterAckSeq, limit) as MsgRow[]).map(toMsg);
+  }
+
+  getRead(messageId: string, userId: string): ReadRecord | undefined {
+    const r = this.q.getRead.get(messageId, userId) as ReadRow | undefined;
+    return r && toRead(r);
+  }
+
+  insertRead(rec: ReadRecord): boolean {
+    return this.q.insRead.run(rec.messageId, rec.userId, rec.readAt, rec.ackSeq).changes === 1;
+  }
+
+  readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {
+    return (this.q.readsAfter.all(messageId, afterAckSeq, limit) as ReadRow[]).map(toRead);
+  }
+
+  lastAckSeq(): number {
+    return this.ackSeq;
+  }
+
+  nextAckSeq(): number {
+    return ++this.ackSeq;
+  }
+
+  getBatchResult(userId: string, batchId: string): AckBatchResponse | undefined {
+    const json = this.q.getBatch.get(userId, batchId) as string | undefined;
+    return json === undefined ? undefined : (JSON.parse(json) as AckBatchResponse);
+  }
+
+  putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): void {
+    this.q.putBatch.run(userId, batchId, JSON.stringify(result), at);
+  }
+
+  pruneBatchResults(before: number): void {
+    this.q.pruneBatches.run(before);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

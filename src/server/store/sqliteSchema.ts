@@ -1,0 +1,72 @@
+/**
+ * SQLite schema of `SqliteStore` (version 1). Every query of the store is a
+ * primary-key lookup or a range read on one of these indexes:
+ *
+ * - spans PK (conv_id, user_id, joined_seq): membership checks and the
+ *   unread-member range (ordered by user_id) of a group.
+ * - spans_open (user_id, conv_id) WHERE left_seq IS NULL: a user's conversations.
+ * - messages_conv_seq (conv_id, seq): pulling a conversation after a position.
+ * - messages_sender_ack (sender_id, last_ack_seq): replaying a sender's receipt
+ *   changes after a cursor.
+ * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
+ *   reads_order (message_id, ack_seq): read members in ack order.
+ */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  group_type TEXT,
+  name TEXT NOT NULL,
+  user_a TEXT,
+  user_b TEXT,
+  seq INTEGER NOT NULL,
+  member_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS spans (
+  conv_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  joined_seq INTEGER NOT NULL,
+  left_seq INTEGER,
+  PRIMARY KEY (conv_id, user_id, joined_seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS spans_open ON spans (user_id, conv_id) WHERE left_seq IS NULL;
+
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  conv_id TEXT NOT NULL,
+  conv_type TEXT NOT NULL,
+  sender_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  need_receipt INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  audience_count INTEGER NOT NULL,
+  read_count INTEGER NOT NULL,
+  last_read_at INTEGER NOT NULL,
+  last_ack_seq INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_conv_seq ON messages (conv_id, seq);
+CREATE INDEX IF NOT EXISTS messages_sender_ack ON messages (sender_id, last_ack_seq);
+
+CREATE TABLE IF NOT EXISTS reads (
+  message_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  read_at INTEGER NOT NULL,
+  ack_seq INTEGER NOT NULL,
+  PRIMARY KEY (message_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reads_order ON reads (message_id, ack_seq);
+
+CREATE TABLE IF NOT EXISTS batches (
+  user_id TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  result TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, batch_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS batches_at ON batches (at);
+
+PRAGMA user_version = 1;
+`;
