@@ -3,7 +3,8 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { installErrorTransfer, type Query, type SubscriptionUpdate, type WorkerApi } from '../../src/bridge';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
-import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
+import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
+import type { Message } from '../../src/protocol';
 import { ReadSyncWorker, type ReadSyncWorkerOptions } from '../../worker/ReadSyncWorker';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
 
@@ -100,4 +101,11 @@ export async function until<T>(read: () => T | Promise<T>, predicate: (v: T) => 
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}
+
+/** The wire form of a stored, sent message (to hand it to another user's worker via receiveMessages). */
+export function toWire(row: MessageRow | undefined): Message {
+  if (!row || row.seq === null || row.sentAt === null || row.audienceCount === null) throw new Error('not a sent message');
+  const { id, convId, convType, senderId, text, needReadReceipt, seq, sentAt, audienceCount } = row;
+  return { id, convId, convType, senderId, text, needReadReceipt, seq, sentAt, audienceCount };
 }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Message } from '../../src/protocol';
 import type { ReadState, SyncStatus } from '../../src/bridge';
-import { mid, newCore, openClient, type Client } from './harness';
+import { mid, newCore, openClient, toWire, type Client } from './harness';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -88,9 +87,7 @@ describe('receipt rules the client enforces', () => {
     const alice = await client(core, 'alice');
     const status = await alice.sub({ kind: 'sync-status' });
     // The app hands alice a message of a group she is not in (e.g. forwarded by its own backend).
-    const wire = (await carol.db.messages.get(foreign.id)) as unknown as Message;
-    const { id, convId, convType, senderId, text, needReadReceipt, seq, sentAt, audienceCount } = wire;
-    await alice.api.receiveMessages([{ id, convId, convType, senderId, text, needReadReceipt, seq: seq ?? 0, sentAt: sentAt ?? 0, audienceCount: audienceCount ?? 0 }]);
+    await alice.api.receiveMessages([toWire(await carol.db.messages.get(foreign.id))]);
     await alice.until(() => alice.db.messages.get(mine.id), (m) => m !== undefined, 'alice has the team message');
 
     expect((await alice.api.markRead([foreign.id, mine.id])).queued).toBe(2);
@@ -133,9 +130,7 @@ describe('receipt rules the client enforces', () => {
     core.admin.join('team', 'dave');
     const dave = await client(core, 'dave');
     // dave got the old message somehow (the app's own history); his ack is refused, counts stay.
-    const row = (await alice.db.messages.get(m.id)) as NonNullable<Awaited<ReturnType<typeof alice.db.messages.get>>>;
-    const { id, convId, convType, senderId, text, needReadReceipt } = row;
-    await dave.api.receiveMessages([{ id, convId, convType, senderId, text, needReadReceipt, seq: row.seq ?? 0, sentAt: row.sentAt ?? 0, audienceCount: row.audienceCount ?? 0 }]);
+    await dave.api.receiveMessages([toWire(await alice.db.messages.get(m.id))]);
     expect((await dave.api.markRead([m.id])).queued).toBe(1);
     await dave.api.flush();
     const refused = await dave.until(() => dave.db.messages.get(m.id), (r) => r?.ackStatus === 'rejected', 'dave ack rejected');
