@@ -351,15 +351,20 @@ export class Flusher implements FlushScheduler {
 
   private openKick(): KickChannel | null {
     if (this.deps.kick !== undefined) {
-      if (this.deps.kick) this.deps.kick.onmessage = () => this.notifyEnqueued();
+      if (this.deps.kick) this.deps.kick.onmessage = () => this.onKick();
       return this.deps.kick;
     }
     const BC = (globalThis as { BroadcastChannel?: new (name: string) => KickChannel & { unref?: () => void } }).BroadcastChannel;
     if (!BC) return null;
     const channel = new BC(`readsync-kick:${this.deps.db.name}`);
     channel.unref?.(); // Node: never keep a process alive for this
-    channel.onmessage = () => this.notifyEnqueued();
+    channel.onmessage = () => this.onKick();
     return channel;
+  }
+
+  /** Another tab enqueued something. Only the leader reacts (a non-leader must not pass it on: two would ping-pong). */
+  private onKick(): void {
+    if (!this.stopped && this.lock.leader) this.notifyEnqueued();
   }
 }
 

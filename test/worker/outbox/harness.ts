@@ -29,13 +29,13 @@ export async function settle(rounds = 30): Promise<void> {
 }
 
 /** Advances the fake clock in steps, letting async work finish after each step: deterministic for a given sequence. */
-export async function advance(ms: number, step = 250): Promise<void> {
+export async function advance(ms: number, step = 250, rounds = 30): Promise<void> {
   let left = ms;
   while (left > 0) {
     const d = Math.min(step, left);
     vi.advanceTimersByTime(d);
     left -= d;
-    await settle();
+    await settle(rounds);
   }
 }
 
@@ -77,7 +77,7 @@ export const GROUP = 'team';
 export class World {
   readonly core = new SyncCore(new MemoryStore(), { now: () => Date.now() });
   readonly idb = new IDBFactory();
-  readonly bus = new KickBus();
+  private buses = new Map<string, KickBus>();
   private transports = new Map<string, MemoryTransport>();
   private seq = 0;
 
@@ -107,6 +107,13 @@ export class World {
       for (const r of res.results) out.push(r.message!);
     }
     return out;
+  }
+
+  /** The tabs of one user's browser talk over one channel. */
+  bus(user: string): KickBus {
+    let b = this.buses.get(user);
+    if (!b) this.buses.set(user, (b = new KickBus()));
+    return b;
   }
 
   openDb(user: string): ReadSyncDb {
@@ -169,12 +176,12 @@ export interface Tab {
 export async function openTab(
   world: World,
   user: string,
-  options: { transport?: Transport; flush?: FlushOptions; random?: () => number; ackBatch?: number; start?: boolean } = {},
+  options: { transport?: Transport; flush?: FlushOptions; random?: () => number; start?: boolean; lease?: { ttlMs: number; renewMs: number } } = {},
 ): Promise<Tab> {
   const db = world.openDb(user);
   await db.open();
   const statuses: FlushStatus[] = [];
-  const lock = new LeaseLeaderLock(db, { ttlMs: 10_000, renewMs: 2_000, now: () => Date.now() });
+  const lock = new LeaseLeaderLock(db, { ...(options.lease ?? { ttlMs: 10_000, renewMs: 2_000 }), now: () => Date.now() });
   const flusher = new Flusher({
     db,
     transport: options.transport ?? world.transport(user),
@@ -185,7 +192,7 @@ export async function openTab(
     random: options.random ?? (() => 0.5),
     onStatus: (s) => statuses.push(s),
     lock,
-    kick: world.bus.channel(),
+    kick: world.bus(user).channel(),
   });
   if (options.start !== false) await flusher.start();
   return { db, flusher, statuses, lock };
@@ -214,17 +221,23 @@ export function timedTransport(inner: Transport): Transport & { times: Record<st
 /** Makes the next `n` ack requests hang (never answer); `applied` decides whether the server saw them first. */
 export function hangingTransport(inner: Transport): Transport & { hangNext(n: number, applied: boolean): void } {
   const queue: boolean[] = [];
-  const t = Object.create(inner) as Transport & { hangNext(n: number, applied: boolean): void };
-  t.hangNext = (n, applied) => {
-    for (let i = 0; i < n; i++) queue.push(applied);
+  return {
+    hangNext(n, applied) {
+      for (let i = 0; i < n; i++) queue.push(applied);
+    },
+    ackBatch(req) {
+      const hang = queue.shift();
+      if (hang === undefined) return inner.ackBatch(req);
+      if (hang) void inner.ackBatch(req).catch(() => {});
+      return new Promise(() => {});
+    },
+    getConfig: () => inner.getConfig(),
+    sendMessages: (req) => inner.sendMessages(req),
+    pullMessages: (req) => inner.pullMessages(req),
+    queryReceipts: (req) => inner.queryReceipts(req),
+    memberPage: (req) => inner.memberPage(req),
+    openEvents: (since, handlers) => inner.openEvents(since, handlers),
   };
-  t.ackBatch = (req) => {
-    const hang = queue.shift();
-    if (hang === undefined) return inner.ackBatch(req);
-    if (hang) void inner.ackBatch(req).catch(() => {});
-    return new Promise(() => {});
-  };
-  return t;
 }
 
 /** Fires timers one at a time (the clock jumps exactly to each), settling after each, until `done()` or `max` timers. */
