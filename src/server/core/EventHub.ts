@@ -28,6 +28,7 @@ export class EventHub {
   /** senderId → changed message ids, waiting for the next flush. */
   private pending = new Map<string, Set<string>>();
   private flushScheduled = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -89,13 +90,22 @@ export class EventHub {
     set.add(messageId);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      if (this.flushMs > 0) setTimeout(() => this.flush(), this.flushMs);
+      if (this.flushMs > 0) this.timer = setTimeout(() => this.flush(), this.flushMs);
       else void Promise.resolve().then(() => this.flush());
     }
   }
 
+  /** Drops every subscriber and pending change (server shutdown). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.flushScheduled = false;
+    this.pending.clear();
+    this.subs.clear();
+  }
+
   /** Sends every pending receipt change now. */
   flush(): void {
+    clearTimeout(this.timer);
     this.flushScheduled = false;
     const pending = this.pending;
     this.pending = new Map();

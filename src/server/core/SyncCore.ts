@@ -208,9 +208,14 @@ export class SyncCore implements SyncBackend {
     return this.hub.subscribe(userId, since, listener);
   }
 
-  /** Delivers coalesced receipt events now instead of at the next microtask. */
+  /** Delivers coalesced receipt events now instead of at the end of the coalescing window. */
   flushEvents(): void {
     this.hub.flush();
+  }
+
+  /** Stops event delivery (timers, subscribers). The store is the caller's to close. */
+  close(): void {
+    this.hub.close();
   }
 
   private checkBatch(n: number, max: number, what: string): void {

@@ -1,0 +1,145 @@
+import websocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { AuthError, PROTOCOL_VERSION, ReadSyncError } from '../protocol';
+import type { Authenticator } from './auth/TokenAuth';
+import { TokenAuth } from './auth/TokenAuth';
+import { SyncCore } from './core/SyncCore';
+import type { SyncCoreOptions } from './core/SyncCore';
+import { errorReply } from './http/errorReply';
+import { registerApiRoutes } from './http/registerApiRoutes';
+import { registerDevRoutes } from './http/registerDevRoutes';
+import { registerEventsRoute } from './http/registerEventsRoute';
+import { serveStatic } from './http/serveStatic';
+import { SqliteStore } from './store/SqliteStore';
+import type { Store } from './store/Store';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user (from the bearer token). */
+    userId: string;
+  }
+}
+
+/** Server configuration: the core's rules and limits plus HTTP concerns. */
+export interface SyncServerConfig extends SyncCoreOptions {
+  /**
+   * Dev mode: `POST /v1/dev/token` issues a token for any user id, `/v1/dev/*`
+   * manages conversations, and CORS is open. For demos and tests only.
+   */
+  devMode?: boolean;
+  /** CORS allowed origin ('*' or one origin); default '*' in dev mode, off otherwise. */
+  corsOrigin?: string | false;
+  /** Serve a built SPA/PWA from this directory on the same origin. */
+  staticDir?: string;
+  /** Fastify logger (default off). */
+  logger?: boolean;
+}
+
+/** Options of `createSyncServer`. */
+export interface SyncServerOptions {
+  /** Storage; default an in-memory SQLite database. Closed by `close()` only if the server created it. */
+  store?: Store;
+  /** Bearer-token authentication; default `TokenAuth` with `config.secret`. */
+  auth?: Authenticator;
+  config?: SyncServerConfig;
+}
+
+/** A running (or ready to listen) reference sync server. */
+export interface SyncServer {
+  /** The Fastify instance (e.g. `app.inject` in tests, or to add routes). */
+  app: FastifyInstance;
+  /** The rules core: `core.admin` manages conversations. */
+  core: SyncCore;
+  auth: Authenticator;
+  /** Starts listening; resolves with the base URL (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Closes sockets and the HTTP server (and the store if the server created it). */
+  close(): Promise<void>;
+}
+
+/**
+ * The reference sync server: protocol v1 routes (see docs/protocol.md) over
+ * the rules core, with bearer-token auth on every request, a body limit of
+ * `limits.maxBodyBytes`, schema validation and JSON errors.
+ */
+export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+  const config = options.config ?? {};
+  const ownStore = !options.store;
+  const store = options.store ?? new SqliteStore();
+  const core = new SyncCore(store, { receiptFlushMs: 10, ...config });
+  const auth = options.auth ?? new TokenAuth(config.secret);
+  const corsOrigin = config.corsOrigin ?? (config.devMode ? '*' : false);
+
+  const app = Fastify({ logger: config.logger ?? false, bodyLimit: core.config.limits.maxBodyBytes });
+  app.decorateRequest('userId', '');
+  await app.register(websocket, { options: { maxPayload: 4096 } });
+
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = errorReply(err);
+    if (body.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(body.retryAfterMs / 1000));
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ name: 'ReadSyncError', code: 'not-found', message: 'no such route', status: 404 }));
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (corsOrigin) {
+      reply.header('access-control-allow-origin', corsOrigin);
+      reply.header('access-control-allow-headers', 'authorization, content-type, x-readsync-protocol');
+      reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
+      reply.header('access-control-expose-headers', 'retry-after');
+      if (req.method === 'OPTIONS') return reply.code(204).send();
+    }
+    const path = req.url.split('?')[0] ?? '';
+    if (!path.startsWith('/v1/')) return;
+    const version = req.headers['x-readsync-protocol'];
+    if (version !== undefined && version !== String(PROTOCOL_VERSION)) {
+      throw new ReadSyncError('unsupported-protocol', `this server speaks protocol ${PROTOCOL_VERSION}, not ${String(version)}`, { status: 400 });
+    }
+    if (path === '/v1/dev/token' && config.devMode) return;
+    req.userId = authenticate(auth, req.headers.authorization, path === '/v1/events' ? (req.query as Record<string, unknown>).token : undefined);
+  });
+
+  app.get('/healthz', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
+  registerApiRoutes(app, core);
+  const closeSockets = registerEventsRoute(app, core);
+  if (config.devMode) registerDevRoutes(app, core, auth);
+  if (config.staticDir) serveStatic(app, config.staticDir);
+
+  let closed = false;
+  return {
+    app,
+    core,
+    auth,
+    async listen(port = 0, host = '127.0.0.1') {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+      return { url: `http://${shownHost}:${actual}`, port: actual };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      closeSockets();
+      await app.close();
+      core.close();
+      if (ownStore) store.close();
+    },
+  };
+}
+
+function authenticate(auth: Authenticator, header: string | undefined, queryToken: unknown): string {
+  let token: string | undefined;
+  if (header !== undefined) {
+    const m = /^Bearer ([^\s]+)$/i.exec(header);
+    if (!m) throw new AuthError('malformed Authorization header: expected "Bearer <token>"');
+    token = m[1];
+  } else if (typeof queryToken === 'string') {
+    token = queryToken;
+  }
+  if (!token) throw new AuthError('missing bearer token');
+  const userId = auth.authenticate(token);
+  if (!userId) throw new AuthError('invalid or expired token');
+  return userId;
+}

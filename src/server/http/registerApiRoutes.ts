@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import type * as v from 'valibot';
+import {
+  AckBatchRequestSchema,
+  MemberPageRequestSchema,
+  PullMessagesRequestSchema,
+  ReceiptQueryRequestSchema,
+  SendMessagesRequestSchema,
+  parseArgument,
+} from '../../protocol';
+import type { SyncCore } from '../core/SyncCore';
+
+/**
+ * The request/response routes of protocol v1. Each body is validated with
+ * the shared schemas before the core sees it; the user is the token's, never
+ * a field of the body (a `senderId` in a request is not part of the schema
+ * and is ignored).
+ */
+export function registerApiRoutes(app: FastifyInstance, core: SyncCore): void {
+  app.get('/v1/config', async () => core.getConfig());
+
+  const post = <S extends v.GenericSchema>(path: string, schema: S, run: (userId: string, body: v.InferOutput<S>) => Promise<unknown>) => {
+    app.post(path, async (req) => run(req.userId, parseArgument(schema, req.body, 'request body')));
+  };
+  post('/v1/messages', SendMessagesRequestSchema, (u, b) => core.sendMessages(u, b));
+  post('/v1/pull', PullMessagesRequestSchema, (u, b) => core.pullMessages(u, b));
+  post('/v1/acks', AckBatchRequestSchema, (u, b) => core.ackBatch(u, b));
+  post('/v1/receipts', ReceiptQueryRequestSchema, (u, b) => core.queryReceipts(u, b));
+  post('/v1/members', MemberPageRequestSchema, (u, b) => core.memberPage(u, b));
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import * as v from 'valibot';
+import { GroupTypeSchema, IdSchema, ReadSyncError, parseArgument } from '../../protocol';
+import type { Authenticator } from '../auth/TokenAuth';
+import type { SyncCore } from '../core/SyncCore';
+
+const TokenRequest = v.object({ userId: IdSchema });
+const C2CRequest = v.object({ peerId: IdSchema });
+const GroupRequest = v.object({
+  id: IdSchema,
+  name: v.pipe(v.string(), v.maxLength(200)),
+  groupType: GroupTypeSchema,
+  members: v.pipe(v.array(IdSchema), v.maxLength(1000)),
+});
+
+/**
+ * Dev mode only (config.devMode): token issuing for demo users and the
+ * conversation management the demo needs. Never enable it in production:
+ * anyone can obtain a token for any user id.
+ */
+export function registerDevRoutes(app: FastifyInstance, core: SyncCore, auth: Authenticator): void {
+  app.post('/v1/dev/token', async (req) => {
+    const { userId } = parseArgument(TokenRequest, req.body, 'request body');
+    if (!auth.issue) throw new ReadSyncError('forbidden', 'this authenticator cannot issue tokens', { status: 403 });
+    return { userId, token: auth.issue(userId) };
+  });
+  app.post('/v1/dev/c2c', async (req) => {
+    const { peerId } = parseArgument(C2CRequest, req.body, 'request body');
+    const conversation = core.admin.createC2C(req.userId, peerId);
+    return { conversation: core.admin.get(conversation.id, req.userId) ?? conversation };
+  });
+  app.post('/v1/dev/groups', async (req) => {
+    const body = parseArgument(GroupRequest, req.body, 'request body');
+    core.admin.createGroup({ ...body, members: [req.userId, ...body.members] });
+    return { conversation: core.admin.get(body.id, req.userId) };
+  });
+  app.post('/v1/dev/groups/:id/join', async (req) => {
+    const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
+    return { conversation: core.admin.join(id, req.userId) };
+  });
+  app.post('/v1/dev/groups/:id/leave', async (req) => {
+    const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
+    return { conversation: core.admin.leave(id, req.userId) };
+  });
+}
