@@ -105,13 +105,16 @@ export class Flusher implements FlushScheduler {
   }
 
   setOnline(online: boolean): void {
+    const wasOnline = this.browserOnline;
     this.browserOnline = online;
     if (!online) {
       this.patch({ connection: 'offline' });
       return;
     }
     if (this.status.connection === 'offline') this.patch({ connection: 'connecting' });
-    this.networkBack();
+    // A repeated 'online' while the server is failing must not defeat the backoff.
+    if (!wasOnline || this.status.connection !== 'online') this.networkBack();
+    else this.autoFlush();
   }
 
   setVisible(visible: boolean): void {
@@ -164,7 +167,8 @@ export class Flusher implements FlushScheduler {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.lock.leader) void this.run();
+      // While the browser says offline, only the slow timer probes; coming online flushes at once.
+      if (this.lock.leader && this.browserOnline) void this.run();
     }, delayMs);
   }
 
