@@ -51,6 +51,7 @@ export async function openClient(
   const transport = opts.transport ?? new MemoryTransport(backend, userId);
   const worker = new ReadSyncWorker({ db, transport, userId, flush: { debounceMs: 0 }, ...opts.worker });
   await worker.start();
+  await worker.engine.idle();
   const { port1, port2 } = new MessageChannel();
   Comlink.expose(worker, port2);
   const api = Comlink.wrap<WorkerApi>(port1);

@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { IDBKeyRange } from 'fake-indexeddb';
+import type { Message } from '../../src/protocol';
+import type { LocalMessage, ReadState, SyncStatus } from '../../src/bridge';
+import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
+import { ReadSyncWorker } from '../../worker/ReadSyncWorker';
+import { MemoryTransport } from '../../worker/transport/MemoryTransport';
+import { mid, newCore, openClient, type Client } from './harness';
+
+const open: Client[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+const incoming = (n: number, convId = 'team'): Message => ({
+  id: mid(n),
+  convId,
+  convType: 'group',
+  senderId: 'bob',
+  text: `m${n}`,
+  needReadReceipt: true,
+  seq: n,
+  sentAt: 1000 + n,
+  audienceCount: 2,
+});
+
+async function alice(): Promise<Client> {
+  const core = newCore();
+  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  const c = await openClient(core, 'alice');
+  open.push(c);
+  return c;
+}
+
+describe('the multiplexed subscription channel', () => {
+  it('identical queries share one worker-side query, and unsubscribing releases everything', async () => {
+    const c = await alice();
+    await c.api.receiveMessages([incoming(1)]);
+    const ids = [
+      await c.sub({ kind: 'read-state', messageId: mid(1) }),
+      await c.sub({ kind: 'read-state', messageId: mid(1) }),
+      await c.sub({ kind: 'messages', convId: 'team' }),
+      await c.sub({ kind: 'messages', convId: 'team', limit: 100 }),
+      await c.sub({ kind: 'sync-status' }),
+      await c.sub({ kind: 'conversations' }),
+      await c.sub({ kind: 'receipts' }),
+    ];
+    expect(await c.api.stats()).toEqual({ subscriptions: 7, queries: 5 });
+    await c.until(() => c.values.get(ids[1] as number) as ReadState | undefined, (s) => s?.messageId === mid(1), 'value');
+    await c.api.unsubscribe(ids);
+    expect(await c.api.stats()).toEqual({ subscriptions: 0, queries: 0 });
+  });
+
+  it('1,000 subscriptions to one message share one query and all get every update', async () => {
+    const c = await alice();
+    await c.api.receiveMessages([incoming(1)]);
+    const ids = Array.from({ length: 1000 }, (_, i) => 10_000 + i);
+    await c.api.subscribe(ids.map((id) => ({ id, query: { kind: 'read-state', messageId: mid(1) } })));
+    expect(await c.api.stats()).toEqual({ subscriptions: 1000, queries: 1 });
+    await c.until(() => ids.every((id) => (c.values.get(id) as ReadState | undefined)?.ackStatus === 'none'), Boolean, 'all 1,000 values');
+
+    await c.api.markRead([mid(1)]);
+    await c.until(() => ids.every((id) => ['pending', 'sent'].includes((c.values.get(id) as ReadState | undefined)?.ackStatus ?? '')), Boolean, 'all updated');
+    await c.api.unsubscribe(ids.slice(1));
+    expect(await c.api.stats()).toEqual({ subscriptions: 1, queries: 1 });
+    await c.api.unsubscribe(ids.slice(0, 1));
+    expect(await c.api.stats()).toEqual({ subscriptions: 0, queries: 0 });
+  });
+
+  it('a burst of 2,000 updates arrives coalesced: few batches, one entry per subscription per batch', async () => {
+    const c = await alice();
+    const n = 2000;
+    await c.api.receiveMessages(Array.from({ length: n }, (_, i) => incoming(i + 1)));
+    const subs = Array.from({ length: n }, (_, i) => ({ id: 50_000 + i, query: { kind: 'read-state' as const, messageId: mid(i + 1) } }));
+    await c.api.subscribe(subs);
+    await c.until(() => c.values.size, (size) => size >= n, 'initial values');
+    const before = c.batches.length;
+    await c.api.markRead(subs.map((s) => s.query.messageId));
+    await c.until(() => subs.every((s) => (c.values.get(s.id) as ReadState).ackStatus !== 'none'), Boolean, 'every state updated');
+    const burst = c.batches.slice(before);
+    expect(burst.length).toBeLessThan(20);
+    for (const batch of burst) expect(new Set(batch.map((u) => u.id)).size).toBe(batch.length);
+  });
+
+  it('messages, conversations and sync status follow the store', async () => {
+    const c = await alice();
+    await c.worker.engine.idle();
+    const msgs = await c.sub({ kind: 'messages', convId: 'team', limit: 2 });
+    const convs = await c.sub({ kind: 'conversations' });
+    const status = await c.sub({ kind: 'sync-status' });
+    await c.api.receiveMessages([incoming(1), incoming(2), incoming(3)]);
+    const sent = await c.api.sendMessage({ convId: 'team', text: 'mine', needReadReceipt: true });
+    const list = await c.until(() => c.values.get(msgs) as LocalMessage[] | undefined, (l) => l?.at(-1)?.id === sent.id, 'pending message last');
+    expect(list?.map((m) => m.id)).toEqual([mid(3), sent.id]);
+    await c.until(() => c.values.get(convs) as { id: string }[] | undefined, (l) => l?.[0]?.id === 'team', 'conversations');
+    // Those two were never on the server: their acks end rejected, counted as such.
+    await c.api.markRead([mid(1), mid(2)]);
+    await c.until(() => c.values.get(status) as SyncStatus | undefined, (x) => x?.pendingAcks === 2 || x?.rejectedAcks === 2, 'acks counted');
+    await c.api.flush();
+    const s = await c.until(
+      () => c.values.get(status) as SyncStatus | undefined,
+      (x) => x?.pendingAcks === 0 && x.pendingMessages === 0 && x.connection === 'online',
+      'all flushed',
+    );
+    expect(s).toMatchObject({ rejectedAcks: 2, failedMessages: 0, leader: true });
+  });
+
+  it('a second worker on the same database sees the first one\'s changes live', async () => {
+    const core = newCore();
+    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const tab1 = await openClient(core, 'alice');
+    open.push(tab1);
+    const tab2 = await openClient(core, 'alice', { idb: tab1.idb });
+    open.push(tab2);
+    await tab1.api.receiveMessages([incoming(1)]);
+    const rs = await tab2.sub({ kind: 'read-state', messageId: mid(1) });
+    await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'none', 'tab 2 sees the message');
+    await tab1.api.markRead([mid(1)]);
+    await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus !== 'none', 'tab 2 sees the read');
+  });
+
+  it('a late subscriber to the receipts stream gets new batches only', async () => {
+    const c = await alice();
+    const first = await c.sub({ kind: 'receipts' });
+    const r = { convId: 'team', convType: 'group' as const, messageId: mid(9), timestamp: 5, isPeerRead: false, readCount: 1, unreadCount: 1 };
+    await c.worker.engine.apply({ type: 'receipts', receipts: [r], cursor: 1 });
+    await c.until(() => c.values.get(first) as unknown[] | undefined, (b) => b?.length === 1, 'first batch');
+    const late = await c.sub({ kind: 'receipts' });
+    await c.worker.hub.idle();
+    await new Promise((res) => setTimeout(res, 10));
+    expect(c.values.has(late)).toBe(false);
+  });
+
+  it('stats and the registry stay empty after the worker closes', async () => {
+    const core = newCore();
+    const db = new ReadSyncDb('solo', { indexedDB: new (await import('fake-indexeddb')).IDBFactory(), IDBKeyRange });
+    const w = new ReadSyncWorker({ db, transport: new MemoryTransport(core, 'alice'), userId: 'alice', sync: false });
+    await w.start();
+    await w.subscribe([{ id: 1, query: { kind: 'sync-status' } }]);
+    await w.close();
+    expect(await w.stats()).toEqual({ subscriptions: 0, queries: 0 });
+    await expect(w.subscribe([{ id: 2, query: { kind: 'sync-status' } }])).rejects.toMatchObject({ code: 'closed' });
+  });
+});
