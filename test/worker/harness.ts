@@ -67,6 +67,7 @@ export async function openClient(
       }
     }),
   );
+  let closed = false;
   const client: Client = {
     userId,
     api,
@@ -84,6 +85,8 @@ export async function openClient(
     },
     until: (read, predicate, what) => until(read, predicate, what),
     async close() {
+      if (closed) return;
+      closed = true;
       await api.close().catch(() => undefined);
       api[Comlink.releaseProxy]();
       port1.close();
