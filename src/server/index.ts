@@ -1,0 +1,18 @@
+/**
+ * readsync/server: the reference sync server, usable as a library
+ * (`createSyncServer({ store, auth, config })`) or as a command (cli.ts).
+ */
+export { createSyncServer } from './createSyncServer';
+export type { SyncServer, SyncServerConfig, SyncServerOptions } from './createSyncServer';
+export { SyncCore, toMessage } from './core/SyncCore';
+export type { SyncCoreOptions } from './core/SyncCore';
+export { GroupAdmin, c2cId } from './core/GroupAdmin';
+export type { CreateGroupInput } from './core/GroupAdmin';
+export { TokenAuth } from './auth/TokenAuth';
+export type { Authenticator, TokenAuthOptions } from './auth/TokenAuth';
+export { MemoryStore } from './store/MemoryStore';
+export { SqliteStore } from './store/SqliteStore';
+export type { SqliteStoreOptions } from './store/SqliteStore';
+export type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './store/Store';
+export { HTTP_STATUS } from './http/httpStatus';
+export { seedDemo, DEMO_USERS } from './seedDemo';
