@@ -1,13 +1,13 @@
-import { ProtocolError, ReadSyncError, TransientError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
+import { ReadSyncError, toErrorPayload } from '../../src/protocol';
 import type { FlushOptions } from '../../src/bridge';
-import type { OutboxRow } from '../db/ReadSyncDb';
-import type { Transport } from '../transport/Transport';
 import type { FlushScheduler, FlushStatus, FlusherDeps, KickChannel } from './FlusherContract';
 import { createLeaderLock, type LeaderLock } from './LeaderLock';
+import { OutboxSender } from './OutboxSender';
 import { OutboxStore } from './OutboxStore';
-import { ackBatchId } from './ackBatchId';
 import { backoffDelay } from './backoffDelay';
-import { classifyFailure, isSplittable } from './classifyFailure';
+import { classifyFailure } from './classifyFailure';
+import { openKickChannel } from './openKickChannel';
+import { withTimeout } from './withTimeout';
 
 /** Defaults of FlushOptions. */
 export const FLUSH_DEFAULTS: Required<Omit<FlushOptions, 'ackBatchSize'>> = {
@@ -31,7 +31,7 @@ type Outcome = 'done' | 'retry' | 'halt';
  */
 export class Flusher implements FlushScheduler {
   private readonly store: OutboxStore;
-  private readonly transport: Transport;
+  private readonly sender: OutboxSender;
   private readonly opts: typeof FLUSH_DEFAULTS & { ackBatchSize?: number };
   private readonly now: () => number;
   private readonly random: () => number;
@@ -53,8 +53,19 @@ export class Flusher implements FlushScheduler {
 
   constructor(private readonly deps: FlusherDeps) {
     this.store = new OutboxStore(deps.db);
-    this.transport = deps.transport;
     this.opts = { ...FLUSH_DEFAULTS, ...stripUndefined(deps.options ?? {}) };
+    this.sender = new OutboxSender({
+      store: this.store,
+      transport: deps.transport,
+      userId: deps.userId,
+      limits: () => deps.limits(),
+      ackBatchSize: this.opts.ackBatchSize,
+      request: (call) => this.request(call),
+      onRejected: (error) => {
+        this.errorInFlush = true;
+        this.patch({ lastError: error });
+      },
+    });
     this.now = deps.now ?? (() => Date.now());
     this.random = deps.random ?? Math.random;
     this.lock = deps.lock ?? createLeaderLock(deps.db, { now: this.now });
@@ -74,7 +85,7 @@ export class Flusher implements FlushScheduler {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.kick = this.openKick();
+    this.kick = openKickChannel(this.deps.db.name, this.deps.kick, () => this.onKick());
     await this.lock.start((leader) => this.onLeader(leader));
   }
 
@@ -224,8 +235,7 @@ export class Flusher implements FlushScheduler {
   private async flushOnce(): Promise<Outcome> {
     this.errorInFlush = false;
     try {
-      await this.drain('message');
-      await this.drain('ack');
+      await this.sender.sendAll();
     } catch (err) {
       return this.onFailure(err);
     }
@@ -250,94 +260,18 @@ export class Flusher implements FlushScheduler {
     return 'halt';
   }
 
-  /** Sends every row of one kind, batch after batch, until none is left. */
-  private async drain(kind: OutboxRow['kind']): Promise<void> {
-    for (;;) {
-      const limits = this.deps.limits();
-      const rows =
-        kind === 'message'
-          ? await this.store.readBatch('message', limits.maxMessageBatch, limits.maxBodyBytes)
-          : await this.store.readBatch('ack', this.ackBatchSize(limits));
-      if (rows.length === 0) return;
-      const answered = kind === 'message' ? await this.sendMessages(rows) : await this.sendAcks(rows);
-      // A reply that answers none of the batch would otherwise loop here at full speed.
-      if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${rows.length} ${kind}s`);
-    }
-  }
-
-  private ackBatchSize(limits: Limits): number {
-    return Math.max(1, Math.min(this.opts.ackBatchSize ?? limits.maxAckBatch, limits.maxAckBatch));
-  }
-
-  private async sendAcks(rows: OutboxRow[]): Promise<number> {
-    const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt ?? r.enqueuedAt }));
-    const batchId = ackBatchId(this.deps.userId, acks);
-    try {
-      const res = await this.request(() => this.transport.ackBatch({ type: 'ack-batch', batchId, acks }));
-      return await this.store.applyAckResults(rows, res.results);
-    } catch (err) {
-      return this.onPermanent(err, rows, (part) => this.sendAcks(part), (error) => this.store.rejectAcks(rows, error));
-    }
-  }
-
-  private async sendMessages(rows: OutboxRow[]): Promise<number> {
-    const broken = rows.filter((r) => !r.message);
-    if (broken.length > 0) {
-      return this.store.rejectMessages(broken, { name: 'ValidationError', code: 'invalid-argument', message: 'outbox row has no message to send' });
-    }
-    const messages = rows.map((r) => r.message!);
-    try {
-      const res = await this.request(() => this.transport.sendMessages({ type: 'send-messages', messages }));
-      return await this.store.applyMessageResults(rows, res.results);
-    } catch (err) {
-      return this.onPermanent(err, rows, (part) => this.sendMessages(part), (error) => this.store.rejectMessages(rows, error));
-    }
-  }
-
-  /**
-   * A whole-request refusal that waiting will not fix. If it may be caused by
-   * one bad item (validation, size), halve the batch until the culprit is
-   * alone, so only it is rejected; otherwise reject the batch. Anything
-   * retryable is rethrown for the backoff.
-   */
-  private async onPermanent(
-    err: unknown,
-    rows: OutboxRow[],
-    resend: (part: OutboxRow[]) => Promise<number>,
-    reject: (error: ErrorPayload) => Promise<number>,
-  ): Promise<number> {
-    if (err instanceof NotLeader) throw err;
-    const error = toErrorPayload(err);
-    if (classifyFailure(error) !== 'reject') throw err;
-    if (rows.length > 1 && isSplittable(error)) {
-      const mid = Math.ceil(rows.length / 2);
-      return (await resend(rows.slice(0, mid))) + (await resend(rows.slice(mid)));
-    }
-    this.errorInFlush = true;
-    this.patch({ lastError: error });
-    return reject(error);
-  }
-
   /** One request: only while leader, bounded in time; updates the connection state. */
   private async request<T>(call: () => Promise<T>): Promise<T> {
     if (this.stopped || !this.lock.leader) throw new NotLeader();
     if (this.status.connection === 'offline') this.patch({ connection: 'connecting' });
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TransientError('network', `no answer within ${this.opts.requestTimeoutMs} ms`)), this.opts.requestTimeoutMs);
-    });
     try {
-      const result = await Promise.race([call(), timeout]);
+      const result = await withTimeout(call(), this.opts.requestTimeoutMs);
       this.patch({ connection: 'online', lastSyncAt: this.now() });
       return result;
     } catch (err) {
-      if (!(err instanceof ReadSyncError) || err.code !== 'network') {
-        // The server answered (with an error): it is reachable.
-        if (err instanceof ReadSyncError) this.patch({ connection: 'online' });
-      }
+      // An error answer means the server is reachable.
+      if (err instanceof ReadSyncError && err.code !== 'network') this.patch({ connection: 'online' });
       throw err;
-    } finally {
-      if (timer !== null) clearTimeout(timer);
     }
   }
 
@@ -351,19 +285,6 @@ export class Flusher implements FlushScheduler {
     if (!changed) return;
     this.status = { ...this.status, ...change };
     this.deps.onStatus(this.getStatus());
-  }
-
-  private openKick(): KickChannel | null {
-    if (this.deps.kick !== undefined) {
-      if (this.deps.kick) this.deps.kick.onmessage = () => this.onKick();
-      return this.deps.kick;
-    }
-    const BC = (globalThis as { BroadcastChannel?: new (name: string) => KickChannel & { unref?: () => void } }).BroadcastChannel;
-    if (!BC) return null;
-    const channel = new BC(`readsync-kick:${this.deps.db.name}`);
-    channel.unref?.(); // Node: never keep a process alive for this
-    channel.onmessage = () => this.onKick();
-    return channel;
   }
 
   /** Another tab enqueued something. Only the leader reacts (a non-leader must not pass it on: two would ping-pong). */

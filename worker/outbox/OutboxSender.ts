@@ -1,0 +1,104 @@
+import { ProtocolError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
+import type { OutboxRow } from '../db/ReadSyncDb';
+import type { Transport } from '../transport/Transport';
+import type { OutboxStore } from './OutboxStore';
+import { ackBatchId } from './ackBatchId';
+import { classifyFailure, isSplittable } from './classifyFailure';
+
+export interface OutboxSenderDeps {
+  store: OutboxStore;
+  transport: Transport;
+  userId: string;
+  limits(): Limits;
+  /** Max acks per request before the server's cap; undefined = the server's cap. */
+  ackBatchSize: number | undefined;
+  /** Runs one request (leadership check, timeout, connection state live in the flusher). */
+  request<T>(call: () => Promise<T>): Promise<T>;
+  /** An item (or a batch) was refused for good: surfaced as the last error. */
+  onRejected(error: ErrorPayload): void;
+}
+
+/**
+ * One pass over the outbox: messages first (in enqueue order, so in order
+ * per conversation), then acks, batch after batch until none is left. Each
+ * answer is applied through the store in one transaction. A retryable failure
+ * is thrown out to the flusher (which backs off); a permanent refusal rejects
+ * its items and the pass goes on.
+ */
+export class OutboxSender {
+  constructor(private readonly deps: OutboxSenderDeps) {}
+
+  async sendAll(): Promise<void> {
+    await this.drain('message');
+    await this.drain('ack');
+  }
+
+  /** Acks per request: the configured size, capped by the server's limit. */
+  ackBatchSize(limits: Limits = this.deps.limits()): number {
+    return Math.max(1, Math.min(this.deps.ackBatchSize ?? limits.maxAckBatch, limits.maxAckBatch));
+  }
+
+  private async drain(kind: OutboxRow['kind']): Promise<void> {
+    const { store } = this.deps;
+    for (;;) {
+      const limits = this.deps.limits();
+      const rows =
+        kind === 'message'
+          ? await store.readBatch('message', limits.maxMessageBatch, limits.maxBodyBytes)
+          : await store.readBatch('ack', this.ackBatchSize(limits));
+      if (rows.length === 0) return;
+      const answered = kind === 'message' ? await this.sendMessages(rows) : await this.sendAcks(rows);
+      // A reply that answers none of the batch would otherwise loop here at full speed.
+      if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${rows.length} ${kind}s`);
+    }
+  }
+
+  private async sendAcks(rows: OutboxRow[]): Promise<number> {
+    const { store, transport } = this.deps;
+    const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt ?? r.enqueuedAt }));
+    const batchId = ackBatchId(this.deps.userId, acks);
+    try {
+      const res = await this.deps.request(() => transport.ackBatch({ type: 'ack-batch', batchId, acks }));
+      return await store.applyAckResults(rows, res.results);
+    } catch (err) {
+      return this.onRefused(err, rows, (part) => this.sendAcks(part), (error) => store.rejectAcks(rows, error));
+    }
+  }
+
+  private async sendMessages(rows: OutboxRow[]): Promise<number> {
+    const { store, transport } = this.deps;
+    const broken = rows.filter((r) => !r.message);
+    if (broken.length > 0) {
+      return store.rejectMessages(broken, { name: 'ValidationError', code: 'invalid-argument', message: 'outbox row has no message to send' });
+    }
+    const messages = rows.map((r) => r.message!);
+    try {
+      const res = await this.deps.request(() => transport.sendMessages({ type: 'send-messages', messages }));
+      return await store.applyMessageResults(rows, res.results);
+    } catch (err) {
+      return this.onRefused(err, rows, (part) => this.sendMessages(part), (error) => store.rejectMessages(rows, error));
+    }
+  }
+
+  /**
+   * A whole-request refusal that waiting will not fix. If one bad item may
+   * cause it (validation, size), halve the batch until the culprit is alone,
+   * so only it is rejected; otherwise reject the batch. Anything else is
+   * rethrown for the flusher.
+   */
+  private async onRefused(
+    err: unknown,
+    rows: OutboxRow[],
+    resend: (part: OutboxRow[]) => Promise<number>,
+    reject: (error: ErrorPayload) => Promise<number>,
+  ): Promise<number> {
+    const error = toErrorPayload(err);
+    if (classifyFailure(error) !== 'reject') throw err;
+    if (rows.length > 1 && isSplittable(error)) {
+      const mid = Math.ceil(rows.length / 2);
+      return (await resend(rows.slice(0, mid))) + (await resend(rows.slice(mid)));
+    }
+    this.deps.onRejected(error);
+    return reject(error);
+  }
+}
