@@ -43,7 +43,7 @@ async function dump(c: Client) {
   };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => ({ code: 'resolved' }), (e: { code?: string; name?: string; message?: string }) => e);
+const failure = (p: Promise<unknown>): Promise<{ code?: string; name?: string; message?: string }> => p.then(() => ({ code: 'resolved' }), (e: { code?: string; name?: string; message?: string }) => e);
 
 describe('bad input', () => {
   it('invalid arguments get invalid-argument with a clear message, and nothing stored changes', async () => {
