@@ -5,24 +5,20 @@
  * `ReadSyncWorker` (the composition root) or `createWorkerApi`.
  */
 import * as Comlink from 'comlink';
-import { ReadSyncError } from '../src/protocol';
 import { installErrorTransfer, type WorkerInitOptions } from '../src/bridge';
 import { WorkerEntry, type WorkerEntryDeps } from './WorkerEntry';
+import { HttpTransport } from './transport/HttpTransport';
 import type { Transport } from './transport/Transport';
 
 export { ReadSyncWorker, type ReadSyncWorkerOptions } from './ReadSyncWorker';
 export { WorkerEntry, type WorkerEntryDeps } from './WorkerEntry';
 export { ReadSyncDb } from './db/ReadSyncDb';
 export type { Transport } from './transport/Transport';
+export { HttpTransport, type HttpTransportOptions } from './transport/HttpTransport';
 
-/**
- * The transport of the browser entry: HTTP + WebSocket to `serverUrl`.
- * TODO(readsync): construct worker/transport/HttpTransport here once it lands
- * (the server helper writes it); until then the entry refuses to start with a
- * clear error instead of failing to build.
- */
-function createHttpTransport(_options: WorkerInitOptions): Transport {
-  throw new ReadSyncError('internal', 'HttpTransport is not available in this build');
+/** The transport of the browser entry: HTTP + WebSocket to `serverUrl` with the bearer token. */
+function createHttpTransport(options: WorkerInitOptions): Transport {
+  return new HttpTransport({ serverUrl: options.serverUrl, token: options.token });
 }
 
 /** A `WorkerEntryApi` (init + WorkerApi) with the given parts; the browser entry uses the HTTP transport. */
