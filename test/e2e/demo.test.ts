@@ -1,0 +1,194 @@
+/**
+ * The demo PWA in real Chromium against the real server: two (or more)
+ * browser contexts, real Workers, real IndexedDB, a real service worker, real
+ * offline switching. One browser for the file; each scenario gets a fresh
+ * server (SQLite in a temp file) and fresh browser profiles.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { buildDemo } from '../../scripts/buildDemo.mjs';
+import { DemoTab, eventually, launchChromium } from './support/browser';
+import { DemoServer, WORLD } from './support/demoServer';
+import { storedMessageCount } from './support/pageHooks';
+
+const SCENARIO_TIMEOUT = 120_000;
+const SCREENSHOT = new URL('../../docs/demo.png', import.meta.url).pathname;
+let browser: Browser;
+let server: DemoServer;
+const tabs: DemoTab[] = [];
+
+beforeAll(async () => {
+  await buildDemo({ quiet: true });
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+afterEach(async () => {
+  for (const t of tabs.splice(0)) await t.context.close().catch(() => undefined);
+  await server?.dispose();
+});
+
+async function open(userId: string, query = ''): Promise<DemoTab> {
+  const tab = await DemoTab.open(browser, server.url + query, userId);
+  tabs.push(tab);
+  return tab;
+}
+
+describe('demo PWA end to end (Chromium)', () => {
+  it(
+    'c2c: Alice sends with receipts, Bob scrolls it into view, Alice sees "Read"',
+    async () => {
+      server = await new DemoServer().start();
+      const [alice, bob] = [await open('alice'), await open('bob')];
+      await alice.openConversation(server.c2c);
+      await bob.openConversation(server.c2c);
+
+      // Enough chatter that a new message lands below the fold of Bob's list.
+      for (let i = 1; i <= 10; i++) await alice.send(`chatter ${i}`, { receipts: false });
+      await bob.message('chatter 10').waitFor({ timeout: 20_000 });
+      await bob.scrollToTop();
+
+      await alice.send('Lunch at noon?');
+      await eventually(() => alice.receiptOf('Lunch at noon?'), 'Sent');
+      await bob.message('Lunch at noon?').waitFor({ state: 'attached', timeout: 20_000 });
+      expect(await bob.isOnScreen('Lunch at noon?')).toBe(false);
+      expect(await bob.ackOf('Lunch at noon?')).toBe('none'); // arrived, not yet seen: no receipt
+
+      await bob.scrollIntoView('Lunch at noon?');
+      await eventually(() => alice.receiptOf('Lunch at noon?'), 'Read');
+      await eventually(() => bob.ackOf('Lunch at noon?'), 'sent');
+      // Messages sent without receipts never show a read state.
+      expect(await alice.receiptOf('chatter 1')).toBe('Sent');
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'group: counts go 0 → 1 → 2 read as members view it; the member lists page through the same people',
+    async () => {
+      server = await new DemoServer().start();
+      // Alice pages member lists one at a time (?page=1), to exercise "more".
+      const alice = await open('alice', '?page=1');
+      const [bob, carol] = [await open('bob'), await open('carol')];
+      await alice.openConversation(WORLD.group);
+      await alice.send('Standup moves to 10:30');
+      await eventually(() => alice.receiptOf('Standup moves to 10:30'), '0 read · 3 unread');
+
+      // Bob and Carol have it (their workers stored it) but have not looked yet.
+      await eventually(() => storedMessageCount(bob.page, WORLD.group), 1);
+      expect(await alice.receiptOf('Standup moves to 10:30')).toBe('0 read · 3 unread');
+
+      await bob.openConversation(WORLD.group);
+      await eventually(() => alice.receiptOf('Standup moves to 10:30'), '1 read · 2 unread');
+      await carol.openConversation(WORLD.group);
+      await eventually(() => alice.receiptOf('Standup moves to 10:30'), '2 read · 1 unread');
+
+      await alice.message('Standup moves to 10:30').getByTestId('receipt').click();
+      const panel = alice.page.getByTestId('members-panel');
+      const read = panel.getByTestId('members-read');
+      const unread = panel.getByTestId('members-unread');
+      await eventually(() => read.getByTestId('member').count(), 1);
+      await panel.getByTestId('members-more-read').click();
+      await eventually(() => read.getByTestId('member').count(), 2);
+      await eventually(() => panel.getByTestId('members-more-read').isVisible(), false);
+      await eventually(() => unread.getByTestId('member').count(), 1);
+      await eventually(() => panel.getByTestId('members-more-unread').isVisible(), false);
+      const ids = async (list: typeof read) => (await list.getByTestId('member').evaluateAll((els) => els.map((e) => e.getAttribute('data-user-id')))).sort();
+      expect(await ids(read)).toEqual(['bob', 'carol']);
+      expect(await ids(unread)).toEqual(['dave']);
+
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
+      await alice.page.screenshot({ path: SCREENSHOT });
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'offline: Bob reads while offline, reloads offline (service worker shell, stored queue), comes back: every receipt arrives once',
+    async () => {
+      server = await new DemoServer().start();
+      const [alice, bob] = [await open('alice'), await open('bob')];
+      await bob.serviceWorkerReady();
+      await alice.openConversation(WORLD.group);
+      const texts = ['Offline one', 'Offline two', 'Offline three'];
+      for (const t of texts) await alice.send(t);
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '0 read · 3 unread');
+      await eventually(() => storedMessageCount(bob.page, WORLD.group), 3);
+
+      await bob.context.setOffline(true);
+      await eventually(async () => (await bob.badge()).connection, 'offline');
+      await bob.openConversation(WORLD.group); // all three on screen: read now, receipts queued
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
+      await eventually(async () => (await bob.badge()).pending, 3);
+
+      await bob.page.reload(); // still offline: the app shell comes from the service worker
+      await bob.page.getByTestId('message-list').waitFor({ timeout: 20_000 });
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
+      await eventually(async () => (await bob.badge()).pending, 3);
+      for (const t of texts) expect(await alice.receiptOf(t)).toBe('0 read · 3 unread');
+
+      await bob.context.setOffline(false);
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread');
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');
+      await eventually(async () => (await bob.badge()).pending, 0);
+      // Counted once each, also after Alice reloads and pulls the state afresh.
+      await alice.page.reload();
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread');
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'two tabs of Bob: both show the same state, and the receipt is sent once',
+    async () => {
+      server = await new DemoServer().start();
+      const alice = await open('alice');
+      const bob1 = await open('bob');
+      const bob2 = await bob1.newTab(server.url);
+      await alice.openConversation(WORLD.group);
+      await alice.send('Two tabs, one receipt');
+      await eventually(() => storedMessageCount(bob1.page, WORLD.group), 1);
+      await eventually(() => storedMessageCount(bob2.page, WORLD.group), 1);
+      const acksBefore = server.ackRequests();
+
+      await bob1.openConversation(WORLD.group);
+      await eventually(() => alice.receiptOf('Two tabs, one receipt'), '1 read · 2 unread');
+      await bob2.openConversation(WORLD.group);
+      await eventually(() => bob1.ackOf('Two tabs, one receipt'), 'sent');
+      await eventually(() => bob2.ackOf('Two tabs, one receipt'), 'sent');
+      expect(await bob2.badge()).toEqual(await bob1.badge());
+      expect(server.ackRequests() - acksBefore).toBe(1);
+      expect(await alice.receiptOf('Two tabs, one receipt')).toBe('1 read · 2 unread');
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'bad server: the server goes down while Bob reads and comes back on the same port and database: nothing is lost',
+    async () => {
+      server = await new DemoServer().start();
+      const [alice, bob] = [await open('alice'), await open('bob')];
+      await alice.openConversation(WORLD.group);
+      const texts = ['Before the outage', 'Also before the outage'];
+      for (const t of texts) await alice.send(t);
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '0 read · 3 unread');
+      await eventually(() => storedMessageCount(bob.page, WORLD.group), 2);
+
+      await server.stop();
+      await bob.openConversation(WORLD.group);
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
+      await eventually(async () => (await bob.badge()).pending, 2);
+
+      await server.start();
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread', 60_000);
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');
+      await eventually(async () => (await bob.badge()).pending, 0);
+    },
+    SCENARIO_TIMEOUT,
+  );
+});

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSyncServer, type SyncServer } from '../../../src/server/createSyncServer';
+import { SqliteStore } from '../../../src/server/store/SqliteStore';
+import { demoDist } from '../../../scripts/buildDemo.mjs';
+
+/** The seeded world every scenario starts from (what the CLI seeds for `npm start`). */
+export const WORLD = { users: ['alice', 'bob', 'carol', 'dave'], group: 'work' } as const;
+
+/** The reference server as the demo meets it: SQLite in a temp file, dev tokens, the built demo on the same origin. */
+export class DemoServer {
+  url = '';
+  port = 0;
+  /** The c2c conversation of alice and bob. */
+  c2c = '';
+  /** Every request the server answered, as "METHOD /path" (to count ack batches). */
+  readonly requests: string[] = [];
+  private server: SyncServer | null = null;
+  private store: SqliteStore | null = null;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'readsync-e2e-'));
+
+  /** Starts on `port` (0 = a free one; a restart reuses the first port and the same database file). */
+  async start(port = this.port): Promise<this> {
+    this.store = new SqliteStore({ filename: join(this.dir, 'readsync.db') });
+    // A fixed secret keeps tokens and member-page cursors valid across a restart.
+    this.server = await createSyncServer({ store: this.store, config: { devMode: true, staticDir: demoDist, secret: 'e2e-secret-of-the-demo-tests' } });
+    this.server.app.addHook('onResponse', async (req) => {
+      this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
+    });
+    const { admin } = this.server.core;
+    this.c2c = admin.createC2C('alice', 'bob').id;
+    if (!admin.get(WORLD.group, 'alice')) admin.createGroup({ id: WORLD.group, name: 'Work', groupType: 'work', members: [...WORLD.users] });
+    const { url, port: actual } = await this.server.listen(port, '127.0.0.1');
+    this.url = `${url}/`;
+    this.port = actual;
+    return this;
+  }
+
+  /** Stops listening and closes the database (open WebSockets are cut). */
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.store?.close();
+    this.server = null;
+    this.store = null;
+  }
+
+  /** Ack batches POSTed so far. */
+  ackRequests(): number {
+    return this.requests.filter((r) => r.startsWith('POST /v1/acks')).length;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
