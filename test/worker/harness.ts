@@ -96,15 +96,19 @@ export async function openClient(
   return client;
 }
 
-/** Polls `read` until `predicate` holds, yielding to timers between tries; fails with the last value after 2 s. */
+/**
+ * Polls `read` until `predicate` holds, yielding to timers between tries. Gives
+ * up after 10 s (generous for loaded CI machines; only a failing test waits that long).
+ */
 export async function until<T>(read: () => T | Promise<T>, predicate: (v: T) => boolean, what = 'condition'): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < 400; i++) {
+  const deadline = Date.now() + 10_000;
+  let last: T;
+  for (;;) {
     last = await read();
     if (predicate(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
 }
 
 /** The wire form of a stored, sent message (to hand it to another user's worker via receiveMessages). */
