@@ -63,6 +63,11 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
       expect(store.spanAt('g1', 'bob', 9)).toBeUndefined(); // joined at 9: member from 10 on
       expect(store.spanAt('g1', 'bob', 10)?.joinedSeq).toBe(9);
       expect(store.spanAt('g1', 'carol', 1)).toBeUndefined();
+      expect(store.spansOf('g1', 'bob').map((x) => [x.joinedSeq, x.leftSeq])).toEqual([
+        [0, 5],
+        [9, null],
+      ]);
+      expect(store.spansOf('g1', 'carol')).toEqual([]);
       expect(store.conversationsOf('bob')).toEqual(['g1', 'g2']);
       store.closeSpan('g2', 'bob', 1);
       expect(store.conversationsOf('bob')).toEqual(['g1']);
@@ -95,6 +100,8 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
       expect(store.messagesAfter('g1', 1, 2).map((x) => x.id)).toEqual(['m2', 'm3']);
       expect(store.messagesAfter('g1', 4, 10)).toEqual([]);
       expect(store.getMessage('m2')).toEqual(msg('m2', 'g1', 2, { needReadReceipt: false }));
+      expect(store.getMessages(['m3', 'nope', 'm1', 'm3']).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
+      expect(store.getMessages([])).toEqual([]);
       store.updateReadState('m3', { readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
       store.updateReadState('m1', { readCount: 2, lastReadAt: 60, lastAckSeq: 9 });
       store.updateReadState('m4', { readCount: 1, lastReadAt: 10, lastAckSeq: 3 });

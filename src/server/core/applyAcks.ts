@@ -1,5 +1,5 @@
 import type { Ack, AckResult } from '../../protocol';
-import type { MessageRecord, Store } from '../store/Store';
+import type { MemberSpan, MessageRecord, Store } from '../store/Store';
 
 /** A message whose receipt state an ack batch moved forward. */
 export interface ReceiptChange {
@@ -15,12 +15,13 @@ export interface ReceiptChange {
  */
 export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): { results: AckResult[]; changes: ReceiptChange[] } {
   const results: AckResult[] = [];
-  // Messages touched by this batch: read once, counters written once at the end (a batch often hits one message many times).
-  const touched = new Map<string, MessageRecord | null>();
+  // One read for all the batch's messages and one per conversation for the reader's membership,
+  // instead of two lookups per ack; counters are written once per message at the end.
+  const messages = new Map(store.getMessages(acks.map((a) => a.m)).map((m) => [m.id, m]));
+  const spans = new Map<string, MemberSpan[]>();
   const changed = new Set<MessageRecord>();
   for (const ack of acks) {
-    let msg = touched.get(ack.m);
-    if (msg === undefined) touched.set(ack.m, (msg = store.getMessage(ack.m) ?? null));
+    const msg = messages.get(ack.m);
     if (!msg) {
       results.push({ m: ack.m, s: 'rejected', r: 'not-found' });
       continue;
@@ -29,9 +30,11 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): {
       results.push({ m: ack.m, s: 'rejected', r: 'own-message' });
       continue;
     }
+    let mine = spans.get(msg.convId);
+    if (!mine) spans.set(msg.convId, (mine = store.spansOf(msg.convId, userId)));
     // In the audience = member at send time (even if left since: queued reads still count).
-    if (!store.spanAt(msg.convId, userId, msg.seq)) {
-      const memberNow = store.currentSpan(msg.convId, userId) !== undefined;
+    if (!mine.some((s) => s.joinedSeq < msg.seq && (s.leftSeq === null || msg.seq < s.leftSeq))) {
+      const memberNow = mine.some((s) => s.leftSeq === null);
       results.push({ m: ack.m, s: 'rejected', r: memberNow ? 'not-in-audience' : 'not-member' });
       continue;
     }

@@ -87,6 +87,10 @@ export class MemoryStore implements Store {
     return last && last.leftSeq === null ? copy(last) : undefined;
   }
 
+  spansOf(convId: string, userId: string): MemberSpan[] {
+    return (this.members.get(convId)?.spans.get(userId) ?? []).map(copy);
+  }
+
   spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined {
     const spans = this.members.get(convId)?.spans.get(userId) ?? [];
     const s = spans.find((x) => x.joinedSeq < seq && (x.leftSeq === null || seq < x.leftSeq));
@@ -158,6 +162,15 @@ export class MemoryStore implements Store {
   getMessage(id: string): MessageRecord | undefined {
     const msg = this.messages.get(id);
     return msg && copy(msg);
+  }
+
+  getMessages(ids: readonly string[]): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    for (const id of new Set(ids)) {
+      const m = this.messages.get(id);
+      if (m) out.push(copy(m));
+    }
+    return out;
   }
 
   insertMessage(rec: MessageRecord): void {

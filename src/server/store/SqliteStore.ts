@@ -102,6 +102,7 @@ export class SqliteStore implements Store {
       ),
       updConv: p('UPDATE conversations SET seq = ?, member_count = ? WHERE id = ?'),
       currentSpan: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
+      spansOf: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? ORDER BY joined_seq'),
       spanAt: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND joined_seq < ? AND (left_seq IS NULL OR left_seq > ?) LIMIT 1'),
       openSpan: p('INSERT INTO spans (conv_id, user_id, joined_seq, left_seq) VALUES (?, ?, ?, NULL)'),
       closeSpan: p('UPDATE spans SET left_seq = ? WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
@@ -112,6 +113,7 @@ export class SqliteStore implements Store {
           AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id)
         ORDER BY s.user_id LIMIT @limit`).pluck(),
       getMsg: p('SELECT * FROM messages WHERE id = ?'),
+      getMsgs: p('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -167,6 +169,10 @@ export class SqliteStore implements Store {
     return r && toSpan(r);
   }
 
+  spansOf(convId: string, userId: string): MemberSpan[] {
+    return (this.q.spansOf.all(convId, userId) as SpanRow[]).map(toSpan);
+  }
+
   spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined {
     const r = this.q.spanAt.get(convId, userId, seq, seq) as SpanRow | undefined;
     return r && toSpan(r);
@@ -193,6 +199,11 @@ export class SqliteStore implements Store {
   getMessage(id: string): MessageRecord | undefined {
     const r = this.q.getMsg.get(id) as MsgRow | undefined;
     return r && toMsg(r);
+  }
+
+  getMessages(ids: readonly string[]): MessageRecord[] {
+    if (ids.length === 0) return [];
+    return (this.q.getMsgs.all(JSON.stringify(ids)) as MsgRow[]).map(toMsg);
   }
 
   insertMessage(rec: MessageRecord): void {

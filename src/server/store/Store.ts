@@ -27,6 +27,8 @@ export interface Store {
   // ---- membership (spans in the conversation's sequence) -------------------
   /** The user's open span (current membership), if any. */
   currentSpan(convId: string, userId: string): MemberSpan | undefined;
+  /** Every span of the user in the conversation, oldest first (one lookup for a whole ack batch). */
+  spansOf(convId: string, userId: string): MemberSpan[];
   /** The user's span containing position `seq` (joinedSeq < seq and not left before it), if any. */
   spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined;
   /** Opens spans for users joining at `joinedSeq`. The caller ensures none is a current member. */
@@ -44,6 +46,8 @@ export interface Store {
 
   // ---- messages --------------------------------------------------------------
   getMessage(id: string): MessageRecord | undefined;
+  /** The stored messages among `ids` (any order; unknown ids are left out). One round trip for a batch. */
+  getMessages(ids: readonly string[]): MessageRecord[];
   insertMessage(rec: MessageRecord): void;
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[];
