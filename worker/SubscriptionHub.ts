@@ -89,7 +89,11 @@ export class SubscriptionHub {
   /** Starts subscriptions; each gets its current value on the sink. */
   subscribe(subs: unknown): void {
     const list = parseArgument(SubscribeArgsSchema, subs, 'subscribe');
-    for (const { id } of list) if (this.bySub.has(id)) throw new ValidationError(`subscribe: subscription id ${id} is already in use`);
+    const ids = new Set<number>();
+    for (const { id } of list) {
+      if (this.bySub.has(id) || ids.has(id)) throw new ValidationError(`subscribe: subscription id ${id} is already in use`);
+      ids.add(id);
+    }
     for (const { id, query } of list) {
       const key = queryKey(query);
       let entry = this.byKey.get(key);

@@ -47,6 +47,8 @@ describe('the multiplexed subscription channel', () => {
     ];
     expect(await c.api.stats()).toEqual({ subscriptions: 7, queries: 5 });
     await c.until(() => c.values.get(ids[1] as number) as ReadState | undefined, (s) => s?.messageId === mid(1), 'value');
+    await expect(c.api.subscribe([{ id: ids[0] as number, query: { kind: 'conversations' } }])).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(c.api.subscribe([{ id: 7, query: { kind: 'conversations' } }, { id: 7, query: { kind: 'sync-status' } }])).rejects.toMatchObject({ code: 'invalid-argument' });
     await c.api.unsubscribe(ids);
     expect(await c.api.stats()).toEqual({ subscriptions: 0, queries: 0 });
   });
