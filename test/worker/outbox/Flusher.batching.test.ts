@@ -109,4 +109,29 @@ describe('Flusher: offline queue, then batched flush', () => {
     expect(await other.db.outbox.count()).toBe(0);
     expect((await other.db.messages.get(messages[0]!.id))?.ackStatus).toBe('sent');
   });
+
+  it('triggers: leftovers flush when the page becomes visible, or when another request shows the network is back', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(2);
+    const tab = await openTab(world, 'bob', { flush: { intervalMs: 600_000 } });
+    tabs.push(tab);
+    await storeDelivered(tab.db, messages);
+    const net = world.transport('bob');
+
+    await markRead(tab.db, [messages[0]!.id]); // queued without a notification (e.g. a tab that died right after)
+    await advance(5_000);
+    expect(net.count('ackBatch')).toBe(0);
+    tab.flusher.setVisible(true);
+    await tab.flusher.whenIdle();
+    expect(world.readersOf(messages[0]!.id)).toEqual(['bob']);
+
+    // The event stream (another request) failed: offline. Its reconnection brings the queue out at once.
+    tab.flusher.noteConnection(false);
+    expect(tab.flusher.getStatus().connection).toBe('offline');
+    await markRead(tab.db, [messages[1]!.id]);
+    tab.flusher.noteConnection(true);
+    await tab.flusher.whenIdle();
+    expect(world.readersOf(messages[1]!.id)).toEqual(['bob']);
+    expect(tab.flusher.getStatus().connection).toBe('online');
+  });
 });
