@@ -90,7 +90,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
 
     const read = await until(() => alice.state(aliceState), (st) => st?.label === 'Read', 'alice sees Read');
     expect(read).toMatchObject({ isPeerRead: true, direction: 'outgoing' });
-    expect(read.timestamp).toBeGreaterThanOrEqual(readAt);
+    expect(read?.timestamp).toBeGreaterThanOrEqual(readAt);
     expect((alice.values.get(receipts) as MessageReceipt[]).some((r) => r.messageId === msg.id && r.isPeerRead)).toBe(true);
     expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ messageId: msg.id, isPeerRead: true, readCount: 1, unreadCount: 0 })]);
     // and the server agrees
