@@ -84,6 +84,7 @@ export class LeaseLeaderLock implements LeaderLock {
   /** Takes or renews the lease if it is free, expired or ours; then schedules the next try. */
   async tick(): Promise<void> {
     if (this.stopped) return;
+    const wasLeader = this.leader;
     let won = false;
     try {
       won = await this.db.transaction('rw', this.db.meta, async () => {
@@ -104,7 +105,10 @@ export class LeaseLeaderLock implements LeaderLock {
       this.setHeld(false);
       return;
     }
-    this.setHeld(won);
+    // A renewal after our own lease had lapsed (a long-blocked event loop) is a new term: say so, so the flusher resumes.
+    if (won && this.held && !wasLeader) this.onChange(true);
+    else this.setHeld(won);
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.tick();

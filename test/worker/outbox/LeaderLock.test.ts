@@ -123,6 +123,24 @@ describe('leader election: one flusher per database', () => {
     db.close();
   });
 
+  it('a lease that lapsed while the event loop was blocked is a new term when renewed: the flusher resumes', async () => {
+    const world = new World(['bob']);
+    const db = world.openDb('bob');
+    await db.open();
+    let t = Date.now();
+    const changes: boolean[] = [];
+    const lock = new LeaseLeaderLock(db, { ttlMs: 3_000, renewMs: 1_000, now: () => t });
+    await lock.start((l) => changes.push(l));
+    expect(lock.leader).toBe(true);
+    t += 5_000; // no renewal happened for longer than the lease
+    expect(lock.leader).toBe(false);
+    await lock.tick();
+    expect(lock.leader).toBe(true);
+    expect(changes).toEqual([true, true]);
+    await lock.stop();
+    db.close();
+  });
+
   it('Web Locks: the second worker queues and is granted the lock when the first lets go', async () => {
     const locks = new FakeLocks();
     const changes: string[] = [];
