@@ -124,6 +124,7 @@ export class ReadSyncWorker implements WorkerApi {
         this.publishStatus();
       },
       onError: (err) => this.noteSyncError(err),
+      onStored: (table, rows) => this.hub.prime(table, rows),
     });
     this.receiptQueries = new ReceiptQueries({
       db: this.db,
@@ -132,6 +133,7 @@ export class ReadSyncWorker implements WorkerApi {
       now: this.now,
       limits: () => this.limits(),
       onNetworkError: (err) => this.noteSyncError(err),
+      onStored: (table, rows) => this.hub.prime(table, rows),
     });
   }
 
@@ -192,13 +194,15 @@ export class ReadSyncWorker implements WorkerApi {
   async receiveMessages(messages: unknown): Promise<void> {
     await this.ready();
     const list = parseArgument(v.array(MessageSchema), messages, 'receiveMessages');
-    await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now()));
+    const rows = await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now()));
+    this.hub.prime('messages', rows);
   }
 
   async markRead(refs: MessageRef[]): Promise<MarkReadResult> {
     await this.ready();
     const ids = parseRefs(refs, 'markRead');
-    const result = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now())));
+    const { result, rows } = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now())));
+    this.hub.prime('messages', rows);
     if (result.queued > 0) this.flusher.notifyEnqueued();
     return result;
   }

@@ -27,6 +27,8 @@ export interface ReceiptQueriesDeps {
   limits(): Limits;
   /** A request failed for a retryable reason: we answered from the store instead. */
   onNetworkError(err: ReadSyncError): void;
+  /** Receipt rows just committed (see SyncEngineDeps.onStored). */
+  onStored?(table: 'receipts', rows: readonly unknown[]): void;
 }
 
 const asError = (err: unknown): ReadSyncError => (err instanceof ReadSyncError ? err : toStorageError(err, 'request'));
@@ -59,7 +61,7 @@ export class ReceiptQueries {
         const res = parsePayload(ReceiptQueryResponseSchema, await transport.queryReceipts({ type: 'receipt-query', messageIds: ask.slice(i, i + size) }), 'receipt-query-result');
         const notMine = res.rejected.find((r) => r.r === 'not-sender');
         if (notMine) throw new ReceiptRuleError('not-sender', `getReadReceipts: message ${notMine.m} is not yours; only its sender may read its receipts`);
-        await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts, userId));
+        this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts, userId)));
       }
     } catch (err) {
       const e = asError(err);

@@ -69,6 +69,8 @@ export class SubscriptionHub {
   private scheduled = false;
   private running: Promise<void> | null = null;
   private closed = false;
+  /** Rows this worker just committed, so the next tick need not read them back (see `prime`). */
+  private primed = { messages: new Map<string, unknown>(), receipts: new Map<string, unknown>() };
   private readonly onMutated = (parts: ObservabilitySet): void => this.noteMutation(parts);
 
   constructor(
@@ -126,6 +128,24 @@ export class SubscriptionHub {
     }
   }
 
+  /**
+   * Hands over rows this worker has just committed, so the next recomputation
+   * uses them instead of reading them back (a burst of 10,000 receipts is
+   * then read once, not twice). Safe against other writers: a change
+   * notification that arrives after priming drops the primed row, and only
+   * rows whose own notification already arrived are kept.
+   */
+  prime(table: 'messages' | 'receipts', rows: readonly unknown[]): void {
+    if (this.closed || rows.length === 0) return;
+    const dirty = table === 'messages' ? this.dirty.msgIds : this.dirty.receiptIds;
+    const map = this.primed[table];
+    const keyOf = table === 'messages' ? (r: unknown) => (r as { id: string }).id : (r: unknown) => (r as { messageId: string }).messageId;
+    for (const r of rows) {
+      const key = keyOf(r);
+      if (dirty.has(key)) map.set(key, r);
+    }
+  }
+
   /** Updates the connection/flush part of the sync status. */
   setStatusFlags(flags: Partial<StatusFlags>): void {
     const next = { ...this.flags, ...flags };
@@ -177,15 +197,27 @@ export class SubscriptionHub {
     let relevant = false;
     if (msgs) {
       relevant = true; // message lists and the status counts depend on any message change
-      if (msgs.all) this.dirty.allMessages = true;
-      else for (const k of msgs.keys) if (this.readStates.has(k)) this.dirty.msgIds.add(k);
+      if (msgs.all) {
+        this.dirty.allMessages = true;
+        this.primed.messages.clear();
+      }
+      for (const k of msgs.keys) {
+        this.primed.messages.delete(k);
+        if (this.readStates.has(k)) this.dirty.msgIds.add(k);
+      }
       this.dirty.lists = true;
       this.dirty.status = true;
     }
     if (receipts) {
       const stream = this.byKey.has('receipts');
-      if (receipts.all) this.dirty.allReceipts = true;
-      for (const k of receipts.keys) if (stream || this.readStates.has(k)) this.dirty.receiptIds.add(k);
+      if (receipts.all) {
+        this.dirty.allReceipts = true;
+        this.primed.receipts.clear();
+      }
+      for (const k of receipts.keys) {
+        this.primed.receipts.delete(k);
+        if (stream || this.readStates.has(k)) this.dirty.receiptIds.add(k);
+      }
       relevant ||= receipts.all || this.dirty.receiptIds.size > 0;
     }
     if (changes.has('conversations')) {
@@ -207,9 +239,11 @@ export class SubscriptionHub {
 
   private async tick(): Promise<void> {
     const d = this.dirty;
+    const primed = this.primed;
     this.dirty = emptyDirty();
+    this.primed = { messages: new Map(), receipts: new Map() };
     try {
-      await this.compute(d);
+      await this.compute(d, primed);
     } catch (err) {
       if (this.closed) return;
       // Tell the affected subscribers instead of failing silently; the UI ends those subscriptions.
@@ -236,7 +270,7 @@ export class SubscriptionHub {
     return out;
   }
 
-  private async compute(d: Dirty): Promise<void> {
+  private async compute(d: Dirty, primed: SubscriptionHub['primed']): Promise<void> {
     const entries = this.entriesFor(d);
     const stream = this.byKey.get('receipts');
     const streamIds = stream && !d.allReceipts ? [...d.receiptIds] : [];
@@ -245,19 +279,25 @@ export class SubscriptionHub {
     const needMsg = states.filter((e) => e.fresh || d.allMessages || d.msgIds.has(e.messageId as string));
     const needRc = states.filter((e) => e.fresh || d.allReceipts || d.receiptIds.has(e.messageId as string));
     const rcIds = [...new Set([...needRc.map((e) => e.messageId as string), ...streamIds])];
+    const msgIds = needMsg.map((e) => e.messageId as string);
     const others = entries.filter((e) => e.query.kind !== 'read-state');
+    // Read back only what this worker did not just hand over.
+    const msgToRead = msgIds.filter((id) => !primed.messages.has(id));
+    const rcToRead = rcIds.filter((id) => !primed.receipts.has(id));
     const db = this.db;
     const [msgRows, rcRows, otherValues] = await db.transaction('r', [db.messages, db.receipts, db.conversations], () =>
       Promise.all([
-        db.messages.bulkGet(needMsg.map((e) => e.messageId as string)),
-        db.receipts.bulkGet(rcIds),
+        msgToRead.length > 0 ? db.messages.bulkGet(msgToRead) : [],
+        rcToRead.length > 0 ? db.receipts.bulkGet(rcToRead) : [],
         Promise.all(others.map((e) => this.load(e.query))),
       ]),
     );
     if (this.closed) return;
-    needMsg.forEach((e, i) => (e.msg = msgRows[i]));
-    const rcById = new Map<string, ReceiptRow | undefined>();
-    rcIds.forEach((id, i) => rcById.set(id, rcRows[i]));
+    const msgById = primed.messages;
+    msgToRead.forEach((id, i) => msgById.set(id, msgRows[i]));
+    const rcById = primed.receipts;
+    rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
+    for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
     for (const e of needRc) e.receipt = rcById.get(e.messageId as string);
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));

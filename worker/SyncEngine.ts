@@ -30,6 +30,8 @@ export interface SyncEngineDeps {
   onStreamStatus(status: EventStreamStatus): void;
   /** Errors of background work (never thrown: there is no caller to catch them). */
   onError(err: ReadSyncError): void;
+  /** Rows just committed (for the subscription hub, so it need not read them back). */
+  onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
 }
 
 /** Upper bound of pull rounds per catch-up, against a server that always says `hasMore`. */
@@ -121,10 +123,10 @@ export class SyncEngine {
         return;
       }
       case 'messages':
-        await storeServerMessages(db, event.messages, this.deps.now());
+        this.deps.onStored?.('messages', await storeServerMessages(db, event.messages, this.deps.now()));
         return;
       case 'receipts':
-        await applyReceipts(db, event.receipts, userId, event.cursor);
+        this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, userId, event.cursor));
         return;
       case 'conversation':
         await upsertConversations(db, [event.conversation]);
@@ -140,7 +142,7 @@ export class SyncEngine {
       for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since[c.id] = c.pulledSeq;
       const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages({ type: 'pull-messages', since }), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
-      await storeServerMessages(db, res.messages, this.deps.now());
+      this.deps.onStored?.('messages', await storeServerMessages(db, res.messages, this.deps.now()));
       const reached = new Map<string, number>();
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));
       // Only a final page proves a conversation complete up to its seq (membership changes use seqs too).
@@ -166,7 +168,7 @@ export class SyncEngine {
     for (let i = 0; i < open.length && !this.stopped; i += size) {
       const res = await transport.queryReceipts({ type: 'receipt-query', messageIds: open.slice(i, i + size) });
       const parsed = parsePayload(ReceiptQueryResponseSchema, res, 'receipt-query-result');
-      await applyReceipts(db, parsed.receipts, userId);
+      this.deps.onStored?.('receipts', await applyReceipts(db, parsed.receipts, userId));
     }
   }
 

@@ -14,14 +14,20 @@ export const ackKey = (messageId: string): string => `ack:${messageId}`;
  * and writes one coalesced outbox row per new ack. Bulk operations only, so
  * 10,000 acks cost one transaction. Resolves after the commit (the database
  * is opened with strict durability). Nothing here touches the network.
+ * Returns the result and the message rows written.
  */
-export async function enqueueMarkRead(db: ReadSyncDb, ids: readonly string[], userId: string, readAt: number): Promise<MarkReadResult> {
+export async function enqueueMarkRead(
+  db: ReadSyncDb,
+  ids: readonly string[],
+  userId: string,
+  readAt: number,
+): Promise<{ result: MarkReadResult; rows: MessageRow[] }> {
   const unique = [...new Set(ids)];
   const result: MarkReadResult = { queued: 0, alreadyRead: 0, skipped: [] };
-  if (unique.length === 0) return result;
+  const updated: MessageRow[] = [];
+  if (unique.length === 0) return { result, rows: updated };
   await db.transaction('rw', [db.messages, db.outbox], async () => {
     const rows = await db.messages.bulkGet(unique);
-    const updated: MessageRow[] = [];
     const acks: OutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
@@ -43,5 +49,5 @@ export async function enqueueMarkRead(db: ReadSyncDb, ids: readonly string[], us
     await Promise.all([bulkPutPrecise(db.messages, updated), acks.length > 0 ? db.outbox.bulkPut(acks) : undefined]);
     result.queued = updated.length;
   });
-  return result;
+  return { result, rows: updated };
 }

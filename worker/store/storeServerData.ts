@@ -29,12 +29,12 @@ function newRow(m: Message, now: number): MessageRow {
  * fields; one of mine still pending or failed here becomes sent with the
  * server's fields (the server's word wins: it holds the message). Local
  * fields (my read state and its ack) are never touched. Invalid entries, and
- * an id reused by another sender, are dropped. Returns how many rows changed.
+ * an id reused by another sender, are dropped. Returns the rows written.
  */
-export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number): Promise<number> {
+export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number): Promise<MessageRow[]> {
   const byId = new Map<string, Message>();
   for (const m of messages) if (v.is(MessageSchema, m)) byId.set(m.id, m);
-  if (byId.size === 0) return 0;
+  if (byId.size === 0) return [];
   const ids = [...byId.keys()];
   return db.transaction('rw', db.messages, async () => {
     const olds = await db.messages.bulkGet(ids);
@@ -54,7 +54,7 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
       puts.push(row);
     });
     await bulkPutPrecise(db.messages, puts);
-    return puts.length;
+    return puts;
   });
 }
 

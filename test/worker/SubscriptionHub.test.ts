@@ -1,0 +1,117 @@
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { MessageReceipt } from '../../src/protocol';
+import type { ReadState, SubscriptionUpdate } from '../../src/bridge';
+import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
+import { SubscriptionHub } from '../../worker/SubscriptionHub';
+import { applyReceipts } from '../../worker/store/applyReceipts';
+import { mid } from './harness';
+
+const dbs: ReadSyncDb[] = [];
+const hubs: SubscriptionHub[] = [];
+afterEach(() => {
+  hubs.splice(0).forEach((h) => h.close());
+  dbs.splice(0).forEach((d) => d.close());
+});
+
+const mine = (n: number): MessageRow => ({
+  id: mid(n),
+  convId: 'team',
+  convType: 'group',
+  senderId: 'alice',
+  text: 'x',
+  needReadReceipt: true,
+  createdAt: 1,
+  seq: n,
+  sentAt: 10,
+  audienceCount: 4,
+  status: 'sent',
+  ackStatus: 'none',
+  pos: n,
+});
+const receipt = (n: number, readCount: number): MessageReceipt => ({
+  convId: 'team',
+  convType: 'group',
+  messageId: mid(n),
+  timestamp: readCount,
+  isPeerRead: false,
+  readCount,
+  unreadCount: 4 - readCount,
+});
+
+/** A hub over one of two Dexie instances of one database, ticking only when the test says so. */
+async function setup() {
+  const idb = new IDBFactory();
+  const a = new ReadSyncDb('shared', { indexedDB: idb, IDBKeyRange });
+  const b = new ReadSyncDb('shared', { indexedDB: idb, IDBKeyRange });
+  dbs.push(a, b);
+  await a.messages.bulkPut([mine(1), mine(2)]);
+  const queue: (() => void)[] = [];
+  const hub = new SubscriptionHub(a, 'alice', (fn) => queue.push(fn));
+  hubs.push(hub);
+  const updates: SubscriptionUpdate[][] = [];
+  hub.attach((u) => void updates.push(u));
+  /** Runs scheduled work until the hub is quiet. */
+  const tick = async () => {
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 0));
+      const fns = queue.splice(0);
+      fns.forEach((f) => f());
+      await hub.idle().catch(() => undefined);
+      if (queue.length === 0 && fns.length === 0) return;
+    }
+  };
+  const latest = (id: number) => {
+    for (let i = updates.length - 1; i >= 0; i--) {
+      const u = updates[i]?.find((x) => x.id === id);
+      if (u) return u.value as ReadState;
+    }
+    return undefined;
+  };
+  return { a, b, hub, updates, tick, latest };
+}
+
+describe('SubscriptionHub', () => {
+  it('posts once per tick, the latest value per subscription', async () => {
+    const { a, hub, updates, tick, latest } = await setup();
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }, { id: 2, query: { kind: 'read-state', messageId: mid(2) } }]);
+    await tick();
+    expect(updates).toHaveLength(1);
+    for (let r = 1; r <= 3; r++) hub.prime('receipts', await applyReceipts(a, [receipt(1, r), receipt(2, r)], 'alice'));
+    await tick();
+    expect(updates).toHaveLength(2);
+    expect(updates[1]?.map((u) => u.id).sort()).toEqual([1, 2]);
+    expect(latest(1)?.label).toBe('3 read · 1 unread');
+  });
+
+  it('uses rows this worker just wrote instead of reading them back', async () => {
+    const { a, hub, tick, latest } = await setup();
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }]);
+    await tick();
+    const written = await applyReceipts(a, [receipt(1, 2)], 'alice');
+    const reads = vi.spyOn(a.receipts, 'bulkGet');
+    hub.prime('receipts', written);
+    await tick();
+    expect(latest(1)?.readCount).toBe(2);
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('a write by another instance after priming wins over the primed row', async () => {
+    const { a, b, hub, tick, latest } = await setup();
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }]);
+    await tick();
+    hub.prime('receipts', await applyReceipts(a, [receipt(1, 1)], 'alice'));
+    await applyReceipts(b, [receipt(1, 3)], 'alice'); // another tab, before our tick ran
+    await tick();
+    expect(latest(1)?.readCount).toBe(3);
+  });
+
+  it('a row primed without its change notification is ignored', async () => {
+    const { hub, tick, latest } = await setup();
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }]);
+    await tick();
+    hub.prime('receipts', [receipt(1, 4)]); // never written
+    await tick();
+    expect(latest(1)?.readCount).toBe(0);
+  });
+});
