@@ -5,6 +5,14 @@ import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
 import { classifyFailure, isSplittable } from './classifyFailure';
 
+/** How many ack batches one read of the outbox prepares. */
+const ACK_READ_AHEAD = 20;
+
+/** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
+function noProgress(answered: number, sent: number, what: string): void {
+  if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${sent} ${what}`);
+}
+
 export interface OutboxSenderDeps {
   store: OutboxStore;
   transport: Transport;
@@ -29,8 +37,8 @@ export class OutboxSender {
   constructor(private readonly deps: OutboxSenderDeps) {}
 
   async sendAll(): Promise<void> {
-    await this.drain('message');
-    await this.drain('ack');
+    await this.drainMessages();
+    await this.drainAcks();
   }
 
   /** Acks per request: the configured size, capped by the server's limit. */
@@ -38,31 +46,60 @@ export class OutboxSender {
     return Math.max(1, Math.min(this.deps.ackBatchSize ?? limits.maxAckBatch, limits.maxAckBatch));
   }
 
-  private async drain(kind: OutboxRow['kind']): Promise<void> {
-    const { store } = this.deps;
+  private async drainMessages(): Promise<void> {
     for (;;) {
       const limits = this.deps.limits();
-      const rows =
-        kind === 'message'
-          ? await store.readBatch('message', limits.maxMessageBatch, limits.maxBodyBytes)
-          : await store.readBatch('ack', this.ackBatchSize(limits));
+      const rows = await this.deps.store.readBatch('message', limits.maxMessageBatch, limits.maxBodyBytes);
       if (rows.length === 0) return;
-      const answered = kind === 'message' ? await this.sendMessages(rows) : await this.sendAcks(rows);
-      // A reply that answers none of the batch would otherwise loop here at full speed.
-      if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${rows.length} ${kind}s`);
+      noProgress(await this.sendMessages(rows), rows.length, 'messages');
     }
   }
 
-  private async sendAcks(rows: OutboxRow[]): Promise<number> {
+  /**
+   * Acks are independent of each other, so the local bookkeeping overlaps the
+   * network: up to ACK_READ_AHEAD batches are read in one transaction, and
+   * batch k's answer is applied while batch k+1 is on the wire (requests
+   * still go one at a time). Every apply is awaited before the pass ends.
+   */
+  private async drainAcks(): Promise<void> {
+    for (;;) {
+      const size = this.ackBatchSize();
+      const rows = await this.deps.store.readBatch('ack', size * ACK_READ_AHEAD);
+      if (rows.length === 0) return;
+      const applying: Promise<void>[] = [];
+      let failure: unknown = null;
+      try {
+        for (let i = 0; i < rows.length; i += size) {
+          const batch = rows.slice(i, i + size);
+          const { applied } = await this.sendAcks(batch);
+          const done = applied.then((n) => noProgress(n, batch.length, 'acks'));
+          done.catch(() => {}); // observed below; not an unhandled rejection meanwhile
+          applying.push(done);
+        }
+      } catch (err) {
+        failure = err;
+      }
+      const settled = await Promise.allSettled(applying);
+      const failedApply = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure !== null) throw failure;
+      if (failedApply) throw failedApply.reason;
+    }
+  }
+
+  /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */
+  private async sendAcks(rows: OutboxRow[]): Promise<{ applied: Promise<number> }> {
     const { store, transport } = this.deps;
     const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt ?? r.enqueuedAt }));
     const batchId = ackBatchId(this.deps.userId, acks);
+    let results;
     try {
-      const res = await this.deps.request(() => transport.ackBatch({ type: 'ack-batch', batchId, acks }));
-      return await store.applyAckResults(rows, res.results);
+      results = (await this.deps.request(() => transport.ackBatch({ type: 'ack-batch', batchId, acks }))).results;
     } catch (err) {
-      return this.onRefused(err, rows, (part) => this.sendAcks(part), (error) => store.rejectAcks(rows, error));
+      const resend = async (part: OutboxRow[]) => (await this.sendAcks(part)).applied;
+      const n = await this.onRefused(err, rows, resend, (error) => store.rejectAcks(rows, error));
+      return { applied: Promise.resolve(n) };
     }
+    return { applied: store.applyAckResults(rows, results) };
   }
 
   private async sendMessages(rows: OutboxRow[]): Promise<number> {
