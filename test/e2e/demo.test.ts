@@ -28,10 +28,28 @@ afterAll(async () => {
   await browser?.close();
 });
 
-afterEach(async () => {
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') await diagnose();
   for (const t of tabs.splice(0)) await t.context.close().catch(() => undefined);
   await server?.dispose();
 });
+
+/** On failure: what each tab showed and what the server last answered, so a CI log says where it stuck. */
+async function diagnose(): Promise<void> {
+  for (const t of tabs) {
+    for (const page of t.context.pages()) {
+      const shown = await page
+        .evaluate(() => ({
+          badge: document.querySelector('[data-testid="sync-badge"]')?.textContent,
+          toast: document.querySelector('[data-testid="toast"]')?.textContent,
+          messages: [...document.querySelectorAll('[data-testid="message"]')].map((m) => `${m.querySelector('[data-testid="message-text"]')?.textContent} [${m.getAttribute('data-ack-status')}] ${m.querySelector('[data-testid="receipt"]')?.textContent ?? ''}`),
+        }))
+        .catch((err: unknown) => String(err));
+      console.error(`[${t.userId}] ${page.url()}`, JSON.stringify(shown, null, 1));
+    }
+  }
+  console.error('server requests (last 30):', server?.requests.slice(-30).join(', '));
+}
 
 async function open(userId: string, query = ''): Promise<DemoTab> {
   const tab = await DemoTab.open(browser, server.url + query, userId);
@@ -76,11 +94,12 @@ describe('demo PWA end to end (Chromium)', () => {
       const alice = await open('alice', '?page=1');
       const [bob, carol] = [await open('bob'), await open('carol')];
       await alice.openConversation(WORLD.group);
+      await alice.send('Morning, team', { receipts: false });
       await alice.send('Standup moves to 10:30');
       await eventually(() => alice.receiptOf('Standup moves to 10:30'), '0 read · 3 unread');
 
       // Bob and Carol have it (their workers stored it) but have not looked yet.
-      await eventually(() => storedMessageCount(bob.page, WORLD.group), 1);
+      await eventually(() => storedMessageCount(bob.page, WORLD.group), 2);
       expect(await alice.receiptOf('Standup moves to 10:30')).toBe('0 read · 3 unread');
 
       await bob.openConversation(WORLD.group);

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSyncServer, type SyncServer } from '../../../src/server/createSyncServer';
 import { SqliteStore } from '../../../src/server/store/SqliteStore';
+import { DEMO_USERS, seedDemo } from '../../../src/server/seedDemo';
 import { demoDist } from '../../../scripts/buildDemo.mjs';
 
-/** The seeded world every scenario starts from (what the CLI seeds for `npm start`). */
-export const WORLD = { users: ['alice', 'bob', 'carol', 'dave'], group: 'work' } as const;
+/** The seeded world every scenario starts from: what `npm start` seeds (seedDemo): alice, bob, carol, dave in a 'work' group. */
+export const WORLD = { users: DEMO_USERS, group: 'team' } as const;
 
 /** The reference server as the demo meets it: SQLite in a temp file, dev tokens, the built demo on the same origin. */
 export class DemoServer {
@@ -28,9 +29,9 @@ export class DemoServer {
     this.server.app.addHook('onResponse', async (req) => {
       this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
     });
-    const { admin } = this.server.core;
-    this.c2c = admin.createC2C('alice', 'bob').id;
-    if (!admin.get(WORLD.group, 'alice')) admin.createGroup({ id: WORLD.group, name: 'Work', groupType: 'work', members: [...WORLD.users] });
+    const seeded = seedDemo(this.server.core);
+    if (seeded.groupId !== WORLD.group) throw new Error(`the demo seed changed: group ${seeded.groupId}`);
+    this.c2c = seeded.c2cId;
     const { url, port: actual } = await this.server.listen(port, '127.0.0.1');
     this.url = `${url}/`;
     this.port = actual;
