@@ -84,7 +84,7 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
       store.insertMessage(msg('m1', 'g1', 3));
       store.closeSpan('g1', 'erin', 4); // left after: still in the audience
       store.openSpans('g1', ['zed'], 5); // joined after: not in it
-      expect(store.insertRead({ messageId: 'm1', userId: 'carol', readAt: 5, ackSeq: 1 })).toBe(true);
+      store.insertReads([{ messageId: 'm1', userId: 'carol', readAt: 5, ackSeq: 1 }]);
       const m = { id: 'm1', convId: 'g1', seq: 3, senderId: 'alice' };
       expect(store.unreadAudience(m, null, 100)).toEqual(['bob', 'dave', 'erin', 'frank']);
       expect(store.unreadAudience(m, null, 2)).toEqual(['bob', 'dave']);
@@ -102,9 +102,12 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
       expect(store.getMessage('m2')).toEqual(msg('m2', 'g1', 2, { needReadReceipt: false }));
       expect(store.getMessages(['m3', 'nope', 'm1', 'm3']).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
       expect(store.getMessages([])).toEqual([]);
-      store.updateReadState('m3', { readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
-      store.updateReadState('m1', { readCount: 2, lastReadAt: 60, lastAckSeq: 9 });
-      store.updateReadState('m4', { readCount: 1, lastReadAt: 10, lastAckSeq: 3 });
+      store.updateReadStates([
+        { messageId: 'm3', readCount: 1, lastReadAt: 50, lastAckSeq: 7 },
+        { messageId: 'm1', readCount: 2, lastReadAt: 60, lastAckSeq: 9 },
+      ]);
+      store.updateReadStates([{ messageId: 'm4', readCount: 1, lastReadAt: 10, lastAckSeq: 3 }]);
+      store.updateReadStates([]);
       expect(store.getMessage('m3')).toMatchObject({ readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
       expect(store.receiptChangesOf('alice', 3, 10).map((x) => x.id)).toEqual(['m3', 'm1']);
       expect(store.receiptChangesOf('alice', 0, 2).map((x) => x.id)).toEqual(['m4', 'm3']);
@@ -113,13 +116,21 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
 
     it('keeps one read per message and reader, listed in ack order', () => {
       store = makeStore();
-      expect(store.insertRead({ messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 })).toBe(true);
-      expect(store.insertRead({ messageId: 'm1', userId: 'amy', readAt: 3, ackSeq: 2 })).toBe(true);
-      expect(store.insertRead({ messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 3 })).toBe(false);
+      store.insertReads([
+        { messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 },
+        { messageId: 'm1', userId: 'amy', readAt: 3, ackSeq: 2 },
+        { messageId: 'm2', userId: 'zed', readAt: 4, ackSeq: 3 },
+      ]);
+      store.insertReads([]);
+      expect(store.readAmong('zed', ['m1', 'm2', 'm3', 'm1']).sort()).toEqual(['m1', 'm2']);
+      expect(store.readAmong('amy', ['m2'])).toEqual([]);
+      expect(store.readAmong('amy', [])).toEqual([]);
+      expect(() => store.transaction(() => store.insertReads([{ messageId: 'm3', userId: 'amy', readAt: 1, ackSeq: 4 }, { messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 5 }]))).toThrow();
+      expect(store.readAmong('amy', ['m3'])).toEqual([]);
       expect(store.getRead('m1', 'zed')).toEqual({ messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 });
       expect(store.readsAfter('m1', 0, 10).map((r) => r.userId)).toEqual(['zed', 'amy']);
       expect(store.readsAfter('m1', 1, 10).map((r) => r.userId)).toEqual(['amy']);
-      expect(store.readsAfter('m2', 0, 10)).toEqual([]);
+      expect(store.readsAfter('m3', 0, 10)).toEqual([]);
     });
 
     it('hands out increasing ack sequence numbers', () => {
@@ -156,8 +167,8 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
           store.insertMessage(msg('m2', 'g1', 3));
           store.transaction(() => {
             const seq = store.nextAckSeq();
-            store.insertRead({ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq });
-            store.updateReadState('m1', { readCount: 1, lastReadAt: 1, lastAckSeq: seq });
+            store.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq }]);
+            store.updateReadStates([{ messageId: 'm1', readCount: 1, lastReadAt: 1, lastAckSeq: seq }]);
           });
           store.putBatchResult('bob', 'b1', { type: 'ack-batch-result', batchId: 'b1', results: [] }, 1);
           throw new Error('abort');

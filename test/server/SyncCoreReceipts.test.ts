@@ -53,14 +53,13 @@ forEachStore(() => {
       group(f, 3);
       await f.send('alice', 'big', mid(1));
       await f.send('alice', 'big', mid(2));
-      const realInsert = store.insertRead.bind(store);
-      let calls = 0;
-      store.insertRead = (rec) => {
-        if (++calls === 2) throw new Error('disk full');
-        return realInsert(rec);
-      };
-      await expect(f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).rejects.toThrow('disk full');
-      store.insertRead = realInsert;
+      // the reads get inserted, then the counter update fails
+    const realUpdate = store.updateReadStates.bind(store);
+    store.updateReadStates = () => {
+      throw new Error('disk full');
+    };
+    await expect(f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).rejects.toThrow('disk full');
+      store.updateReadStates = realUpdate;
       expect(await f.receipt('alice', mid(1))).toMatchObject({ readCount: 0 });
       // not remembered as applied either: the retry applies it
       expect((await f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).results.map((r) => r.s)).toEqual(['accepted', 'accepted']);

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
 interface ConvMembers {
   /** userId → spans, oldest first. */
@@ -199,12 +199,14 @@ export class MemoryStore implements Store {
     return list.slice(lo, lo + limit).map(copy);
   }
 
-  updateReadState(messageId: string, fields: { readCount: number; lastReadAt: number; lastAckSeq: number }): void {
-    const msg = this.messages.get(messageId);
-    if (!msg) throw new Error(`no message ${messageId}`);
-    const before = { readCount: msg.readCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
-    Object.assign(msg, fields);
-    this.onUndo(() => Object.assign(msg, before));
+  updateReadStates(updates: readonly ReadStateUpdate[]): void {
+    for (const u of updates) {
+      const msg = this.messages.get(u.messageId);
+      if (!msg) throw new Error(`no message ${u.messageId}`);
+      const before = { readCount: msg.readCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
+      Object.assign(msg, { readCount: u.readCount, lastReadAt: u.lastReadAt, lastAckSeq: u.lastAckSeq });
+      this.onUndo(() => Object.assign(msg, before));
+    }
   }
 
   receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
@@ -221,21 +223,26 @@ export class MemoryStore implements Store {
     return r && copy(r);
   }
 
-  insertRead(rec: ReadRecord): boolean {
-    let byUser = this.reads.get(rec.messageId);
-    if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
-    if (byUser.has(rec.userId)) return false;
-    const stored = copy(rec);
-    byUser.set(rec.userId, stored);
-    let order = this.readOrder.get(rec.messageId);
-    if (!order) this.readOrder.set(rec.messageId, (order = []));
-    order.push(stored);
-    this.onUndo(() => {
-      this.reads.get(rec.messageId)?.delete(rec.userId);
-      const o = this.readOrder.get(rec.messageId);
-      if (o?.[o.length - 1] === stored) o.pop();
-    });
-    return true;
+  readAmong(userId: string, messageIds: readonly string[]): string[] {
+    return [...new Set(messageIds)].filter((id) => this.reads.get(id)?.has(userId));
+  }
+
+  insertReads(recs: readonly ReadRecord[]): void {
+    for (const rec of recs) {
+      let byUser = this.reads.get(rec.messageId);
+      if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
+      if (byUser.has(rec.userId)) throw new Error(`read ${rec.messageId}/${rec.userId} exists`);
+      const stored = copy(rec);
+      byUser.set(rec.userId, stored);
+      let order = this.readOrder.get(rec.messageId);
+      if (!order) this.readOrder.set(rec.messageId, (order = []));
+      order.push(stored);
+      this.onUndo(() => {
+        this.reads.get(rec.messageId)?.delete(rec.userId);
+        const o = this.readOrder.get(rec.messageId);
+        if (o?.[o.length - 1] === stored) o.pop();
+      });
+    }
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse, ConvType, GroupType } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { SQLITE_SCHEMA } from './sqliteSchema';
 
 interface ConvRow {
@@ -117,10 +117,13 @@ export class SqliteStore implements Store {
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      updRead: p('UPDATE messages SET read_count = ?, last_read_at = ?, last_ack_seq = ? WHERE id = ?'),
+      updReads: p(`UPDATE messages SET read_count = j.value ->> 1, last_read_at = j.value ->> 2, last_ack_seq = j.value ->> 3
+        FROM json_each(?) AS j WHERE messages.id = j.value ->> 0`),
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
-      insRead: p('INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES (?, ?, ?, ?)'),
+      readAmong: p('SELECT message_id FROM reads WHERE user_id = ? AND message_id IN (SELECT value FROM json_each(?))').pluck(),
+      insReads: p(`INSERT INTO reads (message_id, user_id, read_at, ack_seq)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)`),
       readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
       maxAck: p('SELECT COALESCE(MAX(ack_seq), 0) FROM reads').pluck(),
       getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
@@ -227,8 +230,9 @@ export class SqliteStore implements Store {
     return (this.q.msgsAfter.all(convId, afterSeq, limit) as MsgRow[]).map(toMsg);
   }
 
-  updateReadState(messageId: string, fields: { readCount: number; lastReadAt: number; lastAckSeq: number }): void {
-    this.q.updRead.run(fields.readCount, fields.lastReadAt, fields.lastAckSeq, messageId);
+  updateReadStates(updates: readonly ReadStateUpdate[]): void {
+    if (updates.length === 0) return;
+    this.q.updReads.run(JSON.stringify(updates.map((u) => [u.messageId, u.readCount, u.lastReadAt, u.lastAckSeq])));
   }
 
   receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
@@ -240,8 +244,14 @@ export class SqliteStore implements Store {
     return r && toRead(r);
   }
 
-  insertRead(rec: ReadRecord): boolean {
-    return this.q.insRead.run(rec.messageId, rec.userId, rec.readAt, rec.ackSeq).changes === 1;
+  readAmong(userId: string, messageIds: readonly string[]): string[] {
+    if (messageIds.length === 0) return [];
+    return this.q.readAmong.all(userId, JSON.stringify(messageIds)) as string[];
+  }
+
+  insertReads(recs: readonly ReadRecord[]): void {
+    if (recs.length === 0) return;
+    this.q.insReads.run(JSON.stringify(recs.map((r) => [r.messageId, r.userId, r.readAt, r.ackSeq])));
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {

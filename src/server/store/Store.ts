@@ -51,8 +51,8 @@ export interface Store {
   insertMessage(rec: MessageRecord): void;
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[];
-  /** Sets the incrementally maintained receipt state of a message. */
-  updateReadState(messageId: string, fields: { readCount: number; lastReadAt: number; lastAckSeq: number }): void;
+  /** Sets the incrementally maintained receipt state of messages (one statement for a whole ack batch). */
+  updateReadStates(updates: readonly ReadStateUpdate[]): void;
   /**
    * The sender's messages whose receipt state changed after global ack
    * sequence `afterAckSeq`, ascending by `lastAckSeq`, at most `limit`.
@@ -61,8 +61,10 @@ export interface Store {
 
   // ---- reads (one row per message and reader, only for those who read) -----
   getRead(messageId: string, userId: string): ReadRecord | undefined;
-  /** Inserts a read unless this user already read the message; true when inserted. */
-  insertRead(rec: ReadRecord): boolean;
+  /** The ids among `messageIds` that `userId` has read. */
+  readAmong(userId: string, messageIds: readonly string[]): string[];
+  /** Inserts reads (one statement for a whole ack batch). Throws if one exists: check with `readAmong` first. */
+  insertReads(recs: readonly ReadRecord[]): void;
   /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[];
 
@@ -120,6 +122,14 @@ export interface MessageRecord {
   /** Latest readAt among its reads (client clocks); 0 when unread. */
   lastReadAt: number;
   /** Global ack sequence of its latest read; 0 when unread. */
+  lastAckSeq: number;
+}
+
+/** New receipt counters of one message. */
+export interface ReadStateUpdate {
+  messageId: string;
+  readCount: number;
+  lastReadAt: number;
   lastAckSeq: number;
 }
 
