@@ -1,4 +1,4 @@
-import type { EnvironmentSignal, MessageRef, Query, SubscriptionUpdate, WorkerApi } from '../../src/bridge';
+import type { EnvironmentSignal, MessageRef, Query, SubscriptionUpdate, WorkerApi, WorkerInitOptions } from '../../src/bridge';
 import { ReceiptRuleError, type ErrorPayload, type MessageReceipt } from '../../src/protocol';
 
 /**
@@ -17,7 +17,17 @@ export class FakeWorkerApi implements WorkerApi {
   private pending = new Map<number, SubscriptionUpdate>();
   private scheduled = false;
 
+  readonly calls: string[] = [];
+  /** When set, init rejects with it (a bad token, a database of another user…). */
+  initError: Error | null = null;
+
+  async init(options: WorkerInitOptions): Promise<void> {
+    this.calls.push(`init:${options.userId}@${options.serverUrl}`);
+    if (this.initError) throw this.initError;
+  }
+
   async attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void> {
+    this.calls.push('attach');
     this.sink = sink;
   }
 

@@ -17,11 +17,14 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-function setup(environment: Parameters<typeof createReadSyncClient>[0]['environment'] = false): { fake: FakeWorkerApi; client: ReadSyncClient } {
-  const fake = new FakeWorkerApi();
+function setup(
+  environment: Parameters<typeof createReadSyncClient>[0]['environment'] = false,
+  opts: { init?: boolean; fake?: FakeWorkerApi } = {},
+): { fake: FakeWorkerApi; client: ReadSyncClient } {
+  const fake = opts.fake ?? new FakeWorkerApi();
   const { port1, port2 } = new MessageChannel();
   expose(fake, port1);
-  const client = createReadSyncClient({ worker: port2, userId: 'bob', token: 't', serverUrl: 'http://localhost', environment });
+  const client = createReadSyncClient({ worker: port2, userId: 'bob', token: 't', serverUrl: 'http://localhost', environment, init: opts.init });
   cleanup.push(async () => {
     await client.close();
     port1.close();
@@ -178,5 +181,28 @@ describe('ReadSyncClient over one Comlink channel (fake worker)', () => {
     win.dispatchEvent(new Event('offline'));
     await fake.stats();
     expect(fake.environment).toHaveLength(4);
+  });
+
+  it('initialises the worker before anything else when asked to (as for a real Worker)', async () => {
+    const { fake, client } = setup(false, { init: true });
+    client.syncStatus$.subscribe();
+    await vi.waitFor(() => expect(fake.subs.size).toBe(1));
+    expect(fake.calls).toEqual(['init:bob@http://localhost', 'attach']);
+  });
+
+  it('a failed start-up rejects every call with its code and is reported once on error$', async () => {
+    const fake = new FakeWorkerApi();
+    fake.initError = new ReadSyncError('unauthenticated', 'bad token');
+    const { client } = setup(false, { init: true, fake });
+    const reported: string[] = [];
+    client.error$.subscribe((e) => reported.push(e.code));
+    const call = await client.markRead(['msgAAAAAAAAAAAA1']).catch((e: unknown) => e);
+    const sub = await new Promise<unknown>((resolve) => client.conversations$.subscribe({ error: resolve }));
+    for (const e of [call, sub]) {
+      expect(e).toBeInstanceOf(ReadSyncError);
+      expect((e as ReadSyncError).code).toBe('unauthenticated');
+    }
+    expect(reported).toEqual(['unauthenticated']);
+    expect(fake.calls).toEqual(['init:bob@http://localhost']);
   });
 });

@@ -67,8 +67,8 @@ describe('demo PWA end to end (Chromium)', () => {
       await bob.openConversation(server.c2c);
 
       // Enough chatter that a new message lands below the fold of Bob's list.
-      for (let i = 1; i <= 10; i++) await alice.send(`chatter ${i}`, { receipts: false });
-      await bob.message('chatter 10').waitFor({ timeout: 20_000 });
+      for (let i = 1; i <= 14; i++) await alice.send(`chatter ${i}`, { receipts: false });
+      await bob.message('chatter 14').waitFor({ timeout: 20_000 });
       await bob.scrollToTop();
 
       await alice.send('Lunch at noon?');
