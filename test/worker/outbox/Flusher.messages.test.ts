@@ -1,29 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError, type OutgoingMessage } from '../../../src/protocol';
-import { PENDING_POS_BASE, type ReadSyncDb } from '../../../worker/db/ReadSyncDb';
-import { GROUP, markRead, openTab, runTimersUntil, storeDelivered, useFakeClock, World, type Tab } from './harness';
-
-/** What the worker core's sendMessage stores: a pending message row and its outbox row, in one transaction. */
-async function enqueueSend(db: ReadSyncDb, out: OutgoingMessage, userId: string, enqueuedAt: number): Promise<void> {
-  await db.transaction('rw', [db.messages, db.outbox], async () => {
-    await db.messages.add({
-      id: out.id,
-      convId: out.convId,
-      convType: 'group',
-      senderId: userId,
-      text: out.text,
-      needReadReceipt: out.needReadReceipt,
-      createdAt: out.createdAt,
-      seq: null,
-      sentAt: null,
-      audienceCount: null,
-      status: 'pending',
-      ackStatus: 'none',
-      pos: PENDING_POS_BASE + out.createdAt,
-    });
-    await db.outbox.put({ key: `msg:${out.id}`, kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 });
-  });
-}
+import { GROUP, enqueueSend, markRead, openTab, runTimersUntil, storeDelivered, useFakeClock, World, type Tab } from './harness';
 
 const outgoing = (id: string, convId = GROUP, needReadReceipt = true): OutgoingMessage => ({ id, convId, text: `text of ${id}`, needReadReceipt, createdAt: Date.now() });
 

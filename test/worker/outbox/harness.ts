@@ -5,10 +5,10 @@
  */
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { vi } from 'vitest';
-import type { Message } from '../../../src/protocol';
+import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
-import { ReadSyncDb, type MessageRow, type OutboxRow } from '../../../worker/db/ReadSyncDb';
+import { PENDING_POS_BASE, ReadSyncDb, type MessageRow, type OutboxRow } from '../../../worker/db/ReadSyncDb';
 import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
@@ -163,6 +163,28 @@ export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now(
     queued = acks.length;
   });
   return queued;
+}
+
+/** What the worker core's sendMessage stores: a pending message row and its outbox row, in one transaction. */
+export async function enqueueSend(db: ReadSyncDb, out: OutgoingMessage, userId: string, enqueuedAt: number): Promise<void> {
+  await db.transaction('rw', [db.messages, db.outbox], async () => {
+    await db.messages.add({
+      id: out.id,
+      convId: out.convId,
+      convType: 'group',
+      senderId: userId,
+      text: out.text,
+      needReadReceipt: out.needReadReceipt,
+      createdAt: out.createdAt,
+      seq: null,
+      sentAt: null,
+      audienceCount: null,
+      status: 'pending',
+      ackStatus: 'none',
+      pos: PENDING_POS_BASE + out.createdAt,
+    });
+    await db.outbox.put({ key: `msg:${out.id}`, kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 });
+  });
 }
 
 export interface Tab {

@@ -3,7 +3,8 @@
  * world (alice's group with bob and carol, each on their own device), then
  * runs a random sequence of operations:
  *
- *   markRead of random messages (from a random tab) · time passing ·
+ *   markRead of random messages (from a random tab) · sending messages ·
+ *   time passing ·
  *   offline/online periods (the online signal forwarded, or not) · server 5xx ·
  *   429 with Retry-After · replies lost after the server applied the request ·
  *   requests that hang until the timeout (applied or not) · a worker crashing
@@ -13,7 +14,8 @@
  * Then the network heals and time runs until every outbox is empty. The
  * server must hold exactly the reads that markRead queued: per message the
  * set of readers equals the set of users who marked it, and readCount equals
- * that number (nothing lost, nothing counted twice).
+ * that number (nothing lost, nothing counted twice); every message sent is
+ * on the server exactly once, in the order it was sent.
  *
  * READSYNC_SEEDS=n changes the number of seeds; READSYNC_SEED=k runs one.
  */
@@ -21,7 +23,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError } from '../../../src/protocol';
 import type { Message } from '../../../src/protocol';
 import type { MemoryTransport } from '../../../worker/transport/MemoryTransport';
-import { T0, advance, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, useFakeClock, World, type Tab } from './harness';
+import { GROUP, SENDER, T0, advance, enqueueSend, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, useFakeClock, World, type Tab } from './harness';
 
 const SEEDS = Number(process.env.READSYNC_SEEDS ?? 300);
 const ONLY = process.env.READSYNC_SEED;
@@ -40,6 +42,10 @@ interface Device {
   /** Every tab ever opened, to clean up. */
   all: Tab[];
   marked: Set<string>;
+  /** Ids of messages this user sent, in enqueue order. */
+  sent: string[];
+  /** Last enqueue stamp: strictly increasing, as the worker core stamps them. */
+  stamp: number;
 }
 
 async function runSchedule(seed: number): Promise<void> {
@@ -70,7 +76,7 @@ async function runSchedule(seed: number): Promise<void> {
   const devices: Device[] = [];
   for (const user of USERS) {
     const mem = world.transport(user);
-    const d: Device = { user, mem, net: hangingTransport(mem), offline: false, tabs: [], all: [], marked: new Set() };
+    const d: Device = { user, mem, net: hangingTransport(mem), offline: false, tabs: [], all: [], marked: new Set(), sent: [], stamp: 0 };
     devices.push(d);
     const tab = await open(d);
     await storeDelivered(tab.db, all);
@@ -101,7 +107,14 @@ async function runSchedule(seed: number): Promise<void> {
         await markRead(tab.db, ids, Date.now());
         for (const id of ids) d.marked.add(id);
         tab.flusher.notifyEnqueued();
-      } else if (r < 0.55) {
+      } else if (r < 0.43) {
+        const tab = pick(d.tabs);
+        const id = `snd${d.user}${String(d.sent.length).padStart(5, '0')}`;
+        d.stamp = Math.max(Date.now(), d.stamp + 1);
+        await enqueueSend(tab.db, { id, convId: GROUP, text: `from ${d.user}`, needReadReceipt: chance(0.5), createdAt: Date.now() }, d.user, d.stamp);
+        d.sent.push(id);
+        tab.flusher.notifyEnqueued();
+      } else if (r < 0.58) {
         await advance(Math.floor(rnd() * (chance(0.3) ? 20_000 : 1_500)), 500, 15);
       } else if (r < 0.67) {
         d.offline = !d.offline;
@@ -110,9 +123,10 @@ async function runSchedule(seed: number): Promise<void> {
         for (const t of d.tabs) if (chance(0.6)) t.flusher.setOnline(!d.offline);
       } else if (r < 0.8) {
         const fault = Math.floor(rnd() * 4);
-        if (fault === 0) d.mem.failNext('ackBatch', () => new TransientError('server', 'HTTP 503', { status: 503 }), 1 + Math.floor(rnd() * 3));
-        else if (fault === 1) d.mem.failNext('ackBatch', () => new TransientError('rate-limited', 'HTTP 429', { status: 429, retryAfterMs: 1_000 + Math.floor(rnd() * 8_000) }), 1);
-        else if (fault === 2) d.mem.dropReplyNext('ackBatch', 1);
+        const kind = chance(0.3) ? 'sendMessages' : 'ackBatch';
+        if (fault === 0) d.mem.failNext(kind, () => new TransientError('server', 'HTTP 503', { status: 503 }), 1 + Math.floor(rnd() * 3));
+        else if (fault === 1) d.mem.failNext(kind, () => new TransientError('rate-limited', 'HTTP 429', { status: 429, retryAfterMs: 1_000 + Math.floor(rnd() * 8_000) }), 1);
+        else if (fault === 2) d.mem.dropReplyNext(kind, 1);
         else d.net.hangNext(1, chance(0.5));
       } else if (r < 0.88) {
         await interrupt(d, 'crash');
@@ -152,6 +166,15 @@ async function runSchedule(seed: number): Promise<void> {
       expect(counts.get(m.id), `${tag}: readCount of ${m.id}`).toBe(expected.length);
     }
     expect(world.readersOf(noReceipt!.id), `${tag}: a message without receipts`).toEqual([]);
+    // Every message sent is on the server once, in the order it was sent, and shows as sent locally.
+    const onServer = (await world.core.pullMessages(SENDER, { type: 'pull-messages', since: {} })).messages;
+    for (const d of devices) {
+      const mine = onServer.filter((m) => m.senderId === d.user).sort((a, b) => a.seq - b.seq);
+      expect(mine.map((m) => m.id), `${tag}: ${d.user}'s messages on the server`).toEqual(d.sent);
+      const local = await d.tabs[0]!.db.messages.bulkGet(d.sent);
+      expect(local.map((m) => m?.status), `${tag}: ${d.user}'s messages locally`).toEqual(d.sent.map(() => 'sent'));
+      expect(local.map((m) => m?.seq), `${tag}: ${d.user}'s message positions`).toEqual(mine.map((m) => m.seq));
+    }
     for (const d of devices) {
       const rows = await d.tabs[0]!.db.messages.bulkGet([...d.marked]);
       for (const row of rows) {
