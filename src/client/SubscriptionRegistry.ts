@@ -93,7 +93,7 @@ export class SubscriptionRegistry {
     const entries = [...this.byId.values()];
     for (const e of entries) {
       this.forget(e);
-      this.toUnsubscribe.add(e.id);
+      if (!this.toSubscribe.delete(e.id)) this.toUnsubscribe.add(e.id);
     }
     this.send();
     this.closed = true;

@@ -205,4 +205,17 @@ describe('ReadSyncClient over one Comlink channel (fake worker)', () => {
     expect(reported).toEqual(['unauthenticated']);
     expect(fake.calls).toEqual(['init:bob@http://localhost']);
   });
+
+  it('close() in the same tick as a subscribe: the worker never hears of it, and nothing is reported', async () => {
+    const { fake, client } = setup();
+    const reported: string[] = [];
+    client.error$.subscribe((e) => reported.push(e.code));
+    let completed = false;
+    client.readState$(MSG).subscribe({ complete: () => (completed = true) });
+    await client.close();
+    expect(completed).toBe(true);
+    expect(fake.subscribeCalls).toEqual([]);
+    expect(fake.unsubscribeCalls).toEqual([]);
+    expect(reported).toEqual([]);
+  });
 });
