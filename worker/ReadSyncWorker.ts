@@ -125,6 +125,11 @@ export class ReadSyncWorker implements WorkerApi {
       },
       onError: (err) => this.noteSyncError(err),
       onStored: (table, rows) => this.hub.prime(table, rows),
+      onSynced: () => {
+        if (this.syncError === null) return;
+        this.syncError = null;
+        this.publishStatus();
+      },
     });
     this.receiptQueries = new ReceiptQueries({
       db: this.db,

@@ -30,6 +30,8 @@ export interface SyncEngineDeps {
   onStreamStatus(status: EventStreamStatus): void;
   /** Errors of background work (never thrown: there is no caller to catch them). */
   onError(err: ReadSyncError): void;
+  /** A catch-up ran to the end: earlier sync errors are over. */
+  onSynced?(): void;
   /** Rows just committed (for the subscription hub, so it need not read them back). */
   onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
 }
@@ -103,6 +105,7 @@ export class SyncEngine {
           await this.fetchConfig();
           await this.pullAll();
           await this.refreshReceipts();
+          if (!this.stopped) this.deps.onSynced?.();
         } catch (err) {
           this.report(err);
         }

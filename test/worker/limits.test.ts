@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src/protocol';
 import type { ReadState, SyncStatus } from '../../src/bridge';
 import { newCore, openClient, type Client } from './harness';
 
@@ -61,5 +62,18 @@ describe('sync status', () => {
       'online and flushed',
     );
     await alice.until(() => alice.values.get(rs) as ReadState | undefined, (s) => s?.label === '0 read · 1 unread', 'sent');
+  });
+
+  it('shows a sync failure as lastError until a later catch-up succeeds', async () => {
+    const core = newCore();
+    const alice = await openClient(core, 'alice');
+    open.push(alice);
+    const status = await alice.sub({ kind: 'sync-status' });
+    alice.transport.failNext('pullMessages', new ProtocolError('pull-messages-result: messages: invalid'));
+    await alice.worker.engine.catchUp();
+    const failed = await alice.until(() => alice.values.get(status) as SyncStatus | undefined, (s) => s?.lastError !== null && s?.lastError !== undefined, 'error shown');
+    expect(failed?.lastError).toMatchObject({ code: 'bad-payload' });
+    await alice.worker.engine.catchUp();
+    await alice.until(() => alice.values.get(status) as SyncStatus | undefined, (s) => s?.lastError === null, 'error cleared');
   });
 });
