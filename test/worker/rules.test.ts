@@ -70,6 +70,25 @@ describe('receipt rules the client enforces', () => {
     await expect(alice.api.sendMessage({ convId: 'town', text: 'x' })).resolves.toMatchObject({ status: 'pending' });
   });
 
+  it('when the client could not know, the server refuses at flush time and the message shows as failed', async () => {
+    const core = newCore({ receiptGroupTypes: ['public'] });
+    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const first = await client(core, 'alice');
+    await first.until(() => first.api.getConversations(), (cs) => cs.length === 1, 'synced');
+    // An older copy of the conversation and no cached server config: the client cannot tell.
+    await first.db.conversations.update('team', { receiptsEnabled: true });
+    await first.db.meta.delete('config');
+    await first.close();
+    const alice = await openClient(core, 'alice', { idb: first.idb, worker: { sync: false } });
+    open.push(alice);
+    const m = await alice.api.sendMessage({ convId: 'team', text: 'x', needReadReceipt: true });
+    const rs = await alice.sub({ kind: 'read-state', messageId: m.id });
+    await alice.api.flush();
+    const s = await alice.until(() => alice.values.get(rs) as ReadState | undefined, (x) => x?.status === 'failed', 'failed');
+    expect(s?.error?.code).toBe('receipts-disabled');
+    expect(s?.label).toMatch(/^Failed: /);
+  });
+
   it('refuses sending into a conversation I am not a member of', async () => {
     const core = newCore();
     core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
