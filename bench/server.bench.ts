@@ -29,8 +29,8 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 const READERS = 200;
 const MESSAGES = 500;
 
-async function ackIngest(onDisk: boolean): Promise<{ ours: number; raw: number }> {
-  const file = (name: string) => (onDisk ? join(dir, name) : ':memory:');
+async function ackIngest(onDisk: boolean, run: number): Promise<{ ours: number; raw: number }> {
+  const file = (name: string) => (onDisk ? join(dir, `${run}-${name}`) : ':memory:');
   const store = new SqliteStore({ filename: file('ours.db') });
   const core = new SyncCore(store, { secret: 'bench', limits: { maxAckBatch: MESSAGES } });
   core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => uid(i))] });
@@ -95,10 +95,17 @@ async function main() {
   console.log('readsync server benchmarks (SQLite, WAL, synchronous=NORMAL)\n');
   const acks = READERS * MESSAGES;
   for (const onDisk of [true, false]) {
-    const { ours, raw } = await ackIngest(onDisk);
+    // Best of 3 interleaved runs: on a shared machine the minimum is the least disturbed figure.
+    let ours = Infinity;
+    let raw = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const r = await ackIngest(onDisk, run);
+      ours = Math.min(ours, r.ours);
+      raw = Math.min(raw, r.raw);
+    }
     const oursRate = acks / (ours / 1000);
     const rawRate = acks / (raw / 1000);
-    console.log(`ack ingestion, ${fmt(acks)} acks in ${READERS} batches of ${MESSAGES}, database ${onDisk ? 'on disk' : 'in memory'}`);
+    console.log(`ack ingestion, ${fmt(acks)} acks in ${READERS} batches of ${MESSAGES}, database ${onDisk ? 'on disk' : 'in memory'} (best of 3)`);
     console.log(`  SyncCore + SqliteStore : ${fmt(oursRate)} acks/s (${ours.toFixed(0)} ms)`);
     console.log(`  raw SQLite INSERT      : ${fmt(rawRate)} rows/s (${raw.toFixed(0)} ms)`);
     console.log(`  ratio                  : ${(oursRate / rawRate).toFixed(2)}× the raw rate (bar ≥ 0.5×)\n`);

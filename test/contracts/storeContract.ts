@@ -103,12 +103,17 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
       expect(store.getMessages(['m3', 'nope', 'm1', 'm3']).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
       expect(store.getMessages([])).toEqual([]);
       store.updateReadStates([
-        { messageId: 'm3', readCount: 1, lastReadAt: 50, lastAckSeq: 7 },
-        { messageId: 'm1', readCount: 2, lastReadAt: 60, lastAckSeq: 9 },
+        { messageId: 'm3', added: 1, lastReadAt: 50, lastAckSeq: 7 },
+        { messageId: 'm1', added: 2, lastReadAt: 60, lastAckSeq: 9 },
       ]);
-      store.updateReadStates([{ messageId: 'm4', readCount: 1, lastReadAt: 10, lastAckSeq: 3 }]);
+      store.updateReadStates([{ messageId: 'm4', added: 1, lastReadAt: 10, lastAckSeq: 3 }]);
       store.updateReadStates([]);
       expect(store.getMessage('m3')).toMatchObject({ readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
+      // relative: counts add up, times and cursors only move forward
+      store.updateReadStates([{ messageId: 'm3', added: 2, lastReadAt: 40, lastAckSeq: 8 }]);
+      expect(store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 50, lastAckSeq: 8 });
+      store.updateReadStates([{ messageId: 'm3', added: 0, lastReadAt: 70, lastAckSeq: 1 }]);
+      expect(store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 70, lastAckSeq: 8 });
       expect(store.receiptChangesOf('alice', 3, 10).map((x) => x.id)).toEqual(['m3', 'm1']);
       expect(store.receiptChangesOf('alice', 0, 2).map((x) => x.id)).toEqual(['m4', 'm3']);
       expect(store.receiptChangesOf('bob', 0, 10)).toEqual([]);
@@ -116,21 +121,21 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
 
     it('keeps one read per message and reader, listed in ack order', () => {
       store = makeStore();
-      store.insertReads([
+      const inserted = store.insertReads([
         { messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 },
         { messageId: 'm1', userId: 'amy', readAt: 3, ackSeq: 2 },
         { messageId: 'm2', userId: 'zed', readAt: 4, ackSeq: 3 },
+        { messageId: 'm1', userId: 'zed', readAt: 8, ackSeq: 4 }, // again in the same call: skipped
       ]);
-      store.insertReads([]);
-      expect(store.readAmong('zed', ['m1', 'm2', 'm3', 'm1']).sort()).toEqual(['m1', 'm2']);
-      expect(store.readAmong('amy', ['m2'])).toEqual([]);
-      expect(store.readAmong('amy', [])).toEqual([]);
-      expect(() => store.transaction(() => store.insertReads([{ messageId: 'm3', userId: 'amy', readAt: 1, ackSeq: 4 }, { messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 5 }]))).toThrow();
-      expect(store.readAmong('amy', ['m3'])).toEqual([]);
+      expect([...inserted].sort()).toEqual(['m1', 'm1', 'm2']);
+      expect(store.insertReads([])).toEqual([]);
+      // already stored: skipped, the stored read is kept as it was
+      expect(store.insertReads([{ messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 5 }, { messageId: 'm3', userId: 'amy', readAt: 1, ackSeq: 6 }])).toEqual(['m3']);
       expect(store.getRead('m1', 'zed')).toEqual({ messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 });
       expect(store.readsAfter('m1', 0, 10).map((r) => r.userId)).toEqual(['zed', 'amy']);
       expect(store.readsAfter('m1', 1, 10).map((r) => r.userId)).toEqual(['amy']);
-      expect(store.readsAfter('m3', 0, 10)).toEqual([]);
+      expect(store.readsAfter('m3', 0, 10).map((r) => [r.userId, r.ackSeq])).toEqual([['amy', 6]]);
+      expect(store.readsAfter('m4', 0, 10)).toEqual([]);
     });
 
     it('hands out increasing ack sequence numbers', () => {
@@ -168,7 +173,7 @@ export function runStoreContractTests(name: string, makeStore: () => Store): voi
           store.transaction(() => {
             const seq = store.nextAckSeq();
             store.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq }]);
-            store.updateReadStates([{ messageId: 'm1', readCount: 1, lastReadAt: 1, lastAckSeq: seq }]);
+            store.updateReadStates([{ messageId: 'm1', added: 1, lastReadAt: 1, lastAckSeq: seq }]);
           });
           store.putBatchResult('bob', 'b1', { type: 'ack-batch-result', batchId: 'b1', results: [] }, 1);
           throw new Error('abort');

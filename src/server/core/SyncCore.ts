@@ -25,6 +25,7 @@ import { applyAcks } from './applyAcks';
 import { EventHub } from './EventHub';
 import { GroupAdmin } from './GroupAdmin';
 import { memberPage } from './memberPage';
+import { MessageMetaCache } from './MessageMetaCache';
 import { toReceipt } from './toReceipt';
 
 /** Options of the rules core. */
@@ -59,6 +60,7 @@ export class SyncCore implements SyncBackend {
   /** Groups, c2c conversations, join and leave (for the demo, tests and embedding apps). */
   readonly admin: GroupAdmin;
   private readonly hub: EventHub;
+  private readonly metas: MessageMetaCache;
   private readonly receiptTypes: ReadonlySet<GroupType>;
   private readonly secret: string;
   private readonly now: () => number;
@@ -76,6 +78,7 @@ export class SyncCore implements SyncBackend {
     this.secret = options.secret ?? randomBytes(32).toString('hex');
     this.now = options.now ?? Date.now;
     this.batchRetentionMs = options.batchRetentionMs ?? 7 * 24 * 3600_000;
+    this.metas = new MessageMetaCache(store);
     this.hub = new EventHub(store, () => this.getConfig(), options.receiptFlushMs ?? 0);
     this.admin = new GroupAdmin(store, this.hub, (rec, viewer) => this.viewConversation(rec, viewer), this.now);
   }
@@ -172,7 +175,7 @@ export class SyncCore implements SyncBackend {
     const { response, changes } = this.store.transaction(() => {
       replay = this.store.getBatchResult(userId, req.batchId);
       if (replay) return { response: replay, changes: [] };
-      const applied = applyAcks(this.store, userId, req.acks);
+      const applied = applyAcks(this.store, userId, req.acks, this.metas);
       const res: AckBatchResponse = { type: 'ack-batch-result', batchId: req.batchId, results: applied.results };
       this.store.putBatchResult(userId, req.batchId, res, this.now());
       return { response: res, changes: applied.changes };

@@ -1,5 +1,6 @@
 import type { Ack, AckResult } from '../../protocol';
-import type { MemberSpan, MessageRecord, ReadRecord, Store } from '../store/Store';
+import type { MemberSpan, ReadRecord, ReadStateUpdate, Store } from '../store/Store';
+import type { MessageMeta, MessageMetaCache } from './MessageMetaCache';
 
 /** A message whose receipt state an ack batch moved forward. */
 export interface ReceiptChange {
@@ -13,13 +14,13 @@ export interface ReceiptChange {
  * counters in O(1); a repeated ack is `duplicate` and changes nothing, so
  * counts only ever go up. Rejections carry the rule that refused them.
  */
-export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): { results: AckResult[]; changes: ReceiptChange[] } {
-  // A batch costs a fixed number of statements whatever its size: one read of its messages,
-  // one of the reader's spans per conversation, one of what they already read, one insert
-  // of the new reads and one update of the touched counters.
-  const messages = new Map(store.getMessages(acks.map((a) => a.m)).map((m) => [m.id, m]));
+export function applyAcks(store: Store, userId: string, acks: readonly Ack[], metas: MessageMetaCache): { results: AckResult[]; changes: ReceiptChange[] } {
+  // A batch costs a fixed number of statements whatever its size: its messages' metadata
+  // (cached), the reader's spans once per conversation, one multi-row insert of the reads
+  // that skips those already stored, and one relative update of the counters.
+  const messages = metas.get(acks.map((a) => a.m));
   const spans = new Map<string, MemberSpan[]>();
-  const verdicts: (AckResult | MessageRecord)[] = acks.map((ack) => {
+  const verdicts: (AckResult | MessageMeta)[] = acks.map((ack) => {
     const msg = messages.get(ack.m);
     if (!msg) return { m: ack.m, s: 'rejected', r: 'not-found' };
     if (msg.senderId === userId) return { m: ack.m, s: 'rejected', r: 'own-message' };
@@ -32,24 +33,28 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[]): {
     if (!msg.needReadReceipt) return { m: ack.m, s: 'rejected', r: 'receipt-not-requested' };
     return msg;
   });
-  const candidates = verdicts.filter((x): x is MessageRecord => 'senderId' in x).map((m) => m.id);
-  const read = new Set(store.readAmong(userId, candidates));
+  // Sequence numbers are handed out before the insert; a duplicate leaves a gap, which
+  // cursors tolerate (they only need to grow).
   const reads: ReadRecord[] = [];
-  const changed = new Set<MessageRecord>();
+  for (const [i, v] of verdicts.entries()) {
+    if ('senderId' in v) reads.push({ messageId: v.id, userId, readAt: (acks[i] as Ack).t, ackSeq: store.nextAckSeq() });
+  }
+  const inserted = new Set(store.insertReads(reads));
+  const updates = new Map<string, ReadStateUpdate & { senderId: string }>();
+  let r = 0;
   const results = verdicts.map((v, i): AckResult => {
     if (!('senderId' in v)) return v;
-    const ack = acks[i] as Ack;
-    if (read.has(v.id)) return { m: ack.m, s: 'duplicate' };
-    read.add(v.id);
-    const ackSeq = store.nextAckSeq();
-    reads.push({ messageId: v.id, userId, readAt: ack.t, ackSeq });
-    v.readCount += 1;
-    v.lastReadAt = Math.max(v.lastReadAt, ack.t);
-    v.lastAckSeq = ackSeq;
-    changed.add(v);
-    return { m: ack.m, s: 'accepted' };
+    const read = reads[r++] as ReadRecord;
+    // The first ack of a message in the batch is the one inserted; later ones are duplicates.
+    if (!inserted.delete(v.id)) return { m: v.id, s: 'duplicate' };
+    const u = updates.get(v.id);
+    if (u) {
+      u.added += 1;
+      u.lastReadAt = Math.max(u.lastReadAt, read.readAt);
+      u.lastAckSeq = Math.max(u.lastAckSeq, read.ackSeq);
+    } else updates.set(v.id, { messageId: v.id, senderId: v.senderId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
+    return { m: (acks[i] as Ack).m, s: 'accepted' };
   });
-  store.insertReads(reads);
-  store.updateReadStates([...changed].map((m) => ({ messageId: m.id, readCount: m.readCount, lastReadAt: m.lastReadAt, lastAckSeq: m.lastAckSeq })));
-  return { results, changes: [...changed].map((m) => ({ messageId: m.id, senderId: m.senderId })) };
+  store.updateReadStates([...updates.values()]);
+  return { results, changes: [...updates.values()].map((u) => ({ messageId: u.messageId, senderId: u.senderId })) };
 }

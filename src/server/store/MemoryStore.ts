@@ -204,7 +204,7 @@ export class MemoryStore implements Store {
       const msg = this.messages.get(u.messageId);
       if (!msg) throw new Error(`no message ${u.messageId}`);
       const before = { readCount: msg.readCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
-      Object.assign(msg, { readCount: u.readCount, lastReadAt: u.lastReadAt, lastAckSeq: u.lastAckSeq });
+      Object.assign(msg, { readCount: msg.readCount + u.added, lastReadAt: Math.max(msg.lastReadAt, u.lastReadAt), lastAckSeq: Math.max(msg.lastAckSeq, u.lastAckSeq) });
       this.onUndo(() => Object.assign(msg, before));
     }
   }
@@ -223,26 +223,25 @@ export class MemoryStore implements Store {
     return r && copy(r);
   }
 
-  readAmong(userId: string, messageIds: readonly string[]): string[] {
-    return [...new Set(messageIds)].filter((id) => this.reads.get(id)?.has(userId));
-  }
-
-  insertReads(recs: readonly ReadRecord[]): void {
+  insertReads(recs: readonly ReadRecord[]): string[] {
+    const inserted: string[] = [];
     for (const rec of recs) {
       let byUser = this.reads.get(rec.messageId);
       if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
-      if (byUser.has(rec.userId)) throw new Error(`read ${rec.messageId}/${rec.userId} exists`);
+      if (byUser.has(rec.userId)) continue;
       const stored = copy(rec);
       byUser.set(rec.userId, stored);
       let order = this.readOrder.get(rec.messageId);
       if (!order) this.readOrder.set(rec.messageId, (order = []));
       order.push(stored);
+      inserted.push(rec.messageId);
       this.onUndo(() => {
         this.reads.get(rec.messageId)?.delete(rec.userId);
         const o = this.readOrder.get(rec.messageId);
         if (o?.[o.length - 1] === stored) o.pop();
       });
     }
+    return inserted;
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {

@@ -68,6 +68,10 @@ const toMsg = (r: MsgRow): MessageRecord => ({
 const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
 const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
 
+/** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
+const MULTI_ROW = 100;
+const rows = (n: number, width: number): string => Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
+
 /** Options of `SqliteStore`. */
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' (default). */
@@ -85,6 +89,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly q;
+  private readonly multi = new Map<string, Database.Statement>();
   /** Global ack sequence, kept in memory (it is max(reads.ack_seq)); restored if a transaction rolls back. */
   private ackSeq: number;
 
@@ -117,13 +122,8 @@ export class SqliteStore implements Store {
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      updReads: p(`UPDATE messages SET read_count = j.value ->> 1, last_read_at = j.value ->> 2, last_ack_seq = j.value ->> 3
-        FROM json_each(?) AS j WHERE messages.id = j.value ->> 0`),
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
-      readAmong: p('SELECT message_id FROM reads WHERE user_id = ? AND message_id IN (SELECT value FROM json_each(?))').pluck(),
-      insReads: p(`INSERT INTO reads (message_id, user_id, read_at, ack_seq)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)`),
       readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
       maxAck: p('SELECT COALESCE(MAX(ack_seq), 0) FROM reads').pluck(),
       getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
@@ -231,8 +231,13 @@ export class SqliteStore implements Store {
   }
 
   updateReadStates(updates: readonly ReadStateUpdate[]): void {
-    if (updates.length === 0) return;
-    this.q.updReads.run(JSON.stringify(updates.map((u) => [u.messageId, u.readCount, u.lastReadAt, u.lastAckSeq])));
+    this.multiRow(
+      updates,
+      (n) => `WITH v(id, n, lr, la) AS (VALUES ${rows(n, 4)})
+        UPDATE messages SET read_count = read_count + v.n, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
+        FROM v WHERE messages.id = v.id`,
+      (u) => [u.messageId, u.added, u.lastReadAt, u.lastAckSeq],
+    );
   }
 
   receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
@@ -244,14 +249,34 @@ export class SqliteStore implements Store {
     return r && toRead(r);
   }
 
-  readAmong(userId: string, messageIds: readonly string[]): string[] {
-    if (messageIds.length === 0) return [];
-    return this.q.readAmong.all(userId, JSON.stringify(messageIds)) as string[];
+  insertReads(recs: readonly ReadRecord[]): string[] {
+    return this.multiRow(
+      recs,
+      (n) => `INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES ${rows(n, 4)} RETURNING message_id`,
+      (r) => [r.messageId, r.userId, r.readAt, r.ackSeq],
+    ) as string[];
   }
 
-  insertReads(recs: readonly ReadRecord[]): void {
-    if (recs.length === 0) return;
-    this.q.insReads.run(JSON.stringify(recs.map((r) => [r.messageId, r.userId, r.readAt, r.ackSeq])));
+  /**
+   * Runs a multi-row statement over `items` in chunks of MULTI_ROW rows: one
+   * statement execution per chunk instead of one per row (per-row calls were
+   * most of an ack batch's cost). Statements are prepared once per row count.
+   */
+  private multiRow<T>(items: readonly T[], sqlFor: (n: number) => string, values: (item: T) => unknown[]): unknown[] {
+    const out: unknown[] = [];
+    for (let i = 0; i < items.length; i += MULTI_ROW) {
+      const chunk = items.slice(i, i + MULTI_ROW);
+      const key = `${sqlFor(1)}#${chunk.length}`;
+      let stmt = this.multi.get(key);
+      if (!stmt) {
+        stmt = this.db.prepare(sqlFor(chunk.length));
+        if (stmt.reader) stmt.pluck();
+        this.multi.set(key, stmt);
+      }
+      if (stmt.reader) out.push(...stmt.all(chunk.flatMap(values)));
+      else stmt.run(chunk.flatMap(values));
+    }
+    return out;
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {

@@ -51,7 +51,11 @@ export interface Store {
   insertMessage(rec: MessageRecord): void;
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[];
-  /** Sets the incrementally maintained receipt state of messages (one statement for a whole ack batch). */
+  /**
+   * Moves the incrementally maintained receipt state of messages forward (one
+   * statement for a whole ack batch): `readCount += added`, and `lastReadAt`,
+   * `lastAckSeq` to the larger of stored and given.
+   */
   updateReadStates(updates: readonly ReadStateUpdate[]): void;
   /**
    * The sender's messages whose receipt state changed after global ack
@@ -61,10 +65,12 @@ export interface Store {
 
   // ---- reads (one row per message and reader, only for those who read) -----
   getRead(messageId: string, userId: string): ReadRecord | undefined;
-  /** The ids among `messageIds` that `userId` has read. */
-  readAmong(userId: string, messageIds: readonly string[]): string[];
-  /** Inserts reads (one statement for a whole ack batch). Throws if one exists: check with `readAmong` first. */
-  insertReads(recs: readonly ReadRecord[]): void;
+  /**
+   * Inserts reads, skipping any (message, reader) already stored, earlier in
+   * `recs` included; returns the message ids of the rows actually inserted.
+   * One statement for a whole ack batch.
+   */
+  insertReads(recs: readonly ReadRecord[]): string[];
   /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[];
 
@@ -125,10 +131,11 @@ export interface MessageRecord {
   lastAckSeq: number;
 }
 
-/** New receipt counters of one message. */
+/** New reads of one message, as a relative update of its counters. */
 export interface ReadStateUpdate {
   messageId: string;
-  readCount: number;
+  /** Reads added. */
+  added: number;
   lastReadAt: number;
   lastAckSeq: number;
 }
