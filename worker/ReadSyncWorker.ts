@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import {
+  IdSchema,
   MessageSchema,
   ReadSyncError,
   ReceiptRuleError,
@@ -90,7 +91,7 @@ export class ReadSyncWorker implements WorkerApi {
 
   constructor(options: ReadSyncWorkerOptions) {
     this.db = options.db;
-    this.userId = parseArgument(v.pipe(v.string(), v.minLength(1)), options.userId, 'userId');
+    this.userId = parseArgument(IdSchema, options.userId, 'userId');
     this.transport = options.transport;
     this.now = options.now ?? Date.now;
     this.runSync = options.sync ?? true;
