@@ -27,9 +27,17 @@ describe('SqliteStore on a file', () => {
       // the replayed batch is still recognised after the restart
       const replay = await second.ackBatch('bob', { type: 'ack-batch', batchId: 'batch-001', acks: [{ m: 'msg00001', t: 5 }] });
       expect(replay.results).toEqual([{ m: 'msg00001', s: 'accepted' }]);
-      await second.ackBatch('carol', { type: 'ack-batch', batchId: 'batch-002', acks: [{ m: 'msg00001', t: 6 }] });
-      expect(second.store.lastAckSeq()).toBe(2);
+      // a duplicate takes a sequence number too; the cursor a client saw must not be reused after a restart
+      await second.ackBatch('bob', { type: 'ack-batch', batchId: 'batch-002', acks: [{ m: 'msg00001', t: 5 }] });
+      const seen = second.store.lastAckSeq();
+      expect(seen).toBeGreaterThanOrEqual(1);
       second.store.close();
+
+      const third = new SyncCore(new SqliteStore({ filename }), { secret: 's' });
+      expect(third.store.lastAckSeq()).toBe(seen);
+      await third.ackBatch('carol', { type: 'ack-batch', batchId: 'batch-003', acks: [{ m: 'msg00001', t: 6 }] });
+      expect(third.store.getRead('msg00001', 'carol')?.ackSeq).toBeGreaterThan(seen);
+      third.store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -90,7 +90,11 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly q;
   private readonly multi = new Map<string, Database.Statement>();
-  /** Global ack sequence, kept in memory (it is max(reads.ack_seq)); restored if a transaction rolls back. */
+  /**
+   * Global ack sequence, kept in memory; written to `meta` when a transaction
+   * that used it commits (numbers handed out to duplicates leave gaps that must
+   * not be reused after a restart), restored if it rolls back.
+   */
   private ackSeq: number;
 
   constructor(options: SqliteStoreOptions = {}) {
@@ -125,7 +129,8 @@ export class SqliteStore implements Store {
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
       readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
-      maxAck: p('SELECT COALESCE(MAX(ack_seq), 0) FROM reads').pluck(),
+      maxAck: p("SELECT MAX(COALESCE((SELECT MAX(ack_seq) FROM reads), 0), COALESCE((SELECT value FROM meta WHERE key = 'ack_seq'), 0))").pluck(),
+      setAck: p("INSERT INTO meta (key, value) VALUES ('ack_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
       getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
       putBatch: p('INSERT OR REPLACE INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)'),
       pruneBatches: p('DELETE FROM batches WHERE at < ?'),
@@ -137,7 +142,13 @@ export class SqliteStore implements Store {
     if (this.db.inTransaction) return fn();
     const before = this.ackSeq;
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db
+        .transaction(() => {
+          const out = fn();
+          if (this.ackSeq !== before) this.q.setAck.run(this.ackSeq);
+          return out;
+        })
+        .immediate();
     } catch (err) {
       this.ackSeq = before;
       throw err;
@@ -287,6 +298,7 @@ export class SqliteStore implements Store {
     return this.ackSeq;
   }
 
+  /** Call inside `transaction`, so the number is persisted with what uses it. */
   nextAckSeq(): number {
     return ++this.ackSeq;
   }

@@ -68,5 +68,11 @@ CREATE TABLE IF NOT EXISTS batches (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS batches_at ON batches (at);
 
+-- Small counters, e.g. the global ack sequence (numbers may be handed out and left unused).
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+
 PRAGMA user_version = 1;
 `;
