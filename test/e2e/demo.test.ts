@@ -145,7 +145,8 @@ describe('demo PWA end to end (Chromium)', () => {
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
       await eventually(async () => (await bob.badge()).pending, 3);
 
-      await bob.page.reload(); // still offline: the app shell comes from the service worker
+      const shell = await bob.page.reload(); // still offline: the app shell comes from the service worker
+      expect(shell?.fromServiceWorker()).toBe(true);
       await bob.page.getByTestId('message-list').waitFor({ timeout: 20_000 });
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
       await eventually(async () => (await bob.badge()).pending, 3);
@@ -154,7 +155,7 @@ describe('demo PWA end to end (Chromium)', () => {
       await bob.context.setOffline(false);
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread');
       for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');
-      await eventually(async () => (await bob.badge()).pending, 0);
+      await eventually(async () => await bob.badge(), { connection: 'online', pending: 0 });
       // Counted once each, also after Alice reloads and pulls the state afresh.
       await alice.page.reload();
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread');
@@ -201,12 +202,12 @@ describe('demo PWA end to end (Chromium)', () => {
       await server.stop();
       await bob.openConversation(WORLD.group);
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
-      await eventually(async () => (await bob.badge()).pending, 2);
+      await eventually(async () => await bob.badge(), { connection: 'offline', pending: 2 });
 
       await server.start();
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread', 60_000);
       for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');
-      await eventually(async () => (await bob.badge()).pending, 0);
+      await eventually(async () => await bob.badge(), { connection: 'online', pending: 0 });
     },
     SCENARIO_TIMEOUT,
   );
