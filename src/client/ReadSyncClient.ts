@@ -14,7 +14,7 @@ import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPay
 import type { Conversation, Message, MessageReceipt, ReadMemberPage } from '../protocol';
 import { SubscriptionRegistry } from './SubscriptionRegistry';
 
-/** How the client reaches its worker; built by `createReadSyncClient`. */
+/** @internal How the client reaches its worker; built by `createReadSyncClient`. */
 export interface ClientLink {
   /** The worker API (a Comlink remote, so every call is async). */
   api: WorkerApi;
@@ -114,12 +114,12 @@ export class ReadSyncClient {
     return this.call((api) => api.clearRejected());
   }
 
-  /** Registers a cleanup to run on close (used by the factory for environment listeners). */
+  /** @internal Registers a cleanup to run on close (the factory's environment listeners). */
   onClose(cleanup: () => void): void {
     this.cleanups.push(cleanup);
   }
 
-  /** Reports a background error on `error$`. */
+  /** @internal Reports a background error on `error$`. */
   reportError(err: unknown): void {
     this.errors.next(asReadSyncError(err));
   }

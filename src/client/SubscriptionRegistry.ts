@@ -75,7 +75,9 @@ export class SubscriptionRegistry {
       }
       entry.hasValue = true;
       entry.value = u.value;
-      for (const s of [...entry.subscribers]) s.next(u.value);
+      // The common case (one subscriber per query) without copying the set.
+      if (entry.subscribers.size === 1) for (const s of entry.subscribers) s.next(u.value);
+      else for (const s of [...entry.subscribers]) s.next(u.value);
     }
   }
 
