@@ -78,7 +78,12 @@ export class MemoryTransport implements Transport {
     private readonly options: MemoryTransportOptions = {},
   ) {}
 
-  /** Simulates losing (true) or regaining (false) the network: requests fail with `network`, event streams close and later resume. */
+  /**
+   * Simulates losing (true) or regaining (false) the network: new requests fail
+   * with `network`; a request already on its way is applied but its reply is
+   * lost (also `network`), as on a real connection; event streams close, and
+   * reopen from their last cursor when back online.
+   */
   setOffline(offline: boolean): void {
     if (this.offline === offline) return;
     this.offline = offline;

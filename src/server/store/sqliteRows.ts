@@ -1,0 +1,69 @@
+import type { ConvType, GroupType } from '../../protocol';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord } from './Store';
+
+// Row shapes of the SQLite schema (sqliteSchema.ts) and their mapping to store records.
+
+export interface ConvRow {
+  id: string;
+  type: ConvType;
+  group_type: GroupType | null;
+  name: string;
+  user_a: string | null;
+  user_b: string | null;
+  seq: number;
+  member_count: number;
+  created_at: number;
+}
+export interface MsgRow {
+  id: string;
+  conv_id: string;
+  conv_type: ConvType;
+  sender_id: string;
+  text: string;
+  need_receipt: number;
+  seq: number;
+  sent_at: number;
+  audience_count: number;
+  read_count: number;
+  last_read_at: number;
+  last_ack_seq: number;
+}
+export interface SpanRow {
+  conv_id: string;
+  user_id: string;
+  joined_seq: number;
+  left_seq: number | null;
+}
+export interface ReadRow {
+  message_id: string;
+  user_id: string;
+  read_at: number;
+  ack_seq: number;
+}
+
+export const toConv = (r: ConvRow): ConversationRecord => ({
+  id: r.id,
+  type: r.type,
+  groupType: r.group_type,
+  name: r.name,
+  c2cUsers: r.user_a !== null && r.user_b !== null ? [r.user_a, r.user_b] : null,
+  seq: r.seq,
+  memberCount: r.member_count,
+  createdAt: r.created_at,
+});
+export const toMsg = (r: MsgRow): MessageRecord => ({
+  id: r.id,
+  convId: r.conv_id,
+  convType: r.conv_type,
+  senderId: r.sender_id,
+  text: r.text,
+  needReadReceipt: r.need_receipt === 1,
+  seq: r.seq,
+  sentAt: r.sent_at,
+  audienceCount: r.audience_count,
+  readCount: r.read_count,
+  lastReadAt: r.last_read_at,
+  lastAckSeq: r.last_ack_seq,
+});
+export const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
+export const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
