@@ -75,8 +75,8 @@ export class SubscriptionRegistry {
       }
       entry.hasValue = true;
       entry.value = u.value;
-      // The common case (one subscriber per query) without copying the set.
-      if (entry.subscribers.size === 1) for (const s of entry.subscribers) s.next(u.value);
+      // Iterate a snapshot: a callback may (un)subscribe the same query. One subscriber is the common case.
+      if (entry.subscribers.size === 1) entry.subscribers.values().next().value?.next(u.value);
       else for (const s of [...entry.subscribers]) s.next(u.value);
     }
   }
