@@ -218,4 +218,20 @@ describe('ReadSyncClient over one Comlink channel (fake worker)', () => {
     expect(fake.unsubscribeCalls).toEqual([]);
     expect(reported).toEqual([]);
   });
+
+  it('a subscriber that subscribes the same query from its callback gets each value once', async () => {
+    const { fake, client } = setup();
+    const inner: string[] = [];
+    let nested = false;
+    client.readState$(MSG).subscribe((s) => {
+      if (s?.label !== 'Read' || nested) return;
+      nested = true;
+      client.readState$(MSG).subscribe((t) => inner.push(t?.label ?? 'null'));
+    });
+    await vi.waitFor(() => expect(fake.subs.size).toBe(1));
+    fake.set({ kind: 'read-state', messageId: MSG }, state('Read', 1));
+    await vi.waitFor(() => expect(inner).toEqual(['Read']));
+    await client.flush(); // a round trip later, still once
+    expect(inner).toEqual(['Read']);
+  });
 });
