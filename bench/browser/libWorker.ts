@@ -1,0 +1,88 @@
+/**
+ * The bench's worker entry: the library's own `WorkerEntry` (what
+ * worker/index.ts exposes: init + the WorkerApi over one ReadSyncWorker),
+ * with the transport chosen by `serverUrl`: `bench://…` → BenchTransport (no
+ * network), anything else → the real HttpTransport to the reference server.
+ * It adds a few `bench*` methods (reached through a second Comlink wrap) to
+ * inject a receipt burst, wait for idle, and count the ack requests sent.
+ */
+import { expose } from 'comlink';
+import { installErrorTransfer, type WorkerInitOptions } from '../../src/bridge';
+import type { MessageReceipt } from '../../src/protocol';
+import { WorkerEntry } from '../../worker/WorkerEntry';
+import { HttpTransport } from '../../worker/transport/HttpTransport';
+import type { Transport } from '../../worker/transport/Transport';
+import { BenchTransport } from './BenchTransport';
+
+installErrorTransfer();
+
+/** Ack requests as the worker sent them. */
+const fetchStats = { requests: 0, bodyBytes: 0, acks: 0, maxAckBytes: 0, fetchMs: 0 };
+const countingFetch: typeof fetch = async (input, init) => {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (url.includes('/v1/acks') && typeof init?.body === 'string') {
+    fetchStats.requests++;
+    fetchStats.bodyBytes += new TextEncoder().encode(init.body).length;
+    const acks = (JSON.parse(init.body) as { acks?: unknown[] }).acks ?? [];
+    fetchStats.acks += acks.length;
+    for (const a of acks) fetchStats.maxAckBytes = Math.max(fetchStats.maxAckBytes, new TextEncoder().encode(JSON.stringify(a)).length);
+    // Time on the wire and in the server: request sent → response body read.
+    const t0 = performance.now();
+    const res = await fetch(input, init);
+    const body = await res.text();
+    fetchStats.fetchMs += performance.now() - t0;
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
+  return fetch(input, init);
+};
+
+let bench: BenchTransport | null = null;
+let prepared: MessageReceipt[] = [];
+let cursor = 0;
+
+function createTransport(o: WorkerInitOptions): Transport {
+  if (o.serverUrl.startsWith('bench:')) return (bench = new BenchTransport());
+  return new HttpTransport({ serverUrl: o.serverUrl, token: o.token, fetch: countingFetch });
+}
+
+const entry = new WorkerEntry({ createTransport });
+
+function core() {
+  const w = entry.current;
+  if (!w) throw new Error('bench worker: not initialised');
+  return w;
+}
+
+/** The bench-only methods. */
+export interface BenchExtras {
+  benchPrepareReceipts(receipts: MessageReceipt[]): Promise<void>;
+  benchFireReceipts(): Promise<void>;
+  benchIdle(): Promise<void>;
+  benchFetchStats(): Promise<{ requests: number; bodyBytes: number; acks: number; maxAckBytes: number; fetchMs: number }>;
+}
+
+const extras: BenchExtras = {
+  async benchPrepareReceipts(receipts) {
+    prepared = receipts;
+  },
+  async benchFireReceipts() {
+    if (!bench) throw new Error('bench worker: the receipt burst needs serverUrl "bench://"');
+    bench.emit({ type: 'receipts', receipts: prepared, cursor: ++cursor });
+  },
+  async benchIdle() {
+    await core().engine.idle();
+    await core().hub.idle();
+  },
+  async benchFetchStats() {
+    return { ...fetchStats };
+  },
+};
+
+// One exposed object: the WorkerEntry's methods (bound) plus the extras.
+const api: Record<string, unknown> = { ...extras };
+for (const name of Object.getOwnPropertyNames(WorkerEntry.prototype)) {
+  if (name === 'constructor') continue;
+  const fn = (entry as unknown as Record<string, unknown>)[name];
+  if (typeof fn === 'function') api[name] = (fn as (...a: unknown[]) => unknown).bind(entry);
+}
+expose(api);

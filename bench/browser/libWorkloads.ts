@@ -1,0 +1,183 @@
+/** The library side of each workload: the real client → Comlink → worker → Dexie path. */
+import { wrap, type Remote } from 'comlink';
+import { filter, firstValueFrom, type Subscription } from 'rxjs';
+import { createReadSyncClient, type ReadSyncClient } from '../../src/client';
+import type { FlushOptions, ReadState } from '../../src/bridge';
+import type { Message } from '../../src/protocol';
+import type { BenchExtras } from './libWorker';
+import { makeMessages, makeReceipt, messageIds } from './fixtures';
+import { MainThreadMeter } from './MainThreadMeter';
+import { deleteDb, countRows } from './rawIdb';
+
+const CONV = 'g-bench';
+/** Keeps the flusher out of the measured windows (flushes only when asked). */
+const NO_AUTO_FLUSH: FlushOptions = { debounceMs: 3_600_000, intervalMs: 3_600_000 };
+
+interface Handle {
+  client: ReadSyncClient;
+  extras: Remote<BenchExtras>;
+  close(): Promise<void>;
+}
+
+function open(userId: string, dbName: string, serverUrl = 'bench://local', token = 'bench', flush: FlushOptions = NO_AUTO_FLUSH): Handle {
+  const worker = new Worker(new URL('./libWorker.ts', import.meta.url), { type: 'module' });
+  worker.addEventListener('error', (e) => console.error(`bench worker error: ${e.message}`));
+  const client = createReadSyncClient({ worker, userId, token, serverUrl, dbName, flush, environment: false });
+  const extras = wrap<BenchExtras>(worker);
+  return {
+    client,
+    extras,
+    async close() {
+      // Not extras[releaseProxy](): releasing a second wrap would remove the worker's only Comlink listener.
+      await client.close();
+    },
+  };
+}
+
+/** a. markRead of n stored messages of someone else, UI call → resolved (durably queued). */
+export async function libMarkRead(tag: string, n: number): Promise<{ ms: number }> {
+  const dbName = `lib-a-${tag}`;
+  await deleteDb(dbName);
+  const h = open('bob', dbName);
+  try {
+    await h.client.receiveMessages(makeMessages(tag, n, CONV, 'alice'));
+    await h.extras.benchIdle();
+    const ids = messageIds(tag, n);
+    const t0 = performance.now();
+    const r = await h.client.markRead(ids);
+    const ms = performance.now() - t0;
+    if (r.queued !== n) throw new Error(`markRead queued ${r.queued} of ${n}`);
+    return { ms };
+  } finally {
+    await h.close();
+    await deleteDb(dbName);
+  }
+}
+
+/** d. setup: a library database holding a conversation of n messages. */
+export async function libColdSeed(tag: string, n: number): Promise<void> {
+  const dbName = `lib-d-${tag}`;
+  await deleteDb(dbName);
+  const h = open('bob', dbName);
+  try {
+    await h.client.receiveMessages(makeMessages(tag, n, CONV, 'alice'));
+    await h.extras.benchIdle();
+  } finally {
+    await h.close();
+  }
+}
+
+/** d. new client + worker on the existing database, until messages$ has emitted all n messages. */
+export async function libColdRead(tag: string, n: number): Promise<{ ms: number }> {
+  const t0 = performance.now();
+  const h = open('bob', `lib-d-${tag}`);
+  try {
+    const list = await firstValueFrom(h.client.messages$(CONV, { limit: n }).pipe(filter((l) => l.length === n)));
+    const ms = performance.now() - t0;
+    if (list.length !== n) throw new Error(`messages$ emitted ${list.length}`);
+    return { ms };
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * c. n live readState$ subscriptions on my own messages, then one receipts
+ * event with n updates applied in the worker; done when every subscriber has
+ * seen its new value. Also counts update posts, frames and long tasks.
+ */
+export async function libBurst(
+  tag: string,
+  n: number,
+): Promise<{ ms: number; subscribeMs: number; posts: number; frames: number; longestTaskMs: number }> {
+  const dbName = `lib-c-${tag}`;
+  await deleteDb(dbName);
+  const h = open('me', dbName);
+  const subs: Subscription[] = [];
+  try {
+    const messages = makeMessages(tag, n, CONV, 'me', 5);
+    await h.client.receiveMessages(messages);
+    await h.extras.benchIdle();
+    const meter = new MainThreadMeter();
+    const states = new Array<ReadState | null>(n);
+    let initial = 0;
+    let updated = 0;
+    let onInitial: () => void = () => undefined;
+    let onUpdated: () => void = () => undefined;
+    const allInitial = new Promise<void>((r) => (onInitial = r));
+    const allUpdated = new Promise<void>((r) => (onUpdated = r));
+    const t0s = performance.now();
+    messages.forEach((m, i) => {
+      subs.push(
+        h.client.readState$(m.id).subscribe((s) => {
+          meter.sawDelivery();
+          const prev = states[i];
+          states[i] = s;
+          if (prev === undefined && s !== null && ++initial === n) onInitial();
+          if (s !== null && s.readCount === 1 && prev?.readCount !== 1 && ++updated === n) onUpdated();
+        }),
+      );
+    });
+    await allInitial;
+    const subscribeMs = performance.now() - t0s;
+    const now = Date.now();
+    await h.extras.benchPrepareReceipts(messages.map((m) => makeReceipt(m, 1, now)));
+    await new Promise((r) => setTimeout(r, 100));
+    meter.begin();
+    const t0 = performance.now();
+    await h.extras.benchFireReceipts();
+    await allUpdated;
+    const ms = performance.now() - t0;
+    meter.stop();
+    return { ms, subscribeMs, posts: meter.posts, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
+  } finally {
+    for (const s of subs) s.unsubscribe();
+    await h.close();
+    await deleteDb(dbName);
+  }
+}
+
+/**
+ * b. n acks pending in the outbox (queued offline-style: no automatic
+ * flush), then one flush to the reference server over real HTTP; timed from
+ * the flush call to an empty outbox. Ack requests are counted in the worker.
+ */
+export async function libFlush(
+  tag: string,
+  userId: string,
+  token: string,
+  messages: Message[],
+): Promise<{ ms: number; requests: number; bodyBytes: number; acks: number; maxAckBytes: number; fetchMs: number }> {
+  const dbName = `lib-b-${tag}`;
+  await deleteDb(dbName);
+  const h = open(userId, dbName, location.origin, token);
+  try {
+    await h.client.receiveMessages(messages);
+    const r = await h.client.markRead(messages.map((m) => m.id));
+    if (r.queued !== messages.length) throw new Error(`markRead queued ${r.queued} of ${messages.length}`);
+    await h.extras.benchIdle();
+    await new Promise((res) => setTimeout(res, 200));
+    await h.extras.benchIdle();
+    const before = await h.extras.benchFetchStats();
+    const t0 = performance.now();
+    let left = -1;
+    for (let i = 0; i < 5 && left !== 0; i++) {
+      await h.client.flush();
+      left = await countRows(dbName, 'outbox');
+    }
+    const ms = performance.now() - t0;
+    if (left !== 0) throw new Error(`outbox still holds ${left} rows after flushing`);
+    const after = await h.extras.benchFetchStats();
+    return {
+      ms,
+      requests: after.requests - before.requests,
+      bodyBytes: after.bodyBytes - before.bodyBytes,
+      acks: after.acks - before.acks,
+      maxAckBytes: after.maxAckBytes,
+      fetchMs: after.fetchMs - before.fetchMs,
+    };
+  } finally {
+    await h.close();
+    await deleteDb(dbName);
+  }
+}

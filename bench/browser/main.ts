@@ -1,0 +1,8 @@
+/** The bench page: exposes every workload on `window.bench` for the runner (playwright page.evaluate). */
+import * as raw from './rawWorkloads';
+import * as lib from './libWorkloads';
+
+const bench = { ...raw, ...lib };
+export type BenchApi = typeof bench;
+(window as unknown as { bench: BenchApi }).bench = bench;
+document.title = 'bench ready';

@@ -1,0 +1,100 @@
+/**
+ * The raw ceilings, run inside a worker like the library: plain IndexedDB,
+ * plain fetch, plain postMessage. Requests are `{ id, op, args }`, replies
+ * `{ id, result }` or `{ id, error }`; the burst is posted as `{ burst }`.
+ */
+import type { MessageRow, OutboxRow } from '../../worker/db/ReadSyncDb';
+import type { ReadState } from '../../src/bridge';
+import { deleteDb, done, openRawDb, request } from './rawIdb';
+
+interface Scope {
+  postMessage(message: unknown): void;
+  onmessage: ((ev: MessageEvent) => void) | null;
+}
+const scope = self as unknown as Scope;
+
+const rowsById = new Map<string, MessageRow>();
+const dbs = new Map<string, IDBDatabase>();
+let burst: { id: number; value: ReadState }[] = [];
+
+async function db(name: string): Promise<IDBDatabase> {
+  let d = dbs.get(name);
+  if (!d) {
+    d = await openRawDb(name);
+    dbs.set(name, d);
+  }
+  return d;
+}
+
+const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
+  /** Fresh database holding `rows` (setup, not timed). */
+  async seed(name: string, rows: MessageRow[]) {
+    dbs.get(name)?.close();
+    dbs.delete(name);
+    await deleteDb(name);
+    const d = await db(name);
+    const tx = d.transaction('messages', 'readwrite');
+    const store = tx.objectStore('messages');
+    for (const r of rows) {
+      store.put(r);
+      rowsById.set(r.id, r);
+    }
+    await done(tx);
+  },
+  /** Ceiling of markRead: one strict read-write transaction putting the updated message rows and one outbox row each. */
+  async markRead(name: string, ids: string[], readAt: number, durability: IDBTransactionDurability = 'strict') {
+    const d = await db(name);
+    const tx = d.transaction(['messages', 'outbox'], 'readwrite', { durability });
+    const messages = tx.objectStore('messages');
+    const outbox = tx.objectStore('outbox');
+    for (const id of ids) {
+      const row = rowsById.get(id);
+      if (!row) throw new Error(`unknown row ${id}`);
+      messages.put({ ...row, readAt, ackStatus: 'pending' });
+      const ack: OutboxRow = { key: `ack:${id}`, kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 };
+      outbox.put(ack);
+    }
+    await done(tx);
+    return ids.length;
+  },
+  /** Ceiling of a cold start: open the database in this fresh worker and getAll one conversation from the [convId+pos] index. */
+  async coldRead(name: string, convId: string) {
+    const d = await openRawDb(name);
+    const range = IDBKeyRange.bound([convId, -Infinity], [convId, Infinity]);
+    const rows = await request(d.transaction('messages', 'readonly').objectStore('messages').index('[convId+pos]').getAll(range));
+    d.close();
+    return rows;
+  },
+  /** Ceiling of a flush: post the same batches one after the other, reading each JSON reply. */
+  async fetchLoop(url: string, token: string, bodies: string[]) {
+    let bytes = 0;
+    for (const body of bodies) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+      if (!res.ok) throw new Error(`raw fetch: HTTP ${res.status} ${await res.text()}`);
+      await res.json();
+      bytes += body.length;
+    }
+    return { requests: bodies.length, bytes };
+  },
+  /** Prepares the burst of workload c (not timed). */
+  async prepareBurst(updates: { id: number; value: ReadState }[]) {
+    burst = updates;
+  },
+  /** Ceiling of the receipt burst: the same updates in one batched postMessage. */
+  async fireBurst() {
+    scope.postMessage({ burst });
+  },
+};
+
+scope.onmessage = (ev: MessageEvent) => {
+  const { id, op, args } = ev.data as { id: number; op: string; args: unknown[] };
+  const fn = ops[op];
+  if (!fn) {
+    scope.postMessage({ id, error: `unknown op ${op}` });
+    return;
+  }
+  (fn as (...a: unknown[]) => Promise<unknown>)(...args).then(
+    (result) => scope.postMessage({ id, result }),
+    (err: unknown) => scope.postMessage({ id, error: String((err as Error)?.stack ?? err) }),
+  );
+};

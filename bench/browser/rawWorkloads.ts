@@ -1,0 +1,100 @@
+/** The raw ceilings, as the page runs them. Every function returns its timing in ms plus figures. */
+import { makeMessages, makeReadState, makeReceipt, messageIds, toRow } from './fixtures';
+import { MainThreadMeter } from './MainThreadMeter';
+import { RawWorker } from './RawWorker';
+
+const CONV = 'g-bench';
+
+/** a. one strict transaction putting n message rows + n outbox rows, from a worker; timed from the page call to the commit reply. */
+export async function rawMarkRead(tag: string, n: number): Promise<{ ms: number }> {
+  const w = new RawWorker();
+  try {
+    const dbName = `raw-a-${tag}`;
+    await w.call('seed', dbName, makeMessages(tag, n, CONV, 'alice').map(toRow));
+    const ids = messageIds(tag, n);
+    const t0 = performance.now();
+    const written = await w.call<number>('markRead', dbName, ids, Date.now());
+    const ms = performance.now() - t0;
+    if (written !== n) throw new Error(`raw markRead wrote ${written}`);
+    return { ms };
+  } finally {
+    w.terminate();
+  }
+}
+
+/** d. setup: a raw database with n rows of one conversation. */
+export async function rawColdSeed(tag: string, n: number): Promise<void> {
+  const w = new RawWorker();
+  try {
+    await w.call('seed', `raw-d-${tag}`, makeMessages(tag, n, CONV, 'alice').map(toRow));
+  } finally {
+    w.terminate();
+  }
+}
+
+/** d. a fresh worker opens the database and getAll()s the conversation's rows from its index, posting them to the page. */
+export async function rawColdRead(tag: string, n: number): Promise<{ ms: number }> {
+  const t0 = performance.now();
+  const w = new RawWorker();
+  try {
+    const rows = await w.call<unknown[]>('coldRead', `raw-d-${tag}`, CONV);
+    const ms = performance.now() - t0;
+    if (rows.length !== n) throw new Error(`raw cold read got ${rows.length} rows`);
+    return { ms };
+  } finally {
+    w.terminate();
+  }
+}
+
+/** b. the same batches posted one after the other from a worker with plain fetch. */
+export async function rawFlush(url: string, token: string, bodies: string[]): Promise<{ ms: number; requests: number; bytes: number }> {
+  const w = new RawWorker();
+  try {
+    await w.call('fetchLoop', url, token, []); // module loaded, worker warm
+    const t0 = performance.now();
+    const r = await w.call<{ requests: number; bytes: number }>('fetchLoop', url, token, bodies);
+    return { ms: performance.now() - t0, ...r };
+  } finally {
+    w.terminate();
+  }
+}
+
+/** c. n plain callbacks on the page; the worker posts n read-state updates in one message; done when every callback has run. */
+export async function rawBurst(tag: string, n: number): Promise<{ ms: number; posts: number; frames: number; longestTaskMs: number }> {
+  const w = new RawWorker();
+  try {
+    const messages = makeMessages(tag, n, CONV, 'me', 5);
+    const now = Date.now();
+    await w.call(
+      'prepareBurst',
+      messages.map((m, i) => ({ id: i + 1, value: makeReadState(m, makeReceipt(m, 1, now)) })),
+    );
+    const values = new Array<unknown>(n + 1);
+    let seen = 0;
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((r) => (finish = r));
+    const meter = new MainThreadMeter();
+    const subscribers = new Map<number, (v: unknown) => void>();
+    for (let i = 1; i <= n; i++) {
+      subscribers.set(i, (v) => {
+        if (values[i] === undefined) seen++;
+        values[i] = v;
+        if (seen === n) finish();
+      });
+    }
+    w.onBurst = (updates) => {
+      meter.sawDelivery();
+      for (const u of updates) subscribers.get(u.id)?.(u.value);
+    };
+    await new Promise((r) => setTimeout(r, 50));
+    meter.begin();
+    const t0 = performance.now();
+    await w.call('fireBurst');
+    await finished;
+    const ms = performance.now() - t0;
+    meter.stop();
+    return { ms, posts: meter.posts, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
+  } finally {
+    w.terminate();
+  }
+}

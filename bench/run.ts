@@ -1,0 +1,79 @@
+/**
+ * `npm run bench`: builds the bench page, serves it (with the reference
+ * server when available), drives it in headless Chromium and prints each
+ * library figure as a ratio against the raw ceiling measured in the same run
+ * (SPEC §5). Exit code 0 even on MISS; non-zero only if the harness fails.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Page } from 'playwright-core';
+import { buildPage } from './runner/buildPage';
+import { formatResult, type WorkloadResult } from './runner/report';
+import { startBenchServer } from './runner/startBenchServer';
+import { WORKLOADS } from './runner/workloads';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv.slice(2);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  console.log(`readsync benchmarks — ${new Date().toISOString()}`);
+  const outDir = await buildPage(root);
+  const server = await startBenchServer(outDir);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const results: WorkloadResult[] = [];
+  try {
+    const context = await browser.newContext();
+    const page: Page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+    page.on('console', (m) => {
+      if ((m.type() === 'error' || m.type() === 'warning') && !m.text().includes('favicon')) console.error(`[page ${m.type()}] ${m.text()}`);
+    });
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.title === 'bench ready', undefined, { timeout: 30_000 });
+    console.log(`page ${server.url} (reference server); chromium ${browser.version()}; ${os.cpus().length} cpus\n`);
+    for (const w of WORKLOADS) {
+      if (only.length > 0 && !only.includes(w.key)) continue;
+      let r: WorkloadResult;
+      try {
+        r = await w.run(page, server);
+      } catch (err) {
+        r = { name: w.name, lib: 0, raw: 0, bar: 0, skipped: `failed: ${(err as Error).message.split('\n')[0]}` };
+      }
+      results.push(r);
+      for (const line of formatResult(r)) console.log(line);
+    }
+    await context.close();
+  } finally {
+    await browser.close();
+    await server.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
+  if (only.length === 0 || only.includes('server')) runServerBench();
+  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** e./f.: the server workloads live in bench/server.bench.ts (owned by the server's author); its lines are printed as they are. */
+function runServerBench(): void {
+  const file = path.join(root, 'bench', 'server.bench.ts');
+  if (!existsSync(file)) {
+    console.log(`${'server workloads (ingest, member page)'.padEnd(44)} NOT MEASURED: bench/server.bench.ts does not exist yet`);
+    return;
+  }
+  const res = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  process.stdout.write(res.stdout ?? '');
+  if (res.status !== 0) console.log(`server bench exited with ${res.status ?? res.signal}: ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error('bench harness failed:', err);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+import type { Page } from 'playwright-core';
+import type { Message } from '../../src/protocol';
+import type { BenchApi } from '../browser/main';
+import { median, type WorkloadResult } from './report';
+import type { BenchServer } from './startBenchServer';
+
+declare global {
+  interface Window {
+    bench: BenchApi;
+  }
+}
+
+export const N = 10_000;
+/** Measured runs per side after one warm-up (BENCH_REPS overrides). */
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+
+export interface Workload {
+  key: string;
+  name: string;
+  run(page: Page, server: BenchServer): Promise<WorkloadResult>;
+}
+
+/**
+ * One warm-up pair, then `reps` pairs, raw and library interleaved so that
+ * drift (disk, thermal, GC) hits both sides alike. Returns all measured runs.
+ */
+export async function pairs<R, L>(reps: number, raw: (rep: string) => Promise<R>, lib: (rep: string) => Promise<L>): Promise<{ raw: R[]; lib: L[] }> {
+  await raw('w0');
+  await lib('w0');
+  const out = { raw: [] as R[], lib: [] as L[] };
+  for (let i = 1; i <= reps; i++) {
+    out.raw.push(await raw(`r${i}`));
+    out.lib.push(await lib(`r${i}`));
+  }
+  return out;
+}
+
+const ms = (xs: { ms: number }[]): number => median(xs.map((x) => x.ms));
+
+const markRead: Workload = {
+  key: 'markread',
+  name: 'a. markRead 10,000 → durable',
+  async run(page) {
+    const r = await pairs(
+      Math.min(REPS, 3),
+      (rep) => page.evaluate(([t, n]) => window.bench.rawMarkRead(t, n), [`ra${rep}`, N] as const),
+      (rep) => page.evaluate(([t, n]) => window.bench.libMarkRead(t, n), [`la${rep}`, N] as const),
+    );
+    return { name: this.name, lib: ms(r.lib), raw: ms(r.raw), bar: 1.25 };
+  },
+};
+
+const burst: Workload = {
+  key: 'burst',
+  name: 'c. 10,000 readState$, burst of 10,000',
+  async run(page) {
+    const r = await pairs(
+      Math.min(REPS, 3),
+      (rep) => page.evaluate(([t, n]) => window.bench.rawBurst(t, n), [`rc${rep}`, N] as const),
+      (rep) => page.evaluate(([t, n]) => window.bench.libBurst(t, n), [`lc${rep}`, N] as const),
+    );
+    const postsPerFrame = Math.max(...r.lib.map((x) => x.posts / x.frames));
+    const longest = Math.max(...r.lib.map((x) => x.longestTaskMs));
+    const rawLongest = Math.max(...r.raw.map((x) => x.longestTaskMs));
+    return {
+      name: this.name,
+      lib: ms(r.lib),
+      raw: ms(r.raw),
+      bar: 2,
+      checks: [
+        { label: 'update posts per frame (worst run)', value: postsPerFrame.toFixed(2), bar: '≤ 1', pass: postsPerFrame <= 1 },
+        {
+          label: `longest main-thread task in burst (raw ${rawLongest.toFixed(0)} ms)`,
+          value: `${longest.toFixed(0)} ms`,
+          bar: '≤ 50 ms',
+          pass: longest <= 50,
+        },
+        { label: 'info: 10,000 subscribe → first values', value: `${median(r.lib.map((x) => x.subscribeMs)).toFixed(0)} ms`, bar: '—', pass: true },
+      ],
+    };
+  },
+};
+
+const coldStart: Workload = {
+  key: 'cold',
+  name: 'd. cold start, 10,000-message conversation',
+  async run(page) {
+    await page.evaluate(([t, n]) => window.bench.rawColdSeed(t, n), ['rd', N] as const);
+    await page.evaluate(([t, n]) => window.bench.libColdSeed(t, n), ['ld', N] as const);
+    const r = await pairs(
+      REPS,
+      () => page.evaluate(([t, n]) => window.bench.rawColdRead(t, n), ['rd', N] as const),
+      () => page.evaluate(([t, n]) => window.bench.libColdRead(t, n), ['ld', N] as const),
+    );
+    return { name: this.name, lib: ms(r.lib), raw: ms(r.raw), bar: 1.5 };
+  },
+};
+
+const flush: Workload = {
+  key: 'flush',
+  name: 'b. flush 10,000 acks to the server',
+  async run(page, server) {
+    const reps = REPS;
+    const { core } = server.sync;
+    const readers = (side: string) => Array.from({ length: reps + 1 }, (_, i) => `${side}-reader-${i}`);
+    const libReaders = readers('lib');
+    const rawReaders = readers('raw');
+    core.admin.createGroup({ id: 'g-flush', name: 'bench flush', groupType: 'work', members: ['alice', ...libReaders, ...rawReaders] });
+    // Ids as long as newMessageId()'s (16 chars), so the bytes per ack are realistic.
+    const ids = Array.from({ length: N }, (_, i) => `flush_${String(i).padStart(10, '0')}`);
+    const messages: Message[] = [];
+    const maxMsg = core.config.limits.maxMessageBatch;
+    for (let i = 0; i < N; i += maxMsg) {
+      const res = await core.sendMessages('alice', {
+        type: 'send-messages',
+        messages: ids.slice(i, i + maxMsg).map((id, k) => ({ id, convId: 'g-flush', text: `benchmark message ${i + k}`, needReadReceipt: true, createdAt: Date.now() })),
+      });
+      for (const r of res.results) if (r.message) messages.push(r.message);
+    }
+    if (messages.length !== N) throw new Error(`seeded ${messages.length} messages`);
+    const batch = core.config.limits.maxAckBatch;
+    const idx = (rep: string) => (rep === 'w0' ? 0 : Number(rep.slice(1)));
+    const r = await pairs(
+      reps,
+      (rep) => {
+        const user = rawReaders[idx(rep)] as string;
+        const now = Date.now();
+        const bodies: string[] = [];
+        for (let i = 0; i < N; i += batch) {
+          const acks = ids.slice(i, i + batch).map((m) => ({ m, t: now }));
+          bodies.push(JSON.stringify({ type: 'ack-batch', batchId: `raw-${user}-${i}`, acks }));
+        }
+        return page.evaluate(([url, token, b]) => window.bench.rawFlush(url, token, b), [`${server.url}/v1/acks`, server.token(user), bodies] as const);
+      },
+      (rep) => {
+        const user = libReaders[idx(rep)] as string;
+        return page.evaluate(([t, u, token, m]) => window.bench.libFlush(t, u, token, m), [`lb${rep}`, user, server.token(user), messages] as const);
+      },
+    );
+    // Sanity: every reader's acks were accepted by the server (no-op requests would flatter either side).
+    const first = (await core.queryReceipts('alice', { type: 'receipt-query', messageIds: [ids[0] as string, ids[N - 1] as string] })).receipts;
+    for (const rc of first) if (rc.readCount !== 2 * (reps + 1)) throw new Error(`server counted ${rc.readCount} reads of ${rc.messageId}`);
+    const expected = Math.ceil(N / batch);
+    const requests = Math.max(...r.lib.map((x) => x.requests));
+    const perAck = Math.max(...r.lib.map((x) => x.bodyBytes / x.acks));
+    const maxAck = Math.max(...r.lib.map((x) => x.maxAckBytes));
+    return {
+      name: this.name,
+      lib: ms(r.lib),
+      raw: ms(r.raw),
+      bar: 1.5,
+      checks: [
+        { label: `ack requests (batch ${batch})`, value: String(requests), bar: `= ${expected}`, pass: requests === expected },
+        { label: `JSON bytes per ack (body / acks; largest ack ${maxAck})`, value: perAck.toFixed(1), bar: '≤ 48', pass: perAck <= 48 && maxAck <= 48 },
+        { label: 'info: of the library time, in HTTP requests', value: `${median(r.lib.map((x) => x.fetchMs)).toFixed(0)} ms`, bar: '—', pass: true },
+      ],
+    };
+  },
+};
+
+export const WORKLOADS: Workload[] = [markRead, flush, burst, coldStart];
