@@ -23,13 +23,13 @@ export interface TransportWorld {
 
 const mid = (n: number) => `tc${String(n).padStart(6, '0')}`;
 
-/** Waits (in real time, polling briefly) until `cond` holds; transports deliver asynchronously. */
+/** Waits (polling every 5 ms) until `cond` holds; transports deliver asynchronously. Gives up after 10 s (only a failing test waits that long). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (cond()) return;
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function collect(t: Transport, since: number | null = null) {
@@ -149,8 +149,12 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       expect(replayed).toEqual([mid(2)]);
       s.close();
       const before = s.events.length;
+      // a second stream of the same user is the witness that the update was delivered
+      const witness = collect(alice);
+      closers.push(witness.close);
+      await until(() => witness.events.length > 0, 'witness hello');
       await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-c1', acks: [{ m: mid(1), t: 5 }] });
-      await new Promise((r) => setTimeout(r, 30));
+      await until(() => witness.events.some((e) => e.type === 'receipts'), 'witness receipts');
       expect(s.events.length).toBe(before);
     });
   });

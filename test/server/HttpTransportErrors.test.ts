@@ -150,7 +150,8 @@ describe('HttpTransport event stream', () => {
       const statuses: EventStreamStatus[] = [];
       const close = alice.openEvents(null, { onEvent: (e) => events.push(e), onStatus: (st) => statuses.push(st) });
       const until = async (cond: () => boolean) => {
-        for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+        const deadline = Date.now() + 10_000;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
         expect(cond()).toBe(true);
       };
       await until(() => events.length > 0);
