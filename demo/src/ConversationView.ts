@@ -41,7 +41,7 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
         const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
         const seen = new Set<string>();
         let prev: HTMLElement | null = null;
-        for (const m of messages) {
+        for (const m of messages ?? []) {
           seen.add(m.id);
           let row = rows.get(m.id);
           if (!row) {
