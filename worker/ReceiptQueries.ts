@@ -16,6 +16,7 @@ import type { Transport } from './transport/Transport';
 import { MemberOptionsSchema } from './apiSchemas';
 import { applyReceipts } from './store/applyReceipts';
 import { initialReceipt, isMessageRow, isReceiptRow } from './store/readState';
+import { readMany } from './store/readMany';
 import { toStorageError, withStorage } from './store/storageErrors';
 
 /** What ReceiptQueries needs. */
@@ -47,7 +48,7 @@ export class ReceiptQueries {
   async receipts(ids: readonly string[]): Promise<MessageReceipt[]> {
     const { db, transport, userId } = this.deps;
     const unique = [...new Set(ids)];
-    const rows = await withStorage('getReadReceipts', () => db.messages.bulkGet(unique));
+    const rows = await withStorage('getReadReceipts', () => readMany(db.messages, unique));
     const ask: string[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
@@ -61,14 +62,14 @@ export class ReceiptQueries {
         const res = parsePayload(ReceiptQueryResponseSchema, await transport.queryReceipts({ type: 'receipt-query', messageIds: ask.slice(i, i + size) }), 'receipt-query-result');
         const notMine = res.rejected.find((r) => r.r === 'not-sender');
         if (notMine) throw new ReceiptRuleError('not-sender', `getReadReceipts: message ${notMine.m} is not yours; only its sender may read its receipts`);
-        this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts, userId)));
+        this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts)));
       }
     } catch (err) {
       const e = asError(err);
       if (!e.retryable) throw e;
       this.deps.onNetworkError(e);
     }
-    const stored = await withStorage('getReadReceipts', () => db.receipts.bulkGet(unique));
+    const stored = await withStorage('getReadReceipts', () => readMany(db.receipts, unique));
     const out: MessageReceipt[] = [];
     unique.forEach((id, i) => {
       const r = stored[i];

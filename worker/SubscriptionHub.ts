@@ -3,6 +3,7 @@ import { StorageError, ValidationError, parseArgument, toErrorPayload, type Erro
 import type { Query, ReadState, SubscriptionUpdate, SyncStatus } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
 import { isMessageRow, isReceiptRow, readStateEquals, toReadState } from './store/readState';
+import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
 import { loadConversations, loadCounts, loadMessages } from './subscriptions/loadViews';
@@ -287,8 +288,8 @@ export class SubscriptionHub {
     const db = this.db;
     const [msgRows, rcRows, otherValues] = await db.transaction('r', [db.messages, db.receipts, db.conversations], () =>
       Promise.all([
-        msgToRead.length > 0 ? db.messages.bulkGet(msgToRead) : [],
-        rcToRead.length > 0 ? db.receipts.bulkGet(rcToRead) : [],
+        msgToRead.length > 0 ? readMany(db.messages, msgToRead) : [],
+        rcToRead.length > 0 ? readMany(db.receipts, rcToRead) : [],
         Promise.all(others.map((e) => this.load(e.query))),
       ]),
     );

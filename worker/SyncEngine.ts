@@ -15,6 +15,7 @@ import type { EventStreamStatus, Transport } from './transport/Transport';
 import { applyReceipts } from './store/applyReceipts';
 import { loadReceiptCursor, saveConfig } from './store/meta';
 import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
+import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
 import { advancePulledSeq, storeServerMessages, upsertConversations } from './store/storeServerData';
 
@@ -118,18 +119,18 @@ export class SyncEngine {
   /** Applies one server event (validated again: the transport is not trusted blindly). */
   async apply(raw: unknown): Promise<void> {
     const event: ServerEvent = parsePayload(ServerEventSchema, raw, 'server event');
-    const { db, userId } = this.deps;
+    const { db } = this.deps;
     switch (event.type) {
       case 'hello': {
         await this.storeConfig(event.config);
-        if (event.cursor !== undefined && (await loadReceiptCursor(db)) === null) await applyReceipts(db, [], userId, event.cursor);
+        if (event.cursor !== undefined && (await loadReceiptCursor(db)) === null) await applyReceipts(db, [], event.cursor);
         return;
       }
       case 'messages':
         this.deps.onStored?.('messages', await storeServerMessages(db, event.messages, this.deps.now()));
         return;
       case 'receipts':
-        this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, userId, event.cursor));
+        this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, event.cursor));
         return;
       case 'conversation':
         await upsertConversations(db, [event.conversation]);
@@ -162,7 +163,7 @@ export class SyncEngine {
     // one round trip per row. (An index on the sender would make this O(mine).)
     const sent = await db.messages.where('status').equals('sent').toArray();
     const mine = sent.filter((m) => isMessageRow(m) && m.senderId === userId && m.needReadReceipt).map((m) => m.id);
-    const receipts = await db.receipts.bulkGet(mine);
+    const receipts = await readMany(db.receipts, mine);
     const open = mine.filter((_, i) => {
       const r = receipts[i];
       return !isFinalReceipt(r !== undefined && isReceiptRow(r) ? r : undefined);
@@ -171,7 +172,7 @@ export class SyncEngine {
     for (let i = 0; i < open.length && !this.stopped; i += size) {
       const res = await transport.queryReceipts({ type: 'receipt-query', messageIds: open.slice(i, i + size) });
       const parsed = parsePayload(ReceiptQueryResponseSchema, res, 'receipt-query-result');
-      this.deps.onStored?.('receipts', await applyReceipts(db, parsed.receipts, userId));
+      this.deps.onStored?.('receipts', await applyReceipts(db, parsed.receipts));
     }
   }
 

@@ -77,7 +77,7 @@ describe('SubscriptionHub', () => {
     hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }, { id: 2, query: { kind: 'read-state', messageId: mid(2) } }]);
     await tick();
     expect(updates).toHaveLength(1);
-    for (let r = 1; r <= 3; r++) hub.prime('receipts', await applyReceipts(a, [receipt(1, r), receipt(2, r)], 'alice'));
+    for (let r = 1; r <= 3; r++) hub.prime('receipts', await applyReceipts(a, [receipt(1, r), receipt(2, r)]));
     await tick();
     expect(updates).toHaveLength(2);
     expect(updates[1]?.map((u) => u.id).sort()).toEqual([1, 2]);
@@ -88,7 +88,7 @@ describe('SubscriptionHub', () => {
     const { a, hub, tick, latest } = await setup();
     hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }]);
     await tick();
-    const written = await applyReceipts(a, [receipt(1, 2)], 'alice');
+    const written = await applyReceipts(a, [receipt(1, 2)]);
     const reads = vi.spyOn(a.receipts, 'bulkGet');
     hub.prime('receipts', written);
     await tick();
@@ -100,8 +100,8 @@ describe('SubscriptionHub', () => {
     const { a, b, hub, tick, latest } = await setup();
     hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }]);
     await tick();
-    hub.prime('receipts', await applyReceipts(a, [receipt(1, 1)], 'alice'));
-    await applyReceipts(b, [receipt(1, 3)], 'alice'); // another tab, before our tick ran
+    hub.prime('receipts', await applyReceipts(a, [receipt(1, 1)]));
+    await applyReceipts(b, [receipt(1, 3)]); // another tab, before our tick ran
     await tick();
     expect(latest(1)?.readCount).toBe(3);
   });

@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { MessageReceiptSchema, type MessageReceipt } from '../../src/protocol';
 import type { ReadSyncDb, ReceiptRow } from '../db/ReadSyncDb';
-import { isMessageRow, isReceiptRow } from './readState';
+import { isReceiptRow } from './readState';
+import { readMany } from './readMany';
 import { bulkPutPrecise } from './storageErrors';
 import { META_RECEIPT_CURSOR } from './meta';
 
@@ -30,12 +31,13 @@ export function mergeReceipt(old: ReceiptRow | undefined, next: MessageReceipt):
 
 /**
  * Applies receipt states from the network in one transaction, monotonically
- * (see `mergeReceipt`). Invalid entries and receipts for messages known to be
- * someone else's are dropped. When `cursor` is given (a `receipts` event), it
- * is stored in the same transaction if it moves forward, so a resumed stream
+ * (see `mergeReceipt`). Invalid entries are dropped. Receipts come only from
+ * my own event stream and queries, where the server already checked that
+ * the messages are mine. When `cursor` is given (a `receipts` event), it is
+ * stored in the same transaction if it moves forward, so a resumed stream
  * never skips an update that was not stored. Returns the rows that changed.
  */
-export async function applyReceipts(db: ReadSyncDb, receipts: readonly unknown[], userId: string, cursor?: number): Promise<ReceiptRow[]> {
+export async function applyReceipts(db: ReadSyncDb, receipts: readonly unknown[], cursor?: number): Promise<ReceiptRow[]> {
   const byId = new Map<string, MessageReceipt>();
   for (const r of receipts) {
     if (!v.is(MessageReceiptSchema, r)) continue;
@@ -44,12 +46,10 @@ export async function applyReceipts(db: ReadSyncDb, receipts: readonly unknown[]
   }
   if (byId.size === 0 && cursor === undefined) return [];
   const ids = [...byId.keys()];
-  return db.transaction('rw', [db.receipts, db.messages, db.meta], async () => {
-    const [olds, msgs] = await Promise.all([db.receipts.bulkGet(ids), db.messages.bulkGet(ids)]);
+  return db.transaction('rw', [db.receipts, db.meta], async () => {
+    const olds = await readMany(db.receipts, ids);
     const changed: ReceiptRow[] = [];
     ids.forEach((id, i) => {
-      const msg = msgs[i];
-      if (msg !== undefined && isMessageRow(msg) && msg.senderId !== userId) return;
       const old = olds[i];
       const merged = mergeReceipt(old !== undefined && isReceiptRow(old) ? old : undefined, byId.get(id) as MessageReceipt);
       if (merged) changed.push(merged);

@@ -2,6 +2,7 @@ import type { MarkReadResult } from '../../src/bridge';
 import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
+import { readMany } from './readMany';
 
 /** The outbox key of my acknowledgement of a message: one per message, so acks coalesce. */
 export const ackKey = (messageId: string): string => `ack:${messageId}`;
@@ -27,7 +28,7 @@ export async function enqueueMarkRead(
   const updated: MessageRow[] = [];
   if (unique.length === 0) return { result, rows: updated };
   await db.transaction('rw', [db.messages, db.outbox], async () => {
-    const rows = await db.messages.bulkGet(unique);
+    const rows = await readMany(db.messages, unique);
     const acks: OutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];

@@ -3,6 +3,7 @@ import { ConversationSchema, MessageSchema, type Conversation, type Message } fr
 import type { ConversationRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
+import { readMany } from './readMany';
 
 /** The stored row of a message the server delivered and we had not seen. */
 function newRow(m: Message, now: number): MessageRow {
@@ -37,7 +38,7 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
   if (byId.size === 0) return [];
   const ids = [...byId.keys()];
   return db.transaction('rw', db.messages, async () => {
-    const olds = await db.messages.bulkGet(ids);
+    const olds = await readMany(db.messages, ids);
     const puts: MessageRow[] = [];
     ids.forEach((id, i) => {
       const m = byId.get(id) as Message;
