@@ -7,6 +7,8 @@ import { TokenAuth } from './auth/TokenAuth';
 import { SyncCore } from './core/SyncCore';
 import type { SyncCoreOptions } from './core/SyncCore';
 import { errorReply } from './http/errorReply';
+import { RateLimiter } from './http/RateLimiter';
+import type { RateLimitOptions } from './http/RateLimiter';
 import { registerApiRoutes } from './http/registerApiRoutes';
 import { registerDevRoutes } from './http/registerDevRoutes';
 import { registerEventsRoute } from './http/registerEventsRoute';
@@ -34,6 +36,8 @@ export interface SyncServerConfig extends SyncCoreOptions {
   staticDir?: string;
   /** Fastify logger (default off). */
   logger?: boolean;
+  /** Per-user request rate limit (429 with Retry-After above it). Default: none. */
+  rateLimit?: RateLimitOptions;
 }
 
 /** Options of `createSyncServer`. */
@@ -70,6 +74,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const core = new SyncCore(store, { receiptFlushMs: 10, ...config });
   const auth = options.auth ?? new TokenAuth(config.secret);
   const corsOrigin = config.corsOrigin ?? (config.devMode ? '*' : false);
+  const limiter = config.rateLimit ? new RateLimiter(config.rateLimit) : null;
 
   const app = Fastify({ logger: config.logger ?? false, bodyLimit: core.config.limits.maxBodyBytes });
   app.decorateRequest('userId', '');
@@ -98,6 +103,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     }
     if (path === '/v1/dev/token' && config.devMode) return;
     req.userId = authenticate(auth, req.headers.authorization, path === '/v1/events' ? (req.query as Record<string, unknown>).token : undefined);
+    const waitMs = limiter?.take(req.userId) ?? 0;
+    if (waitMs > 0) throw new ReadSyncError('rate-limited', `too many requests; retry in ${waitMs} ms`, { status: 429, retryAfterMs: waitMs });
   });
 
   app.get('/healthz', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));

@@ -15,4 +15,6 @@ export { SqliteStore } from './store/SqliteStore';
 export type { SqliteStoreOptions } from './store/SqliteStore';
 export type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './store/Store';
 export { HTTP_STATUS } from './http/httpStatus';
+export { RateLimiter } from './http/RateLimiter';
+export type { RateLimitOptions } from './http/RateLimiter';
 export { seedDemo, DEMO_USERS } from './seedDemo';
