@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     const page: Page = await context.newPage();
     page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
     page.on('console', (m) => {
-      if ((m.type() === 'error' || m.type() === 'warning') && !m.text().includes('favicon')) console.error(`[page ${m.type()}] ${m.text()}`);
+      if (m.type() === 'error' || (process.env.BENCH_VERBOSE && m.type() === 'warning')) console.error(`[page ${m.type()}] ${m.text()}`);
     });
     await page.goto(`${server.url}/index.html`);
     await page.waitForFunction(() => document.title === 'bench ready', undefined, { timeout: 30_000 });
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     for (const w of WORKLOADS) {
       if (only.length > 0 && !only.includes(w.key)) continue;
       let r: WorkloadResult;
+      const t0 = Date.now();
       try {
         r = await w.run(page, server);
       } catch (err) {
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       }
       results.push(r);
       for (const line of formatResult(r)) console.log(line);
+      if (process.env.BENCH_VERBOSE) console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }
     await context.close();
   } finally {

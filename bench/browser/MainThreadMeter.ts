@@ -6,6 +6,9 @@
 export class MainThreadMeter {
   frames = 0;
   posts = 0;
+  /** Most update posts that arrived within one animation frame. */
+  maxPostsPerFrame = 0;
+  private postsThisFrame = 0;
   private running = false;
   private inTask = false;
   private start = 0;
@@ -21,11 +24,14 @@ export class MainThreadMeter {
   begin(): void {
     this.frames = 0;
     this.posts = 0;
+    this.maxPostsPerFrame = 0;
+    this.postsThisFrame = 0;
     this.running = true;
     this.start = performance.now();
     const tick = (): void => {
       if (!this.running) return;
       this.frames++;
+      this.postsThisFrame = 0;
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
@@ -35,7 +41,9 @@ export class MainThreadMeter {
   sawDelivery(): void {
     if (this.inTask) return;
     this.inTask = true;
+    if (!this.running) return void queueMicrotask(() => (this.inTask = false));
     this.posts++;
+    this.maxPostsPerFrame = Math.max(this.maxPostsPerFrame, ++this.postsThisFrame);
     queueMicrotask(() => {
       this.inTask = false;
     });

@@ -60,7 +60,7 @@ export async function rawFlush(url: string, token: string, bodies: string[]): Pr
 }
 
 /** c. n plain callbacks on the page; the worker posts n read-state updates in one message; done when every callback has run. */
-export async function rawBurst(tag: string, n: number): Promise<{ ms: number; posts: number; frames: number; longestTaskMs: number }> {
+export async function rawBurst(tag: string, n: number): Promise<{ ms: number; posts: number; maxPostsPerFrame: number; frames: number; longestTaskMs: number }> {
   const w = new RawWorker();
   try {
     const messages = makeMessages(tag, n, CONV, 'me', 5);
@@ -93,7 +93,7 @@ export async function rawBurst(tag: string, n: number): Promise<{ ms: number; po
     await finished;
     const ms = performance.now() - t0;
     meter.stop();
-    return { ms, posts: meter.posts, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
+    return { ms, posts: meter.posts, maxPostsPerFrame: meter.maxPostsPerFrame, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
   } finally {
     w.terminate();
   }
