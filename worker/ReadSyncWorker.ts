@@ -126,6 +126,7 @@ export class ReadSyncWorker implements WorkerApi {
       },
       onError: (err) => this.noteSyncError(err),
       onStored: (table, rows) => this.hub.prime(table, rows),
+      onReceipts: (receipts) => this.hub.preview(receipts),
       onSynced: () => {
         if (this.syncError === null) return;
         this.syncError = null;

@@ -1,8 +1,9 @@
 import Dexie, { type ObservabilitySet } from 'dexie';
-import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload } from '../src/protocol';
+import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload, type MessageReceipt } from '../src/protocol';
 import type { Query, ReadState, SubscriptionUpdate, SyncStatus } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
 import { isMessageRow, isReceiptRow, readStateEquals, toReadState } from './store/readState';
+import { mergeReceipt } from './store/applyReceipts';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
@@ -41,6 +42,16 @@ interface Dirty {
   lists: boolean;
   conversations: boolean;
   status: boolean;
+}
+
+/**
+ * The receipt state to compute from after a read: receipts only move forward,
+ * so a read that raced with a newer preview (or a newer read) must not take
+ * the state back. A missing or damaged stored row is taken as it is.
+ */
+function newerReceipt(cached: unknown, read: unknown): unknown {
+  if (!isReceiptRow(cached) || !isReceiptRow(read)) return read;
+  return mergeReceipt(read, cached) ?? read;
 }
 
 const emptyDirty = (): Dirty => ({ msgIds: new Set(), receiptIds: new Set(), allMessages: false, allReceipts: false, lists: false, conversations: false, status: false });
@@ -145,6 +156,29 @@ export class SubscriptionHub {
       const key = keyOf(r);
       if (dirty.has(key)) map.set(key, r);
     }
+  }
+
+  /**
+   * Shows receipt updates from the server at once: merged (monotonic) into
+   * the receipt state each watched read state was last computed from, so the
+   * UI does not wait for the disk write of a 10,000-receipt burst. The engine
+   * writes the same updates right after; that write's notification then
+   * recomputes from the store and, receipts being monotonic, finds the same
+   * or newer values. Read states not computed yet take the stored path only.
+   */
+  preview(receipts: readonly MessageReceipt[]): void {
+    if (this.closed) return;
+    let changed = false;
+    for (const r of receipts) {
+      const e = this.readStates.get(r.messageId);
+      if (!e || e.fresh || !e.hasValue || !isMessageRow(e.msg)) continue;
+      const merged = mergeReceipt(isReceiptRow(e.receipt) ? e.receipt : undefined, r);
+      if (!merged) continue;
+      e.receipt = merged;
+      this.updateReadState(e);
+      changed = true;
+    }
+    if (changed) this.kick();
   }
 
   /** Updates the connection/flush part of the sync status. */
@@ -299,7 +333,7 @@ export class SubscriptionHub {
     const rcById = primed.receipts;
     rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
     for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
-    for (const e of needRc) e.receipt = rcById.get(e.messageId as string);
+    for (const e of needRc) e.receipt = newerReceipt(e.receipt, rcById.get(e.messageId as string));
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));
     if (stream && streamIds.length > 0) {

@@ -6,6 +6,7 @@ import {
   parsePayload,
   toErrorPayload,
   type Limits,
+  type MessageReceipt,
   type ReadSyncError,
   type ServerConfig,
   type ServerEvent,
@@ -33,6 +34,8 @@ export interface SyncEngineDeps {
   onError(err: ReadSyncError): void;
   /** A catch-up ran to the end: earlier sync errors are over. */
   onSynced?(): void;
+  /** Validated receipt updates about to be written (the hub shows them without waiting for the disk). */
+  onReceipts?(receipts: readonly MessageReceipt[]): void;
   /** Rows just committed (for the subscription hub, so it need not read them back). */
   onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
 }
@@ -130,6 +133,7 @@ export class SyncEngine {
         this.deps.onStored?.('messages', await storeServerMessages(db, event.messages, this.deps.now()));
         return;
       case 'receipts':
+        this.deps.onReceipts?.(event.receipts);
         this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, event.cursor));
         return;
       case 'conversation':

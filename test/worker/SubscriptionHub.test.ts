@@ -114,4 +114,24 @@ describe('SubscriptionHub', () => {
     await tick();
     expect(latest(1)?.readCount).toBe(0);
   });
+
+  it('previews server receipts before they are stored, and a stale read never takes the state back', async () => {
+    const { a, b, hub, tick, latest } = await setup();
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }, { id: 2, query: { kind: 'read-state', messageId: mid(2) } }]);
+    await tick();
+    hub.preview([receipt(1, 3), receipt(9, 1)]);
+    await tick();
+    expect(latest(1)?.label).toBe('3 read · 1 unread');
+    expect(await a.receipts.get(mid(1))).toBeUndefined();
+    // An older state lands in the store (another tab was behind): the live state stays.
+    await applyReceipts(b, [receipt(1, 1)]);
+    await tick();
+    expect(latest(1)?.readCount).toBe(3);
+    // A preview that adds nothing posts nothing.
+    const before = latest(2);
+    hub.preview([receipt(1, 2)]);
+    await tick();
+    expect(latest(1)?.readCount).toBe(3);
+    expect(latest(2)).toBe(before);
+  });
 });
