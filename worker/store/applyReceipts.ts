@@ -1,5 +1,4 @@
-import * as v from 'valibot';
-import { MessageReceiptSchema, type MessageReceipt } from '../../src/protocol';
+import type { MessageReceipt } from '../../src/protocol';
 import type { ReadSyncDb, ReceiptRow } from '../db/ReadSyncDb';
 import { isReceiptRow } from './readState';
 import { readMany } from './readMany';
@@ -31,16 +30,16 @@ export function mergeReceipt(old: ReceiptRow | undefined, next: MessageReceipt):
 
 /**
  * Applies receipt states from the network in one transaction, monotonically
- * (see `mergeReceipt`). Invalid entries are dropped. Receipts come only from
- * my own event stream and queries, where the server already checked that
- * the messages are mine. When `cursor` is given (a `receipts` event), it is
- * stored in the same transaction if it moves forward, so a resumed stream
+ * (see `mergeReceipt`). Callers pass receipts they validated (the engine and
+ * the receipt queries parse every payload first). Receipts come only from my
+ * own event stream and queries, where the server checked the messages are
+ * mine. When `cursor` is given (a `receipts` event), it is stored in the same
+ * transaction if it moves forward, so a resumed stream
  * never skips an update that was not stored. Returns the rows that changed.
  */
-export async function applyReceipts(db: ReadSyncDb, receipts: readonly unknown[], cursor?: number): Promise<ReceiptRow[]> {
+export async function applyReceipts(db: ReadSyncDb, receipts: readonly MessageReceipt[], cursor?: number): Promise<ReceiptRow[]> {
   const byId = new Map<string, MessageReceipt>();
   for (const r of receipts) {
-    if (!v.is(MessageReceiptSchema, r)) continue;
     const prev = byId.get(r.messageId);
     byId.set(r.messageId, prev ? (mergeReceipt(prev, r) ?? prev) : r);
   }
