@@ -59,6 +59,7 @@ export class MainThreadMeter {
     await new Promise((r) => setTimeout(r, 100));
     const overlapping = this.longTasks.filter((e) => e.startTime < this.end && e.startTime + e.duration > this.start);
     this.observer.disconnect();
+    if (overlapping.length > 0) console.warn(`long tasks (start after begin, ms): ${overlapping.map((e) => `${(e.startTime - this.start).toFixed(0)}+${e.duration.toFixed(0)}`).join(', ')}`);
     return overlapping.reduce((m, e) => Math.max(m, e.duration), 0);
   }
 }

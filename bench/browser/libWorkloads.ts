@@ -74,14 +74,16 @@ export async function libColdSeed(tag: string, n: number): Promise<void> {
 }
 
 /** d. new client + worker on the existing database, until messages$ has emitted all n messages. */
-export async function libColdRead(tag: string, n: number): Promise<{ ms: number }> {
+export async function libColdRead(tag: string, n: number): Promise<{ ms: number; readyMs: number }> {
   const t0 = performance.now();
   const h = open('bob', `lib-d-${tag}`);
   try {
+    let readyMs = 0;
+    void firstValueFrom(h.client.syncStatus$).then(() => (readyMs = performance.now() - t0));
     const list = await firstValueFrom(h.client.messages$(CONV, { limit: n }).pipe(filter((l) => l.length === n)));
     const ms = performance.now() - t0;
     if (list.length !== n) throw new Error(`messages$ emitted ${list.length}`);
-    return { ms };
+    return { ms, readyMs };
   } finally {
     await h.close();
   }
@@ -95,7 +97,7 @@ export async function libColdRead(tag: string, n: number): Promise<{ ms: number 
 export async function libBurst(
   tag: string,
   n: number,
-): Promise<{ ms: number; subscribeMs: number; posts: number; maxPostsPerFrame: number; frames: number; longestTaskMs: number }> {
+): Promise<{ ms: number; firstUpdateMs: number; subscribeMs: number; posts: number; maxPostsPerFrame: number; frames: number; longestTaskMs: number }> {
   const dbName = `lib-c-${tag}`;
   await deleteDb(dbName);
   const h = open('me', dbName);
@@ -108,6 +110,7 @@ export async function libBurst(
     const states = new Array<ReadState | null>(n);
     let initial = 0;
     let updated = 0;
+    let firstUpdateAt = 0;
     let onInitial: () => void = () => undefined;
     let onUpdated: () => void = () => undefined;
     const allInitial = new Promise<void>((r) => (onInitial = r));
@@ -120,7 +123,10 @@ export async function libBurst(
           const prev = states[i];
           states[i] = s;
           if (prev === undefined && s !== null && ++initial === n) onInitial();
-          if (s !== null && s.readCount === 1 && prev?.readCount !== 1 && ++updated === n) onUpdated();
+          if (s !== null && s.readCount === 1 && prev?.readCount !== 1) {
+            if (updated === 0) firstUpdateAt = performance.now();
+            if (++updated === n) onUpdated();
+          }
         }),
       );
     });
@@ -135,7 +141,7 @@ export async function libBurst(
     await allUpdated;
     const ms = performance.now() - t0;
     meter.stop();
-    return { ms, subscribeMs, posts: meter.posts, maxPostsPerFrame: meter.maxPostsPerFrame, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
+    return { ms, firstUpdateMs: firstUpdateAt - t0, subscribeMs, posts: meter.posts, maxPostsPerFrame: meter.maxPostsPerFrame, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
   } finally {
     for (const s of subs) s.unsubscribe();
     await h.close();

@@ -77,6 +77,7 @@ const burst: Workload = {
           bar: '≤ 50 ms',
           pass: longest <= 50,
         },
+        { label: 'info: fire → first subscriber updated', value: `${median(r.lib.map((x) => x.firstUpdateMs)).toFixed(0)} ms`, bar: '—', pass: true },
         { label: 'info: 10,000 subscribe → first values', value: `${median(r.lib.map((x) => x.subscribeMs)).toFixed(0)} ms`, bar: '—', pass: true },
       ],
     };
@@ -94,7 +95,13 @@ const coldStart: Workload = {
       () => page.evaluate(([t, n]) => window.bench.rawColdRead(t, n), ['rd', N] as const),
       () => page.evaluate(([t, n]) => window.bench.libColdRead(t, n), ['ld', N] as const),
     );
-    return { name: this.name, lib: ms(r.lib), raw: ms(r.raw), bar: 1.5 };
+    return {
+      name: this.name,
+      lib: ms(r.lib),
+      raw: ms(r.raw),
+      bar: 1.5,
+      checks: [{ label: 'info: new worker → first sync-status value', value: `${median(r.lib.map((x) => x.readyMs)).toFixed(0)} ms`, bar: '—', pass: true }],
+    };
   },
 };
 
