@@ -30,6 +30,7 @@ const InitSchema = v.object({
       backoffMaxMs: v.optional(v.pipe(v.number(), v.minValue(0))),
     }),
   ),
+  initialEnvironment: v.optional(v.object({ online: v.optional(v.boolean()), visible: v.optional(v.boolean()) })),
 });
 
 /** How a `WorkerEntry` builds its parts from the init options. */
@@ -73,6 +74,8 @@ export class WorkerEntry implements WorkerEntryApi {
         ...(o.flush ? { flush: o.flush } : {}),
       });
       try {
+        // Before start: start-up flushes leftovers only if the page is online.
+        if (o.initialEnvironment) await worker.setEnvironment(o.initialEnvironment);
         await worker.start();
       } catch (err) {
         await worker.close().catch(() => undefined);

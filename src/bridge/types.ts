@@ -179,6 +179,12 @@ export interface WorkerInitOptions {
   /** IndexedDB database name. Default `readsync-<userId>`. */
   dbName?: string;
   flush?: FlushOptions;
+  /**
+   * The browser's online/visibility state when the client started. Without it
+   * a worker assumes online and would flush leftovers from a previous run into
+   * a network the page already knows is down.
+   */
+  initialEnvironment?: EnvironmentSignal;
 }
 
 /** What worker/index.ts exposes: the WorkerApi plus its initialisation. */

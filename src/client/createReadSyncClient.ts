@@ -3,7 +3,7 @@ import type { SubscriptionUpdate, WorkerEntryApi, WorkerInitOptions } from '../b
 import { installErrorTransfer } from '../bridge';
 import { ValidationError } from '../protocol';
 import { ReadSyncClient, type ClientLink } from './ReadSyncClient';
-import { defaultEnvironment, forwardEnvironment, type ClientEnvironment } from './forwardEnvironment';
+import { currentEnvironment, defaultEnvironment, forwardEnvironment, type ClientEnvironment } from './forwardEnvironment';
 
 /** Options of `createReadSyncClient`. */
 export interface ReadSyncClientOptions extends WorkerInitOptions {
@@ -42,8 +42,9 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
 
   let dispatch: ((updates: SubscriptionUpdate[]) => void) | null = null;
   const sink = proxy((updates: SubscriptionUpdate[]) => dispatch?.(updates));
+  const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
   const ready = (async () => {
-    if (doInit) await api.init(initOptions(options));
+    if (doInit) await api.init({ ...initOptions(options), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });
     await api.attach(sink);
   })();
 
@@ -62,7 +63,6 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
   };
   const client = new ReadSyncClient(link);
 
-  const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
   if (env) {
     const stop = forwardEnvironment(env, (signal) => {
       // A failed start-up is reported once, by the client; only the signal's own failure is reported here.

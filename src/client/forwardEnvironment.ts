@@ -17,6 +17,15 @@ export function defaultEnvironment(): ClientEnvironment {
   return env;
 }
 
+/** The environment as the page sees it now (fields it cannot tell are left out). */
+export function currentEnvironment(env: ClientEnvironment): EnvironmentSignal {
+  const out: EnvironmentSignal = {};
+  const onLine = env.window?.navigator?.onLine;
+  if (typeof onLine === 'boolean') out.online = onLine;
+  if (env.document?.visibilityState !== undefined) out.visible = env.document.visibilityState === 'visible';
+  return out;
+}
+
 /**
  * Forwards online/offline and page visibility to the worker: these events do
  * not fire inside a Chromium worker, yet they are what triggers a flush when
@@ -25,10 +34,7 @@ export function defaultEnvironment(): ClientEnvironment {
  */
 export function forwardEnvironment(env: ClientEnvironment, send: (signal: EnvironmentSignal) => void): () => void {
   const { window: win, document: doc } = env;
-  const initial: EnvironmentSignal = {};
-  const onLine = win?.navigator?.onLine;
-  if (typeof onLine === 'boolean') initial.online = onLine;
-  if (doc?.visibilityState !== undefined) initial.visible = doc.visibilityState === 'visible';
+  const initial = currentEnvironment(env);
   if (initial.online !== undefined || initial.visible !== undefined) send(initial);
 
   const online = (): void => send({ online: true });

@@ -52,6 +52,56 @@ describe('the worker entry', () => {
     await expect(api.sendMessage({ convId: 'team', text: 'hi', needReadReceipt: true })).resolves.toMatchObject({ status: 'pending' });
   });
 
+  it('a worker started while the page is offline keeps its leftovers queued until the page says online', async () => {
+    const core = newCore();
+    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const idb = new IDBFactory();
+    const transports: MemoryTransport[] = [];
+    const open = () => {
+      const api = createWorkerApi({
+        createTransport: (o) => {
+          const t = new MemoryTransport(core, o.userId);
+          transports.push(t);
+          return t;
+        },
+        indexedDB: idb,
+        IDBKeyRange,
+      });
+      const { port1, port2 } = new MessageChannel();
+      Comlink.expose(api, port2);
+      cleanups.push(() => {
+        port1.close();
+        port2.close();
+      });
+      return Comlink.wrap<WorkerEntryApi>(port1);
+    };
+    const sends = () => transports.reduce((n, t) => n + t.count('sendMessages'), 0);
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    // First run: online long enough to learn the conversation, then offline; the message stays queued.
+    const first = open();
+    await first.init({ ...init, flush: { debounceMs: 0 } });
+    for (let i = 0; i < 100 && (await first.getConversations()).length === 0; i++) await ticks(1);
+    await first.setEnvironment({ online: false });
+    await first.sendMessage({ convId: 'team', text: 'queued offline', needReadReceipt: true });
+    await ticks(10);
+    expect(sends()).toBe(0);
+    await first.close();
+
+    // Reload while still offline: start-up must not push the leftovers into a network the page knows is down.
+    const second = open();
+    await second.init({ ...init, flush: { debounceMs: 0 }, initialEnvironment: { online: false, visible: true } });
+    await ticks(20);
+    expect(sends()).toBe(0);
+
+    await second.setEnvironment({ online: true });
+    for (let i = 0; i < 200 && sends() === 0; i++) await ticks(1);
+    expect(sends()).toBe(1);
+    await second.close();
+  });
+
   it('a database that belongs to another user is refused, and init can be retried', async () => {
     const idb = new IDBFactory();
     const core = newCore();

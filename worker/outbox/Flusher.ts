@@ -152,7 +152,8 @@ export class Flusher implements FlushScheduler {
     this.patch({ leader });
     if (leader) {
       this.armInterval();
-      void this.run(); // leftovers of a previous run or of a leader that died
+      // Leftovers of a previous run or of a leader that died; while the page says offline, the slow timer probes instead.
+      this.autoFlush();
     }
   }
 
