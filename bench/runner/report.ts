@@ -28,7 +28,10 @@ export function formatResult(r: WorkloadResult): string[] {
   const lines = [
     `${r.name.padEnd(44)} lib ${fmt(r.lib).padStart(9)}  raw ${fmt(r.raw).padStart(9)}  ratio ${ratio.toFixed(2)}×  bar ≤ ${r.bar}×  ${ratio <= r.bar ? 'PASS' : 'MISS'}`,
   ];
-  for (const c of r.checks ?? []) lines.push(`  ${c.label.padEnd(42)} ${c.value.padStart(12)}  bar ${c.bar}  ${c.pass ? 'PASS' : 'MISS'}`);
+  for (const c of r.checks ?? []) {
+    const verdict = c.bar === '—' ? '' : `  bar ${c.bar}  ${c.pass ? 'PASS' : 'MISS'}`;
+    lines.push(`  ${c.label.padEnd(42)} ${c.value.padStart(12)}${verdict}`);
+  }
   if (!pass && ratio <= r.bar) lines.push(`  => ${r.name}: MISS (a check above missed its bar)`);
   return lines;
 }
