@@ -292,7 +292,8 @@ export class ReadSyncWorker implements WorkerApi {
   }
 
   private noteSyncError(err: ReadSyncError): void {
-    if (err.retryable) this.flusher.noteConnection?.(false);
+    // Only an unanswered request means offline; a 5xx or 429 came from a reachable server and is shown as the last error.
+    if (err.code === 'network') this.flusher.noteConnection?.(false);
     else this.syncError = toErrorPayload(err);
     this.publishStatus();
   }

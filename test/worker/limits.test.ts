@@ -1,3 +1,4 @@
+import { TransientError } from '../../src/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/protocol';
 import type { ReadState, SyncStatus } from '../../src/bridge';
@@ -34,6 +35,24 @@ describe('wire limits are the library\'s business', () => {
 });
 
 describe('sync status', () => {
+  it('a 5xx from a reachable server is shown as the last error, not as offline', async () => {
+    const core = newCore();
+    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const alice = await openClient(core, 'alice');
+    open.push(alice);
+    const status = await alice.sub({ kind: 'sync-status' });
+    await alice.until(() => alice.values.get(status) as SyncStatus | undefined, (s) => s?.connection === 'online', 'online');
+
+    alice.transport.failNext('pullMessages', new TransientError('server', 'Service Unavailable', { status: 503 }), 5);
+    await alice.api.setEnvironment({ online: true }); // triggers a catch-up pull
+    const seen = await alice.until(
+      () => alice.values.get(status) as SyncStatus | undefined,
+      (s) => s?.lastError?.code === 'server',
+      'the 503 as last error',
+    );
+    expect(seen?.connection).toBe('online');
+  });
+
   it('shows offline while the network is gone and the queue while it waits, then online and empty', async () => {
     const core = newCore();
     core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
