@@ -1,3 +1,4 @@
+import Dexie from 'dexie';
 import { ReceiptRuleError } from '../../src/protocol';
 import type { Conversation, OutgoingMessage } from '../../src/protocol';
 import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb } from '../db/ReadSyncDb';
@@ -30,13 +31,17 @@ export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: Ou
     if ((await db.messages.get(out.id)) !== undefined) {
       throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);
     }
+    // Send order across tabs: after every message already queued (by any worker on this database),
+    // even when two tabs send within the same millisecond or their clocks disagree.
+    const last = await db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last();
+    const enqueuedAt = Math.max(out.createdAt, (last?.enqueuedAt ?? 0) + 1);
     await db.messages.add(row);
     await db.outbox.put({
       key: messageKey(out.id),
       kind: 'message',
       messageId: out.id,
       convId: out.convId,
-      enqueuedAt: out.createdAt,
+      enqueuedAt,
       message: out,
       attempts: 0,
     });
