@@ -76,6 +76,42 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     }
     return { requests: bodies.length, bytes };
   },
+  /** Setup of the "durable" flush variant: n outbox rows (not timed). */
+  async seedOutbox(name: string, ids: string[]) {
+    dbs.get(name)?.close();
+    dbs.delete(name);
+    await deleteDb(name);
+    const d = await db(name);
+    const tx = d.transaction('outbox', 'readwrite');
+    const now = Date.now();
+    for (const id of ids) {
+      const row: OutboxRow = { key: `ack:${id}`, kind: 'ack', messageId: id, convId: 'g-flush', enqueuedAt: now, readAt: now, attempts: 0 };
+      tx.objectStore('outbox').put(row);
+    }
+    await done(tx);
+  },
+  /**
+   * What a flush needs at least to stay durable: per batch, read it from the
+   * outbox with one getAll over a key range, post it, and delete it with one
+   * key-range delete. Information only (not a bar's ceiling).
+   */
+  async fetchLoopDurable(name: string, url: string, token: string, batchIds: string[], batch: number) {
+    const d = await db(name);
+    for (const batchId of batchIds) {
+      const rows = await request(d.transaction('outbox', 'readonly').objectStore('outbox').getAll(IDBKeyRange.bound('ack:', 'ack:\uffff'), batch));
+      const acks = (rows as OutboxRow[]).map((r) => ({ m: r.messageId, t: r.readAt as number }));
+      const body = JSON.stringify({ type: 'ack-batch', batchId, acks });
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+      if (!res.ok) throw new Error(`raw fetch: HTTP ${res.status} ${await res.text()}`);
+      await res.json();
+      const first = (rows[0] as OutboxRow).key;
+      const last = (rows[rows.length - 1] as OutboxRow).key;
+      const tx = d.transaction('outbox', 'readwrite', { durability: 'strict' });
+      tx.objectStore('outbox').delete(IDBKeyRange.bound(first, last));
+      await done(tx);
+    }
+    return request(d.transaction('outbox', 'readonly').objectStore('outbox').count());
+  },
   /** Prepares the burst of workload c (not timed). */
   async prepareBurst(updates: { id: number; value: ReadState }[]) {
     burst = updates;

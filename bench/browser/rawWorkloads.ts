@@ -2,6 +2,7 @@
 import { makeMessages, makeReadState, makeReceipt, messageIds, toRow } from './fixtures';
 import { MainThreadMeter } from './MainThreadMeter';
 import { RawWorker } from './RawWorker';
+import { deleteDb } from './rawIdb';
 
 const CONV = 'g-bench';
 
@@ -56,6 +57,24 @@ export async function rawFlush(url: string, token: string, bodies: string[]): Pr
     return { ms: performance.now() - t0, ...r };
   } finally {
     w.terminate();
+  }
+}
+
+/** b (info). The least a durable flush does: getAll a batch from the outbox, post it, range-delete it; until the outbox is empty. */
+export async function rawFlushDurable(tag: string, url: string, token: string, ids: string[], batch: number): Promise<{ ms: number }> {
+  const w = new RawWorker();
+  const dbName = `raw-b-${tag}`;
+  try {
+    await w.call('seedOutbox', dbName, ids);
+    const batchIds = Array.from({ length: Math.ceil(ids.length / batch) }, (_, i) => `rawd-${tag}-${i}`);
+    const t0 = performance.now();
+    const left = await w.call<number>('fetchLoopDurable', dbName, url, token, batchIds, batch);
+    const ms = performance.now() - t0;
+    if (left !== 0) throw new Error(`durable raw flush left ${left} rows`);
+    return { ms };
+  } finally {
+    w.terminate();
+    await deleteDb(dbName);
   }
 }
 
