@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildPage } from './runner/buildPage';
 import { formatResult, type WorkloadResult } from './runner/report';
 import { startBenchServer } from './runner/startBenchServer';
@@ -31,36 +31,54 @@ async function main(): Promise<void> {
   });
   const results: WorkloadResult[] = [];
   try {
-    const context = await browser.newContext();
-    const page: Page = await context.newPage();
-    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || (process.env.BENCH_VERBOSE && m.type() === 'warning')) console.error(`[page ${m.type()}] ${m.text()}`);
-    });
-    await page.goto(`${server.url}/index.html`);
-    await page.waitForFunction(() => document.title === 'bench ready', undefined, { timeout: 30_000 });
-    console.log(`page ${server.url} (reference server); chromium ${browser.version()}; ${os.cpus().length} cpus\n`);
+    console.log(`page ${server.url} (reference server); chromium ${browser.version()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}\n`);
     for (const w of WORKLOADS) {
       if (only.length > 0 && !only.includes(w.key)) continue;
-      let r: WorkloadResult;
       const t0 = Date.now();
+      // A fresh browser context per workload: its own IndexedDB, and a hung workload cannot hold up the next one.
+      const context = await browser.newContext();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let r: WorkloadResult;
       try {
-        r = await w.run(page, server);
+        const page = await openPage(context, server.url);
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${WORKLOAD_TIMEOUT_MS / 1000} s`)), WORKLOAD_TIMEOUT_MS);
+        });
+        r = await Promise.race([w.run(page, server), timeout]);
       } catch (err) {
         r = { name: w.name, lib: 0, raw: 0, bar: 0, skipped: `failed: ${(err as Error).message.split('\n')[0]}` };
+      } finally {
+        clearTimeout(timer);
+        await context.close().catch(() => undefined);
       }
       results.push(r);
       for (const line of formatResult(r)) console.log(line);
       if (process.env.BENCH_VERBOSE) console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }
-    await context.close();
   } finally {
     await browser.close();
     await server.close();
     await rm(outDir, { recursive: true, force: true });
   }
+  const measured = results.filter((r) => r.skipped === undefined);
+  const passed = measured.filter((r) => r.lib / r.raw <= r.bar && (r.checks ?? []).every((c) => c.pass));
+  console.log(`\nbrowser workloads: ${passed.length} PASS, ${measured.length - passed.length} MISS, ${results.length - measured.length} not measured\n`);
   if (only.length === 0 || only.includes('server')) runServerBench();
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** Longest a single workload may take before it is reported as not measured. */
+const WORKLOAD_TIMEOUT_MS = Number(process.env.BENCH_WORKLOAD_TIMEOUT_MS ?? 240_000);
+
+async function openPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || (process.env.BENCH_VERBOSE && m.type() === 'warning')) console.error(`[page ${m.type()}] ${m.text()}`);
+  });
+  await page.goto(`${url}/index.html`);
+  await page.waitForFunction(() => document.title === 'bench ready', undefined, { timeout: 30_000 });
+  return page;
 }
 
 /** e./f.: the server workloads live in bench/server.bench.ts (owned by the server's author); its lines are printed as they are. */
