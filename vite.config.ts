@@ -1,25 +1,37 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
-// Library build: the UI-thread entry and the worker entry are separate chunks,
-// so apps load the worker with `new Worker(new URL('readsync/worker', import.meta.url), { type: 'module' })`.
-// The demo has its own config (demo/vite.config.ts); the server is built by tsc/tsx (Node only).
-export default defineConfig({
-  build: {
-    outDir: 'dist/lib',
-    sourcemap: true,
-    lib: {
-      entry: { index: 'src/index.ts', worker: 'worker/index.ts' },
-      formats: ['es'],
-    },
-    rollupOptions: {
-      external: ['dexie', 'rxjs', 'comlink', 'valibot'],
-    },
-  },
-  test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-  },
-});
+// Two builds from one config (`npm run build` runs both):
+// - the browser library: the UI-thread entry and the worker entry as separate
+//   chunks (apps load the worker as a module Worker);
+// - `--ssr`: the reference server for Node (`readsync/server` and the
+//   `readsync-server` command), dependencies left external.
+// The demo has its own config (demo/vite.config.ts).
+const test: ViteUserConfig['test'] = {
+  include: ['test/**/*.test.ts'],
+  environment: 'node',
+  testTimeout: 30_000,
+  hookTimeout: 120_000,
+  pool: 'forks',
+};
+
+export default defineConfig(({ isSsrBuild }) =>
+  isSsrBuild
+    ? {
+        build: {
+          outDir: 'dist/server',
+          sourcemap: true,
+          target: 'node20',
+          rollupOptions: { input: { index: 'src/server/index.ts', cli: 'src/server/cli.ts' }, output: { format: 'es' } },
+        },
+        test,
+      }
+    : {
+        build: {
+          outDir: 'dist/lib',
+          sourcemap: true,
+          lib: { entry: { index: 'src/index.ts', worker: 'worker/index.ts' }, formats: ['es'] },
+          rollupOptions: { external: ['dexie', 'rxjs', 'comlink', 'valibot'] },
+        },
+        test,
+      },
+);

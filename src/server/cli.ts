@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The reference sync server as a command:
  *
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port: ${values.port}`);
-  const db = values.db ? resolve(values.db) : undefined;
+  const db = values.db && values.db !== ':memory:' ? resolve(values.db) : undefined;
   if (db) mkdirSync(dirname(db), { recursive: true });
   const store = new SqliteStore({ filename: db ?? ':memory:' });
   const secret = loadSecret(db, values.secret);
