@@ -90,6 +90,23 @@ export async function libColdRead(tag: string, n: number): Promise<{ ms: number;
 }
 
 /**
+ * d (info). The same cold start through the shipped entry (worker/index.ts:
+ * HttpTransport to the reference server, which then starts its event stream
+ * and catch-up in the background), as an app would create it.
+ */
+export async function libColdReadShipped(tag: string, n: number, token: string): Promise<{ ms: number }> {
+  const t0 = performance.now();
+  const worker = new Worker(new URL('../../worker/index.ts', import.meta.url), { type: 'module' });
+  const client = createReadSyncClient({ worker, userId: 'bob', token, serverUrl: location.origin, dbName: `lib-d-${tag}`, flush: NO_AUTO_FLUSH, environment: false });
+  try {
+    await firstValueFrom(client.messages$(CONV, { limit: n }).pipe(filter((l) => l.length === n)));
+    return { ms: performance.now() - t0 };
+  } finally {
+    await client.close();
+  }
+}
+
+/**
  * c. n live readState$ subscriptions on my own messages, then one receipts
  * event with n updates applied in the worker; done when every subscriber has
  * seen its new value. Also counts update posts, frames and long tasks.
