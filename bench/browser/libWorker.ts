@@ -7,7 +7,7 @@
  * inject a receipt burst, wait for idle, and count the ack requests sent.
  */
 import { expose } from 'comlink';
-import { installErrorTransfer, type WorkerInitOptions } from '../../src/bridge';
+import { installErrorTransfer, type SubscriptionUpdate, type WorkerInitOptions } from '../../src/bridge';
 import type { MessageReceipt } from '../../src/protocol';
 import { WorkerEntry } from '../../worker/WorkerEntry';
 import { HttpTransport } from '../../worker/transport/HttpTransport';
@@ -37,6 +37,8 @@ const countingFetch: typeof fetch = async (input, init) => {
 };
 
 let bench: BenchTransport | null = null;
+/** Sink posts since the last benchPosts() call: when (epoch ms) and how many updates. */
+let posts: { at: number; count: number }[] = [];
 let prepared: MessageReceipt[] = [];
 let cursor = 0;
 
@@ -58,6 +60,8 @@ export interface BenchExtras {
   benchPrepareReceipts(receipts: MessageReceipt[]): Promise<void>;
   benchFireReceipts(): Promise<void>;
   benchIdle(): Promise<void>;
+  /** Sink posts since the previous call (and forgets them). */
+  benchPosts(): Promise<{ at: number; count: number }[]>;
   benchFetchStats(): Promise<{ requests: number; bodyBytes: number; acks: number; maxAckBytes: number; fetchMs: number }>;
 }
 
@@ -76,6 +80,11 @@ const extras: BenchExtras = {
   async benchFetchStats() {
     return { ...fetchStats };
   },
+  async benchPosts() {
+    const out = posts;
+    posts = [];
+    return out;
+  },
 };
 
 // One exposed object: the WorkerEntry's methods (bound) plus the extras.
@@ -85,4 +94,10 @@ for (const name of Object.getOwnPropertyNames(WorkerEntry.prototype)) {
   const fn = (entry as unknown as Record<string, unknown>)[name];
   if (typeof fn === 'function') api[name] = (fn as (...a: unknown[]) => unknown).bind(entry);
 }
+// The sink is wrapped only to note when the hub posts (epoch ms, comparable across threads).
+api.attach = (sink: (updates: SubscriptionUpdate[]) => unknown) =>
+  entry.attach((updates) => {
+    posts.push({ at: performance.timeOrigin + performance.now(), count: updates.length });
+    return sink(updates);
+  });
 expose(api);

@@ -85,6 +85,7 @@ const burst: Workload = {
           bar: '≤ 50 ms',
           pass: longest <= 50,
         },
+        { label: 'info: fire → hub posts (worker side)', value: `${median(r.lib.map((x) => x.workerMs)).toFixed(0)} ms`, bar: '—', pass: true },
         { label: 'info: fire → first subscriber updated', value: `${median(r.lib.map((x) => x.firstUpdateMs)).toFixed(0)} ms`, bar: '—', pass: true },
         { label: 'info: 10,000 subscribe → first values', value: `${median(r.lib.map((x) => x.subscribeMs)).toFixed(0)} ms`, bar: '—', pass: true },
       ],
