@@ -1,17 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { advance, markRead, openTab, settle, storeDelivered, useFakeClock, World, type Tab } from './harness';
+import { describe, expect, it } from 'vitest';
+import { advance, markRead, openTab, settle, storeDelivered, World, trackTabs } from './harness';
 
 describe('Flusher: offline queue, then batched flush', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   it('offline → 617 markRead calls (1,234 acks) → online: ⌈1234/100⌉ ack requests, every ack counted once, outbox empty', async () => {
     const world = new World(['bob']);

@@ -1,17 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { advance, hangingTransport, markRead, openTab, runTimersUntil, storeDelivered, useFakeClock, World, type Tab } from './harness';
+import { describe, expect, it } from 'vitest';
+import { advance, hangingTransport, markRead, openTab, runTimersUntil, storeDelivered, World, trackTabs } from './harness';
 
 describe('Flusher: worker crash mid-flush', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   it('the server applied a batch, the worker died before the reply: a new worker resends, nothing lost, nothing counted twice', async () => {
     const world = new World(['bob']);

@@ -1,20 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TransientError, type OutgoingMessage } from '../../../src/protocol';
-import { GROUP, enqueueSend, markRead, openTab, runTimersUntil, storeDelivered, useFakeClock, World, type Tab } from './harness';
+import { GROUP, enqueueSend, markRead, openTab, runTimersUntil, storeDelivered, World, trackTabs } from './harness';
 
 const outgoing = (id: string, convId = GROUP, needReadReceipt = true): OutgoingMessage => ({ id, convId, text: `text of ${id}`, needReadReceipt, createdAt: Date.now() });
 
 describe('Flusher: sending my messages', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   it('sends pending messages in enqueue order per conversation, stores their server fields and an empty receipt', async () => {
     const world = new World(['bob', 'carol', 'dave']);

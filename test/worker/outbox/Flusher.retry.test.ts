@@ -1,34 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AuthError, TransientError } from '../../../src/protocol';
-import {
-  T0,
-  advance,
-  hangingTransport,
-  markRead,
-  openTab,
-  runTimersUntil,
-  sequence,
-  settle,
-  storeDelivered,
-  timedTransport,
-  useFakeClock,
-  World,
-  type Tab,
-} from './harness';
+import { T0, advance, hangingTransport, markRead, openTab, runTimersUntil, sequence, settle, storeDelivered, timedTransport, World, trackTabs } from './harness';
 
 const serverError = () => new TransientError('server', 'HTTP 503 Service Unavailable', { status: 503 });
 
 describe('Flusher: retries and rejections', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   async function setup(options: { random?: () => number; hang?: boolean } = {}) {
     const world = new World(['bob']);

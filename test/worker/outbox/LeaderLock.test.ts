@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLeaderLock } from '../../../worker/outbox/LeaderLock';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
 import { WebLocksLeaderLock, type LockManagerLike } from '../../../worker/outbox/WebLocksLeaderLock';
-import { advance, markRead, openTab, settle, storeDelivered, timedTransport, useFakeClock, World, type Tab } from './harness';
+import { advance, markRead, openTab, settle, storeDelivered, timedTransport, World, trackTabs } from './harness';
 
 /** An exclusive in-memory LockManager with the Web Locks semantics we rely on (queue, ifAvailable, signal). */
 class FakeLocks implements LockManagerLike {
@@ -32,16 +32,7 @@ class FakeLocks implements LockManagerLike {
 }
 
 describe('leader election: one flusher per database', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   it('two workers on one database: only the leader sends; the other takes over when the first stops', async () => {
     const world = new World(['bob']);

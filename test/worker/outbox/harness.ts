@@ -4,7 +4,7 @@
  * tabs = (Dexie connection + Flusher) on a user's database.
  */
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
@@ -274,4 +274,21 @@ export async function runTimersUntil(done: () => boolean, max = 1000): Promise<v
 export function sequence(...values: number[]): () => number {
   let i = 0;
   return () => values[Math.min(i++, values.length - 1)]!;
+}
+
+/**
+ * For a describe block: a fake clock per test, and every tab pushed into the
+ * returned list is stopped and closed after each test.
+ */
+export function trackTabs(): Tab[] {
+  const tabs: Tab[] = [];
+  beforeEach(() => useFakeClock());
+  afterEach(async () => {
+    for (const t of tabs.splice(0)) {
+      await t.flusher.stop();
+      t.db.close();
+    }
+    vi.useRealTimers();
+  });
+  return tabs;
 }

@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReadSyncDb } from '../../../worker/db/ReadSyncDb';
-import { openTab, useFakeClock, World, type Tab } from './harness';
+import { openTab, World, trackTabs } from './harness';
 import { IDBKeyRange } from 'fake-indexeddb';
 
 /** Schema version 1 exactly as it shipped (frozen here on purpose: never update it to the current schema). */
@@ -15,16 +15,7 @@ const V1_STORES = {
 };
 
 describe('a database written by schema version 1', () => {
-  let tabs: Tab[] = [];
-  beforeEach(() => useFakeClock());
-  afterEach(async () => {
-    for (const t of tabs) {
-      await t.flusher.stop();
-      t.db.close();
-    }
-    tabs = [];
-    vi.useRealTimers();
-  });
+  const tabs = trackTabs();
 
   it('opens with the current schema and flushes its pending acks and messages', async () => {
     const world = new World(['bob']);
