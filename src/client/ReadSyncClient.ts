@@ -38,7 +38,11 @@ export class ReadSyncClient {
   readonly conversations$: Observable<Conversation[]>;
   /** Connection, leader tab, pending and rejected counts. */
   readonly syncStatus$: Observable<SyncStatus>;
-  /** Receipt updates of my messages, in batches as they arrive (the seed's receipt callback). No replay. */
+  /**
+   * Receipt updates of my messages, in batches as they arrive (the seed's
+   * receipt callback). No replay. A batch is emitted once its receipts are
+   * stored locally, so `readState$` may show a receipt a moment earlier.
+   */
   readonly receipts$: Observable<MessageReceipt[]>;
   /** Background errors that belong to no call or observable (start-up, forwarded signals). */
   readonly error$: Observable<ReadSyncError>;

@@ -47,8 +47,8 @@ describe('the seed flow through Comlink', () => {
 
     const read = await alice.until(() => state(alice, aliceState), (s) => s?.label === 'Read', 'alice sees Read');
     expect(read).toMatchObject({ isPeerRead: true, direction: 'outgoing', status: 'sent' });
-    const batch = alice.values.get(receiptsSub) as MessageReceipt[];
-    expect(batch.some((r) => r.messageId === msg.id && r.isPeerRead)).toBe(true);
+    // receipts$ fires once the receipt is stored; the read state may show it a moment earlier (preview)
+    await alice.until(() => alice.values.get(receiptsSub) as MessageReceipt[] | undefined, (b) => b?.some((r) => r.messageId === msg.id && r.isPeerRead) === true, 'the receipts batch');
 
     const pulled = await alice.api.getReadReceipts([msg.id]);
     expect(pulled).toEqual([expect.objectContaining({ messageId: msg.id, isPeerRead: true, convType: 'c2c' })]);
