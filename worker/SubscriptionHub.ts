@@ -2,7 +2,7 @@ import Dexie, { type ObservabilitySet } from 'dexie';
 import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload, type MessageReceipt } from '../src/protocol';
 import type { Query, ReadState, SubscriptionUpdate, SyncStatus } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
-import { isMessageRow, isReceiptRow, readStateEquals, toReadState } from './store/readState';
+import { isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
 import { mergeReceipt } from './store/applyReceipts';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
@@ -31,6 +31,8 @@ interface Entry {
   /** read-state: the rows the value was computed from, so a receipt change needs no message read. */
   msg?: unknown;
   receipt?: unknown;
+  /** read-state of a message I read: whether my ack is still in the outbox. */
+  queued?: boolean;
 }
 
 interface Dirty {
@@ -38,6 +40,9 @@ interface Dirty {
   receiptIds: Set<string>;
   allMessages: boolean;
   allReceipts: boolean;
+  /** Outbox keys of acks that changed (queued or sent), or all of them. */
+  ackKeys: Set<string>;
+  allAcks: boolean;
   /** Any message changed: message lists. */
   lists: boolean;
   conversations: boolean;
@@ -54,8 +59,21 @@ function newerReceipt(cached: unknown, read: unknown): unknown {
   return mergeReceipt(read, cached) ?? read;
 }
 
-const emptyDirty = (): Dirty => ({ msgIds: new Set(), receiptIds: new Set(), allMessages: false, allReceipts: false, lists: false, conversations: false, status: false });
-const TABLES = ['messages', 'receipts', 'conversations'] as const;
+const emptyDirty = (): Dirty => ({
+  msgIds: new Set(),
+  receiptIds: new Set(),
+  allMessages: false,
+  allReceipts: false,
+  ackKeys: new Set(),
+  allAcks: false,
+  lists: false,
+  conversations: false,
+  status: false,
+});
+const TABLES = ['messages', 'receipts', 'conversations', 'outbox'] as const;
+
+/** The outbox key that tells whether the ack behind a read state is still queued, if any. */
+const ackKeyOf = (e: Entry): string | null => (isMessageRow(e.msg) ? queuedAckKey(e.msg) : null);
 
 /**
  * The worker side of the ONE multiplexed subscription channel.
@@ -259,6 +277,15 @@ export class SubscriptionHub {
       this.dirty.conversations = true;
       relevant = true;
     }
+    const outbox = changes.get('outbox');
+    if (outbox) {
+      // An ack queued or sent: the read states and lists showing it, and the pending count.
+      relevant = true;
+      if (outbox.all) this.dirty.allAcks = true;
+      for (const k of outbox.keys) this.dirty.ackKeys.add(k);
+      this.dirty.lists = true;
+      this.dirty.status = true;
+    }
     if (relevant) this.kick();
   }
 
@@ -293,7 +320,7 @@ export class SubscriptionHub {
     for (const e of this.byKey.values()) {
       const q = e.query;
       if (q.kind === 'read-state') {
-        if (e.fresh || d.allMessages || d.allReceipts || d.msgIds.has(q.messageId) || d.receiptIds.has(q.messageId)) out.push(e);
+        if (e.fresh || d.allMessages || d.allReceipts || d.msgIds.has(q.messageId) || d.receiptIds.has(q.messageId) || this.ackChanged(e, d)) out.push(e);
       } else if (q.kind === 'messages') {
         if (e.fresh || d.lists) out.push(e);
       } else if (q.kind === 'conversations') {
@@ -303,6 +330,12 @@ export class SubscriptionHub {
       }
     }
     return out;
+  }
+
+  private ackChanged(e: Entry, d: Dirty): boolean {
+    if (!d.allAcks && d.ackKeys.size === 0) return false;
+    const key = ackKeyOf(e);
+    return key !== null && (d.allAcks || d.ackKeys.has(key));
   }
 
   private async compute(d: Dirty, primed: SubscriptionHub['primed']): Promise<void> {
@@ -320,19 +353,27 @@ export class SubscriptionHub {
     const msgToRead = msgIds.filter((id) => !primed.messages.has(id));
     const rcToRead = rcIds.filter((id) => !primed.receipts.has(id));
     const db = this.db;
-    const [msgRows, rcRows, otherValues] = await db.transaction('r', [db.messages, db.receipts, db.conversations], () =>
-      Promise.all([
+    const msgById = primed.messages;
+    const rcById = primed.receipts;
+    const needMsgSet = new Set(needMsg);
+    const otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox], async () => {
+      const [msgRows, rcRows, values] = await Promise.all([
         msgToRead.length > 0 ? readMany(db.messages, msgToRead) : [],
         rcToRead.length > 0 ? readMany(db.receipts, rcToRead) : [],
         Promise.all(others.map((e) => this.load(e.query))),
-      ]),
-    );
+      ]);
+      msgToRead.forEach((id, i) => msgById.set(id, msgRows[i]));
+      rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
+      for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
+      // Incoming messages I read: 'pending' until the ack's outbox row is gone (see MessageRow).
+      const check = states.filter((e) => ackKeyOf(e) !== null && (needMsgSet.has(e) || this.ackChanged(e, d)));
+      if (check.length > 0) {
+        const found = await readMany(db.outbox, check.map((e) => ackKeyOf(e) as string));
+        check.forEach((e, i) => (e.queued = found[i] !== undefined));
+      }
+      return values;
+    });
     if (this.closed) return;
-    const msgById = primed.messages;
-    msgToRead.forEach((id, i) => msgById.set(id, msgRows[i]));
-    const rcById = primed.receipts;
-    rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
-    for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
     for (const e of needRc) e.receipt = newerReceipt(e.receipt, rcById.get(e.messageId as string));
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));
@@ -355,7 +396,7 @@ export class SubscriptionHub {
       const err = new StorageError(`The stored row of message ${e.messageId} is damaged; it was not shown`);
       return this.emitError(e, toErrorPayload(err));
     }
-    const value: ReadState | null = m === undefined ? null : toReadState(m as MessageRow, isReceiptRow(e.receipt) ? e.receipt : undefined, this.userId);
+    const value: ReadState | null = m === undefined ? null : toReadState(m as MessageRow, isReceiptRow(e.receipt) ? e.receipt : undefined, this.userId, e.queued);
     if (e.hasValue && readStateEquals(e.value as ReadState | null, value)) return;
     this.emitValue(e, value);
   }

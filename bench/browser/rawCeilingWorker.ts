@@ -6,6 +6,7 @@
 import type { MessageRow, OutboxRow } from '../../worker/db/ReadSyncDb';
 import type { ReadState } from '../../src/bridge';
 import { deleteDb, done, openRawDb, request } from './rawIdb';
+import { ACK_KEYS_FROM, ACK_KEYS_TO, ackKey } from '../../worker/db/ackKeys';
 
 interface Scope {
   postMessage(message: unknown): void;
@@ -47,11 +48,13 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     const tx = d.transaction(['messages', 'outbox'], 'readwrite', { durability });
     const messages = tx.objectStore('messages');
     const outbox = tx.objectStore('outbox');
+    let seq = 0;
     for (const id of ids) {
       const row = rowsById.get(id);
       if (!row) throw new Error(`unknown row ${id}`);
-      messages.put({ ...row, readAt, ackStatus: 'pending' });
-      const ack: OutboxRow = { key: `ack:${id}`, kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 };
+      const ackSeq = ++seq;
+      messages.put({ ...row, readAt, ackStatus: 'pending', ackSeq });
+      const ack: OutboxRow = { key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 };
       outbox.put(ack);
     }
     await done(tx);
@@ -84,8 +87,8 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     const d = await db(name);
     const tx = d.transaction('outbox', 'readwrite');
     const now = Date.now();
-    for (const id of ids) {
-      const row: OutboxRow = { key: `ack:${id}`, kind: 'ack', messageId: id, convId: 'g-flush', enqueuedAt: now, readAt: now, attempts: 0 };
+    for (const [i, id] of ids.entries()) {
+      const row: OutboxRow = { key: ackKey(i + 1), kind: 'ack', messageId: id, convId: 'g-flush', enqueuedAt: now, readAt: now, attempts: 0 };
       tx.objectStore('outbox').put(row);
     }
     await done(tx);
@@ -98,7 +101,7 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
   async fetchLoopDurable(name: string, url: string, token: string, batchIds: string[], batch: number) {
     const d = await db(name);
     for (const batchId of batchIds) {
-      const rows = await request(d.transaction('outbox', 'readonly').objectStore('outbox').getAll(IDBKeyRange.bound('ack:', 'ack:\uffff'), batch));
+      const rows = await request(d.transaction('outbox', 'readonly').objectStore('outbox').getAll(IDBKeyRange.bound(ACK_KEYS_FROM, ACK_KEYS_TO), batch));
       const acks = (rows as OutboxRow[]).map((r) => ({ m: r.messageId, t: r.readAt as number }));
       const body = JSON.stringify({ type: 'ack-batch', batchId, acks });
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });

@@ -1,12 +1,14 @@
 import * as Comlink from 'comlink';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { installErrorTransfer, type Query, type SubscriptionUpdate, type WorkerApi } from '../../src/bridge';
+import { installErrorTransfer, type AckStatus, type Query, type SubscriptionUpdate, type WorkerApi } from '../../src/bridge';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
 import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
 import type { Message } from '../../src/protocol';
 import { ReadSyncWorker, type ReadSyncWorkerOptions } from '../../worker/ReadSyncWorker';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
+import { loadQueuedAcks } from '../../worker/store/queuedAcks';
+import { effectiveAckStatus } from '../../worker/store/readState';
 
 installErrorTransfer();
 
@@ -116,4 +118,22 @@ export function toWire(row: MessageRow | undefined): Message {
   if (!row || row.seq === null || row.sentAt === null || row.audienceCount === null) throw new Error('not a sent message');
   const { id, convId, convType, senderId, text, needReadReceipt, seq, sentAt, audienceCount } = row;
   return { id, convId, convType, senderId, text, needReadReceipt, seq, sentAt, audienceCount };
+}
+
+/**
+ * The ack status a user sees for each message (what `readState$` shows):
+ * the stored one, with 'pending' turned 'sent' once the ack left the outbox.
+ * undefined for a message not stored.
+ */
+export async function ackStatuses(db: ReadSyncDb, ids: readonly string[]): Promise<(AckStatus | undefined)[]> {
+  return db.transaction('r', [db.messages, db.outbox], async () => {
+    const rows = await db.messages.bulkGet([...ids]);
+    const queued = await loadQueuedAcks(db, rows.filter((r): r is MessageRow => r !== undefined));
+    return rows.map((r) => (r ? effectiveAckStatus(r, queued.get(r.id)) : undefined));
+  });
+}
+
+/** `ackStatuses` of one message. */
+export async function ackStatus(db: ReadSyncDb, id: string): Promise<AckStatus | undefined> {
+  return (await ackStatuses(db, [id]))[0];
 }

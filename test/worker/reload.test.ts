@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadState, SyncStatus } from '../../src/bridge';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
-import { newCore, openClient, type Client } from './harness';
+import { ackStatus, newCore, openClient, type Client } from './harness';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -63,7 +63,7 @@ describe('reload: closing and reopening the database', () => {
     await bob2.api.flush();
     await bob2.until(() => bob2.values.get(status) as SyncStatus | undefined, (x) => x?.pendingAcks === 0, 'flushed after reload');
     expect(await core.queryReceipts('alice', { type: 'receipt-query', messageIds: [m.id] })).toMatchObject({ receipts: [{ readCount: 1 }] });
-    expect((await bob2.db.messages.get(m.id))?.ackStatus).toBe('sent');
+    expect(await ackStatus(bob2.db, m.id)).toBe('sent');
   });
 
   it('catches up after a reconnect: messages missed while offline and receipts that changed', async () => {

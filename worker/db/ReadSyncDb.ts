@@ -1,13 +1,25 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { Conversation, ErrorPayload, MessageReceipt, OutgoingMessage, ReadMemberPage } from '../../src/protocol';
 import type { LocalMessage } from '../../src/bridge';
+import { ACK_SEQ_META, ackKey } from './ackKeys';
 
 /** Added to `createdAt` to order pending (seq-less) messages after every sent one. */
 export const PENDING_POS_BASE = 2 ** 52;
 
-/** A stored message. `pos` = seq once sent, PENDING_POS_BASE + createdAt while pending: one index orders a conversation. */
+/**
+ * A stored message. `pos` = seq once sent, PENDING_POS_BASE + createdAt while
+ * pending: one index orders a conversation.
+ *
+ * `ackStatus: 'pending'` is stored once, when the user reads the message, and
+ * is NOT rewritten when the ack reaches the server: the ack is 'sent' as soon
+ * as its outbox row (`ackKey(ackSeq)`) is gone. Rewriting 10,000 message rows
+ * would cost a request each; dropping the outbox rows costs one range delete.
+ * Use `effectiveAckStatus` (store/readState.ts) wherever the status is shown.
+ */
 export interface MessageRow extends LocalMessage {
   pos: number;
+  /** Sequence number of my ack's outbox row, set with `ackStatus: 'pending'`. */
+  ackSeq?: number;
 }
 
 /** Receipt state of one of my messages. */
@@ -19,8 +31,9 @@ export interface ConversationRow extends Conversation {
 }
 
 /**
- * One queued outbound item. The primary key coalesces: one ack per message
- * (`ack:<messageId>`), one send per message (`msg:<messageId>`).
+ * One queued outbound item. Acks are keyed `ackKey(seq)` (enqueue order, see
+ * db/ackKeys.ts); a message send is keyed `msg:<messageId>` (one per message).
+ * At most one ack per message is ever queued: markRead skips read messages.
  */
 export interface OutboxRow {
   key: string;
@@ -72,5 +85,24 @@ export class ReadSyncDb extends Dexie {
       memberPages: 'key, messageId',
       meta: 'key',
     });
+    // v2: acks are re-keyed from `ack:<messageId>` to ordered `ackKey(seq)` keys, in their
+    // enqueue order, and their message rows learn the seq (see MessageRow.ackSeq).
+    this.version(2)
+      .stores({})
+      .upgrade(async (tx) => {
+        const outbox = tx.table<OutboxRow, string>('outbox');
+        const messages = tx.table<MessageRow, string>('messages');
+        const acks = await outbox.where('[kind+enqueuedAt]').between(['ack', Dexie.minKey], ['ack', Dexie.maxKey]).toArray();
+        const rows = await messages.bulkGet(acks.map((a) => a.messageId));
+        const rekeyed = acks.map((a, i) => ({ ...a, key: ackKey(i + 1) }));
+        const linked: MessageRow[] = [];
+        rows.forEach((m, i) => {
+          if (m && m.ackStatus === 'pending') linked.push({ ...m, ackSeq: i + 1 });
+        });
+        await outbox.bulkDelete(acks.map((a) => a.key));
+        await outbox.bulkAdd(rekeyed);
+        await messages.bulkPut(linked);
+        await tx.table<MetaRow, string>('meta').put({ key: ACK_SEQ_META, value: acks.length });
+      });
   }
 }

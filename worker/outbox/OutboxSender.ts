@@ -5,9 +5,6 @@ import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
 import { classifyFailure, isSplittable } from './classifyFailure';
 
-/** How many ack batches one read of the outbox prepares. */
-const ACK_READ_AHEAD = 20;
-
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
   if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${sent} ${what}`);
@@ -57,33 +54,39 @@ export class OutboxSender {
 
   /**
    * Acks are independent of each other, so the local bookkeeping overlaps the
-   * network: up to ACK_READ_AHEAD batches are read in one transaction, and
-   * batch k's answer is applied while batch k+1 is on the wire (requests
-   * still go one at a time). Every apply is awaited before the pass ends.
+   * network: while batch k is on the wire, batch k+1 is read (one key-range
+   * getAll) and batch k-1's answer is applied (one transaction). Requests
+   * still go one at a time, and every apply is awaited before the pass ends.
+   * Reading one batch ahead, not the whole queue, lets the first request
+   * leave after a 500-row read instead of a 10,000-row one.
    */
   private async drainAcks(): Promise<void> {
-    for (;;) {
-      const size = this.ackBatchSize();
-      const rows = await this.deps.store.readBatch('ack', size * ACK_READ_AHEAD);
-      if (rows.length === 0) return;
-      const applying: Promise<void>[] = [];
-      let failure: unknown = null;
-      try {
-        for (let i = 0; i < rows.length; i += size) {
-          const batch = rows.slice(i, i + size);
-          const { applied } = await this.sendAcks(batch);
-          const done = applied.then((n) => noProgress(n, batch.length, 'acks'));
-          done.catch(() => {}); // observed below; not an unhandled rejection meanwhile
-          applying.push(done);
-        }
-      } catch (err) {
-        failure = err;
+    const { store } = this.deps;
+    const applying: Promise<void>[] = [];
+    let failure: unknown = null;
+    let ahead: Promise<OutboxRow[]> | null = null;
+    try {
+      let size = this.ackBatchSize();
+      ahead = store.readBatch('ack', size);
+      for (;;) {
+        const rows: OutboxRow[] = await ahead;
+        ahead = null;
+        if (rows.length === 0) break;
+        size = this.ackBatchSize();
+        ahead = store.readBatch('ack', size, Infinity, rows[rows.length - 1]!.key);
+        ahead.catch(() => {}); // observed on the next turn, or dropped with a failure
+        const { applied } = await this.sendAcks(rows);
+        const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
+        done.catch(() => {}); // observed below; not an unhandled rejection meanwhile
+        applying.push(done);
       }
-      const settled = await Promise.allSettled(applying);
-      const failedApply = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure !== null) throw failure;
-      if (failedApply) throw failedApply.reason;
+    } catch (err) {
+      failure = err;
     }
+    const settled = await Promise.allSettled(applying);
+    const failedApply = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure !== null) throw failure;
+    if (failedApply) throw failedApply.reason;
   }
 
   /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */

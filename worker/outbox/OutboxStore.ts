@@ -1,6 +1,7 @@
 import Dexie from 'dexie';
 import { StorageError, type AckResult, type ErrorPayload, type MessageReceipt, type SendResult } from '../../src/protocol';
 import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+import { ACK_KEYS_FROM, ACK_KEYS_TO } from '../db/ackKeys';
 
 const encoder = new TextEncoder();
 
@@ -21,10 +22,21 @@ export function rejection(reason: string, what: 'read receipt' | 'message'): Err
 export class OutboxStore {
   constructor(private readonly db: ReadSyncDb) {}
 
-  /** Oldest first. Message batches are also cut to fit `maxBytes` of JSON (at least one message). */
-  async readBatch(kind: OutboxRow['kind'], maxCount: number, maxBytes = Infinity): Promise<OutboxRow[]> {
+  /**
+   * Oldest first. Acks come in key order, which is enqueue order, as one
+   * getAll over the key range, starting after the key `after` when given
+   * (reading ahead while earlier acks are still in the outbox). Message
+   * batches are also cut to fit `maxBytes` of JSON (at least one message).
+   */
+  async readBatch(kind: OutboxRow['kind'], maxCount: number, maxBytes = Infinity, after?: string): Promise<OutboxRow[]> {
     const rows = await this.guard('read the outbox', () =>
-      this.db.outbox.where('[kind+enqueuedAt]').between([kind, Dexie.minKey], [kind, Dexie.maxKey]).limit(maxCount).toArray(),
+      kind === 'ack'
+        ? this.db.outbox
+            .where(':id')
+            .between(after ?? ACK_KEYS_FROM, ACK_KEYS_TO, after === undefined, true)
+            .limit(maxCount)
+            .toArray()
+        : this.db.outbox.where('[kind+enqueuedAt]').between([kind, Dexie.minKey], [kind, Dexie.maxKey]).limit(maxCount).toArray(),
     );
     if (kind !== 'message' || maxBytes === Infinity) return rows;
     let bytes = BODY_OVERHEAD;
@@ -78,35 +90,50 @@ export class OutboxStore {
     return this.applyMessages(rows, (row) => ({ id: row.messageId, status: 'rejected' as const, error }));
   }
 
-  /** `outcome` per row: undefined = no answer (keep), null = confirmed, an error = refused. */
+  /**
+   * `outcome` per row: undefined = no answer (keep), null = confirmed, an
+   * error = refused. `rows` must be consecutive acks of one `readBatch` (or a
+   * consecutive part of one), which is what makes the range deletes below
+   * exact: ack keys only grow (db/ackKeys.ts), so no other row can be inside
+   * a run of keys read together. A confirmed ack only loses its outbox row:
+   * its message shows 'sent' from then on without being rewritten
+   * (MessageRow). A refused one is written to its message as 'rejected'.
+   */
   private applyAcks(rows: OutboxRow[], outcome: (row: OutboxRow) => ErrorPayload | null | undefined): Promise<number> {
     const db = this.db;
+    const runs: [string, string][] = [];
+    const refused: { row: OutboxRow; error: ErrorPayload }[] = [];
+    let run: [string, string] | null = null;
+    let answered = 0;
+    for (const row of rows) {
+      const result = outcome(row);
+      if (result === undefined) {
+        run = null;
+        continue;
+      }
+      answered++;
+      // Refused rows leave the outbox too; they only need their message marked.
+      if (result !== null) refused.push({ row, error: result });
+      if (run) run[1] = row.key;
+      else runs.push((run = [row.key, row.key]));
+    }
+    if (answered === 0) return Promise.resolve(0);
     return this.guard('apply ack results', () =>
       db.transaction('rw', [db.outbox, db.messages], async () => {
-        const current = await db.outbox.bulkGet(rows.map((r) => r.key));
-        const messages = await db.messages.bulkGet(rows.map((r) => r.messageId));
-        const drop: string[] = [];
-        const put: MessageRow[] = [];
-        let answered = 0;
-        rows.forEach((row, i) => {
-          const result = outcome(row);
-          if (result === undefined) return;
-          answered++;
-          // Only the row we sent: a newer row under the same key is someone else's to send.
-          if (current[i]?.enqueuedAt === row.enqueuedAt) drop.push(row.key);
-          const m = messages[i];
-          if (!m) return;
-          if (result === null) {
-            if (m.ackStatus === 'sent') return;
-            const next: MessageRow = { ...m, ackStatus: 'sent' };
-            delete next.ackError;
-            put.push(next);
-          } else if (m.ackStatus !== 'sent') {
-            put.push({ ...m, ackStatus: 'rejected', ackError: result });
-          }
-        });
-        await db.outbox.bulkDelete(drop);
-        if (put.length > 0) await db.messages.bulkPut(put);
+        if (refused.length > 0) {
+          // Only an ack still queued: one already confirmed (by an earlier try) stays 'sent'.
+          const [current, messages] = await Promise.all([
+            db.outbox.bulkGet(refused.map((r) => r.row.key)),
+            db.messages.bulkGet(refused.map((r) => r.row.messageId)),
+          ]);
+          const put: MessageRow[] = [];
+          refused.forEach(({ error }, i) => {
+            const m = messages[i];
+            if (current[i] && m && m.ackStatus === 'pending') put.push({ ...m, ackStatus: 'rejected', ackError: error });
+          });
+          if (put.length > 0) await db.messages.bulkPut(put);
+        }
+        await Promise.all(runs.map(([from, to]) => db.outbox.where(':id').between(from, to, true, true).delete()));
         return answered;
       }),
     );

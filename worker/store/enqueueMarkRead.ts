@@ -3,16 +3,15 @@ import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
-
-/** The outbox key of my acknowledgement of a message: one per message, so acks coalesce. */
-export const ackKey = (messageId: string): string => `ack:${messageId}`;
+import { reserveAckSeqs } from './meta';
+import { ackKey } from '../db/ackKeys';
 
 /**
  * The durable half of markRead: in ONE read-write transaction, reads every
  * message with one bulkGet, applies the client-side rules (own messages,
  * messages without `needReadReceipt` and unknown ids are skipped; already
  * read ones are an idempotent no-op), records `readAt` on the message rows
- * and writes one coalesced outbox row per new ack. Bulk operations only, so
+ * and writes one outbox row per new ack, keyed in enqueue order. Bulk operations only, so
  * 10,000 acks cost one transaction. Resolves after the commit (the database
  * is opened with strict durability). Nothing here touches the network.
  * Returns the result and the message rows written.
@@ -27,8 +26,8 @@ export async function enqueueMarkRead(
   const result: MarkReadResult = { queued: 0, alreadyRead: 0, skipped: [] };
   const updated: MessageRow[] = [];
   if (unique.length === 0) return { result, rows: updated };
-  await db.transaction('rw', [db.messages, db.outbox], async () => {
-    const rows = await readMany(db.messages, unique);
+  await db.transaction('rw', [db.messages, db.outbox, db.meta], async () => {
+    const [rows, firstSeq] = await Promise.all([readMany(db.messages, unique), reserveAckSeqs(db, unique.length)]);
     const acks: OutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
@@ -41,10 +40,12 @@ export async function enqueueMarkRead(
       } else if (row.readAt !== undefined || row.ackStatus !== 'none') {
         result.alreadyRead++;
       } else {
-        const next: MessageRow = { ...row, readAt, ackStatus: 'pending' };
+        // Seqs of skipped ids stay unused: gaps are harmless, reuse would not be.
+        const ackSeq = firstSeq + i;
+        const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
         delete next.ackError;
         updated.push(next);
-        acks.push({ key: ackKey(id), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+        acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
       }
     });
     await Promise.all([bulkPutPrecise(db.messages, updated), acks.length > 0 ? db.outbox.bulkPut(acks) : undefined]);

@@ -1,6 +1,7 @@
 import type { MessageReceipt } from '../../src/protocol';
-import type { ReadState } from '../../src/bridge';
+import type { AckStatus, LocalMessage, ReadState } from '../../src/bridge';
 import type { MessageRow, ReceiptRow } from '../db/ReadSyncDb';
+import { ackKey } from '../db/ackKeys';
 
 const SEND_STATUSES = new Set(['pending', 'sent', 'failed']);
 const ACK_STATUSES = new Set(['none', 'pending', 'sent', 'rejected']);
@@ -32,8 +33,25 @@ export function isMessageRow(x: unknown): x is MessageRow {
     isNumOrNull(m.seq) &&
     isNumOrNull(m.sentAt) &&
     isNumOrNull(m.audienceCount) &&
-    (m.readAt === undefined || isNum(m.readAt))
+    (m.readAt === undefined || isNum(m.readAt)) &&
+    (m.ackSeq === undefined || isNum(m.ackSeq))
   );
+}
+
+/**
+ * The outbox key to look up to tell whether my ack of this message is still
+ * queued, or null when the stored status says it all (see MessageRow).
+ */
+export function queuedAckKey(m: MessageRow): string | null {
+  return m.ackStatus === 'pending' && m.ackSeq !== undefined && Number.isSafeInteger(m.ackSeq) && m.ackSeq > 0 ? ackKey(m.ackSeq) : null;
+}
+
+/**
+ * The ack status to show: a stored 'pending' is 'sent' once the ack's outbox
+ * row is gone (`queued === false`); unknown (`undefined`) keeps 'pending'.
+ */
+export function effectiveAckStatus(m: MessageRow, queued: boolean | undefined): AckStatus {
+  return m.ackStatus === 'pending' && queued === false ? 'sent' : m.ackStatus;
 }
 
 /** Whether a row read from IndexedDB has the shape of a receipt. */
@@ -81,9 +99,10 @@ function outgoingLabel(m: MessageRow, r: MessageReceipt): string {
 /**
  * The read state the UI renders for one message. Outgoing: send status and
  * receipt counts (the stored receipt, or "nobody yet" before the first one);
- * incoming: my own acknowledgement's state, with an empty label.
+ * incoming: my own acknowledgement's state, with an empty label. `queued`:
+ * whether my ack's outbox row still exists (see `effectiveAckStatus`).
  */
-export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, userId: string): ReadState {
+export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, userId: string, queued?: boolean): ReadState {
   const outgoing = m.senderId === userId;
   const base = {
     messageId: m.id,
@@ -91,7 +110,7 @@ export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, user
     convType: m.convType,
     needReadReceipt: m.needReadReceipt,
     status: m.status,
-    ackStatus: m.ackStatus,
+    ackStatus: effectiveAckStatus(m, queued),
   };
   if (outgoing) {
     const r = receipt ?? initialReceipt(m);
@@ -142,8 +161,8 @@ export function readStateEquals(a: ReadState | null, b: ReadState | null): boole
   );
 }
 
-/** A stored message row without its storage-only fields. */
-export function toLocalMessage(row: MessageRow): Omit<MessageRow, 'pos'> {
-  const { pos: _pos, ...rest } = row;
-  return rest;
+/** A stored message row without its storage-only fields; `queued` as for `toReadState`. */
+export function toLocalMessage(row: MessageRow, queued?: boolean): LocalMessage {
+  const { pos: _pos, ackSeq: _ackSeq, ...rest } = row;
+  return { ...rest, ackStatus: effectiveAckStatus(row, queued) };
 }

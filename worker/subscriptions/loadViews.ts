@@ -2,10 +2,15 @@ import Dexie from 'dexie';
 import * as v from 'valibot';
 import { ConversationSchema, type Conversation } from '../../src/protocol';
 import type { LocalMessage, SyncStatus } from '../../src/bridge';
-import type { ReadSyncDb } from '../db/ReadSyncDb';
+import type { MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
+import { ACK_KEYS_FROM, ACK_KEYS_TO } from '../db/ackKeys';
 import { isMessageRow, toLocalMessage } from '../store/readState';
+import { loadQueuedAcks } from '../store/queuedAcks';
 
-/** The latest `limit` messages of a conversation, oldest first. Damaged rows are skipped. */
+/**
+ * The latest `limit` messages of a conversation, oldest first. Damaged rows
+ * are skipped. Call inside a read transaction over messages and outbox.
+ */
 export async function loadMessages(db: ReadSyncDb, convId: string, limit: number): Promise<LocalMessage[]> {
   const rows = await db.messages
     .where('[convId+pos]')
@@ -13,12 +18,13 @@ export async function loadMessages(db: ReadSyncDb, convId: string, limit: number
     .reverse()
     .limit(limit)
     .toArray();
-  const out: LocalMessage[] = [];
+  const valid: MessageRow[] = [];
   for (let i = rows.length - 1; i >= 0; i--) {
     const row: unknown = rows[i];
-    if (isMessageRow(row)) out.push(toLocalMessage(row));
+    if (isMessageRow(row)) valid.push(row);
   }
-  return out;
+  const queued = await loadQueuedAcks(db, valid);
+  return valid.map((row) => toLocalMessage(row, queued.get(row.id)));
 }
 
 /** Every stored conversation, without storage-only fields. Damaged rows are skipped. */
@@ -35,10 +41,10 @@ export async function loadConversations(db: ReadSyncDb): Promise<Conversation[]>
 /** The counts of SyncStatus, each one index count. */
 export type SyncCounts = Pick<SyncStatus, 'pendingAcks' | 'pendingMessages' | 'rejectedAcks' | 'failedMessages'>;
 
-/** Counts pending and rejected items from the message indexes. */
+/** Counts pending items (acks: in the outbox) and rejected ones (message indexes). */
 export async function loadCounts(db: ReadSyncDb): Promise<SyncCounts> {
   const [pendingAcks, rejectedAcks, pendingMessages, failedMessages] = await Promise.all([
-    db.messages.where('ackStatus').equals('pending').count(),
+    db.outbox.where(':id').between(ACK_KEYS_FROM, ACK_KEYS_TO, true, true).count(),
     db.messages.where('ackStatus').equals('rejected').count(),
     db.messages.where('status').equals('pending').count(),
     db.messages.where('status').equals('failed').count(),

@@ -3,6 +3,7 @@ import { createLeaderLock } from '../../../worker/outbox/LeaderLock';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
 import { WebLocksLeaderLock, type LockManagerLike } from '../../../worker/outbox/WebLocksLeaderLock';
 import { advance, markRead, openTab, settle, storeDelivered, timedTransport, World, trackTabs } from './harness';
+import { ackStatus } from '../harness';
 
 /** An exclusive in-memory LockManager with the Web Locks semantics we rely on (queue, ifAvailable, signal). */
 class FakeLocks implements LockManagerLike {
@@ -55,7 +56,7 @@ describe('leader election: one flusher per database', () => {
     expect(netA.times.ackBatch).toHaveLength(1);
     expect(world.readersOf(messages[0]!.id)).toEqual(['bob']);
     // Both see the same state: it is one database.
-    expect((await b.db.messages.get(messages[0]!.id))?.ackStatus).toBe('sent');
+    expect(await ackStatus(b.db, messages[0]!.id)).toBe('sent');
 
     // The leader's tab closes; a read queued in the meantime is sent by the survivor.
     await markRead(a.db, [messages[1]!.id]);

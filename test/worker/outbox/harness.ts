@@ -9,6 +9,8 @@ import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
 import { PENDING_POS_BASE, ReadSyncDb, type MessageRow, type OutboxRow } from '../../../worker/db/ReadSyncDb';
+import { ackKey } from '../../../worker/db/ackKeys';
+import { reserveAckSeqs } from '../../../worker/store/meta';
 import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
@@ -143,20 +145,23 @@ export async function storeDelivered(db: ReadSyncDb, messages: Message[]): Promi
 }
 
 /**
- * The durable half of markRead as the worker core does it: read state and
- * coalesced outbox rows in one transaction. Returns how many were queued.
+ * The durable half of markRead as the worker core stores it (message rows
+ * and ordered ack rows in one transaction), WITHOUT its client-side rules, so
+ * a test can queue an ack the server must refuse. Returns how many were queued.
  */
 export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now()): Promise<number> {
   let queued = 0;
-  await db.transaction('rw', [db.messages, db.outbox], async () => {
+  await db.transaction('rw', [db.messages, db.outbox, db.meta], async () => {
     const rows = await db.messages.bulkGet(ids);
+    const first = await reserveAckSeqs(db, ids.length);
     const put: MessageRow[] = [];
     const acks: OutboxRow[] = [];
     rows.forEach((row, i) => {
       if (!row || row.ackStatus !== 'none') return;
       const id = ids[i]!;
-      put.push({ ...row, readAt, ackStatus: 'pending' });
-      acks.push({ key: `ack:${id}`, kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+      const ackSeq = first + i;
+      put.push({ ...row, readAt, ackStatus: 'pending', ackSeq });
+      acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
     });
     await db.messages.bulkPut(put);
     await db.outbox.bulkPut(acks);

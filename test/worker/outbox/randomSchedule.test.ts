@@ -24,6 +24,7 @@ import { TransientError } from '../../../src/protocol';
 import type { Message } from '../../../src/protocol';
 import type { MemoryTransport } from '../../../worker/transport/MemoryTransport';
 import { GROUP, SENDER, T0, advance, enqueueSend, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, useFakeClock, World, type Tab } from './harness';
+import { ackStatuses } from '../harness';
 
 const SEEDS = Number(process.env.READSYNC_SEEDS ?? 300);
 const ONLY = process.env.READSYNC_SEED;
@@ -176,11 +177,12 @@ async function runSchedule(seed: number): Promise<void> {
       expect(local.map((m) => m?.seq), `${tag}: ${d.user}'s message positions`).toEqual(mine.map((m) => m.seq));
     }
     for (const d of devices) {
-      const rows = await d.tabs[0]!.db.messages.bulkGet([...d.marked]);
-      for (const row of rows) {
-        const want = row!.id === noReceipt!.id ? 'rejected' : 'sent';
-        expect(row!.ackStatus, `${tag}: ${d.user}'s ack of ${row!.id}`).toBe(want);
-      }
+      const marked = [...d.marked];
+      const statuses = await ackStatuses(d.tabs[0]!.db, marked);
+      marked.forEach((id, i) => {
+        const want = id === noReceipt!.id ? 'rejected' : 'sent';
+        expect(statuses[i], `${tag}: ${d.user}'s ack of ${id}`).toBe(want);
+      });
     }
   } finally {
     for (const d of devices) {

@@ -1,0 +1,30 @@
+/**
+ * Outbox keys of acknowledgements. An ack's key is `a:` + a zero-padded
+ * sequence number taken from a per-database counter when the ack is queued,
+ * so key order is enqueue order and a key is never used twice. That lets the
+ * flusher read a batch as one key range and, once the server confirmed it,
+ * drop it with ONE range delete instead of one request per ack.
+ * (`msg:` keys sort after every `a:` key, so the two kinds never mix in a range.)
+ */
+
+const PREFIX = 'a:';
+const DIGITS = 16; // Number.MAX_SAFE_INTEGER has 16 digits
+
+/** The outbox key of the ack with sequence number `seq` (a positive integer). */
+export function ackKey(seq: number): string {
+  return PREFIX + String(seq).padStart(DIGITS, '0');
+}
+
+/** Lowest and highest possible ack keys: `between(ACK_KEYS_FROM, ACK_KEYS_TO)` covers every ack. */
+export const ACK_KEYS_FROM = ackKey(0);
+export const ACK_KEYS_TO = PREFIX + '9'.repeat(DIGITS);
+
+/** The sequence number in an ack key, or NaN for any other key. */
+export function ackSeqOf(key: string): number {
+  if (key.length !== PREFIX.length + DIGITS || !key.startsWith(PREFIX)) return Number.NaN;
+  const n = Number(key.slice(PREFIX.length));
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/** The `meta` row holding the last ack sequence number handed out. */
+export const ACK_SEQ_META = 'ackSeq';
