@@ -3,7 +3,7 @@
  * plain fetch, plain postMessage. Requests are `{ id, op, args }`, replies
  * `{ id, result }` or `{ id, error }`; the burst is posted as `{ burst }`.
  */
-import type { MessageRow, OutboxRow } from '../../worker/db/ReadSyncDb';
+import type { AckOutboxRow, MessageRow } from '../../worker/db/ReadSyncDb';
 import type { ReadState } from '../../src/bridge';
 import { deleteDb, done, openRawDb, request } from './rawIdb';
 import { ACK_KEYS_FROM, ACK_KEYS_TO, ackKey } from '../../worker/db/ackKeys';
@@ -54,7 +54,7 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
       if (!row) throw new Error(`unknown row ${id}`);
       const ackSeq = ++seq;
       messages.put({ ...row, readAt, ackStatus: 'pending', ackSeq });
-      const ack: OutboxRow = { key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 };
+      const ack: AckOutboxRow = { key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt };
       outbox.put(ack);
     }
     await done(tx);
@@ -88,7 +88,7 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     const tx = d.transaction('outbox', 'readwrite');
     const now = Date.now();
     for (const [i, id] of ids.entries()) {
-      const row: OutboxRow = { key: ackKey(i + 1), kind: 'ack', messageId: id, convId: 'g-flush', enqueuedAt: now, readAt: now, attempts: 0 };
+      const row: AckOutboxRow = { key: ackKey(i + 1), kind: 'ack', messageId: id, readAt: now };
       tx.objectStore('outbox').put(row);
     }
     await done(tx);
@@ -102,13 +102,13 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     const d = await db(name);
     for (const batchId of batchIds) {
       const rows = await request(d.transaction('outbox', 'readonly').objectStore('outbox').getAll(IDBKeyRange.bound(ACK_KEYS_FROM, ACK_KEYS_TO), batch));
-      const acks = (rows as OutboxRow[]).map((r) => ({ m: r.messageId, t: r.readAt as number }));
+      const acks = (rows as AckOutboxRow[]).map((r) => ({ m: r.messageId, t: r.readAt }));
       const body = JSON.stringify({ type: 'ack-batch', batchId, acks });
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
       if (!res.ok) throw new Error(`raw fetch: HTTP ${res.status} ${await res.text()}`);
       await res.json();
-      const first = (rows[0] as OutboxRow).key;
-      const last = (rows[rows.length - 1] as OutboxRow).key;
+      const first = (rows[0] as AckOutboxRow).key;
+      const last = (rows[rows.length - 1] as AckOutboxRow).key;
       const tx = d.transaction('outbox', 'readwrite', { durability: 'strict' });
       tx.objectStore('outbox').delete(IDBKeyRange.bound(first, last));
       await done(tx);

@@ -1,6 +1,6 @@
 /**
  * Plain IndexedDB helpers for the raw ceilings: the same object stores and
- * indexes as ReadSyncDb v1 (so every write maintains the same indexes), no
+ * indexes as ReadSyncDb v2 (so every write maintains the same indexes), no
  * library in between.
  */
 export function openRawDb(name: string): Promise<IDBDatabase> {
@@ -14,7 +14,6 @@ export function openRawDb(name: string): Promise<IDBDatabase> {
       messages.createIndex('status', 'status');
       const outbox = db.createObjectStore('outbox', { keyPath: 'key' });
       outbox.createIndex('[kind+enqueuedAt]', ['kind', 'enqueuedAt']);
-      outbox.createIndex('convId', 'convId');
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error('open failed'));

@@ -1,3 +1,4 @@
+import { TransientError } from '../../src/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDBKeyRange } from 'fake-indexeddb';
 import type { Message } from '../../src/protocol';
@@ -127,6 +128,29 @@ describe('the multiplexed subscription channel', () => {
     await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'none', 'tab 2 sees the message');
     await tab1.api.markRead([mid(1)]);
     await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus !== 'none', 'tab 2 sees the read');
+  });
+
+  it('a second worker sees my ack go from pending to sent when the leader flushes it', async () => {
+    const core = newCore();
+    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.sendMessages('bob', { type: 'send-messages', messages: [{ id: mid(2), convId: 'team', text: 'read me', needReadReceipt: true, createdAt: Date.now() }] });
+    const tab1 = await openClient(core, 'alice');
+    open.push(tab1);
+    const tab2 = await openClient(core, 'alice', { idb: tab1.idb });
+    open.push(tab2);
+    const rs = await tab2.sub({ kind: 'read-state', messageId: mid(2) });
+    const status = await tab2.sub({ kind: 'sync-status' });
+    await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'none', 'tab 2 has the message');
+    // The leader's first try fails (503), so tab 2 sees the ack queued before it is sent; the retry sends it.
+    const unavailable = () => new TransientError('server', 'unavailable', { status: 503 });
+    tab1.transport.failNext('ackBatch', unavailable);
+    tab2.transport.failNext('ackBatch', unavailable);
+    await tab1.api.markRead([mid(2)]);
+    await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'pending', 'tab 2 sees the ack queued');
+    await tab2.until(() => tab2.values.get(status) as SyncStatus | undefined, (s) => s?.pendingAcks === 1, 'one ack pending');
+    await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'sent', 'tab 2 sees the ack sent');
+    expect(core.store.readsAfter(mid(2), 0, 10).map((r) => r.userId)).toEqual(['alice']);
+    await tab2.until(() => tab2.values.get(status) as SyncStatus | undefined, (s) => s?.pendingAcks === 0, 'nothing pending');
   });
 
   it('a late subscriber to the receipts stream gets new batches only', async () => {

@@ -31,21 +31,33 @@ export interface ConversationRow extends Conversation {
 }
 
 /**
- * One queued outbound item. Acks are keyed `ackKey(seq)` (enqueue order, see
- * db/ackKeys.ts); a message send is keyed `msg:<messageId>` (one per message).
- * At most one ack per message is ever queued: markRead skips read messages.
+ * One queued outbound item: an ack or a message to send.
+ * At most one ack per message is ever queued (markRead skips read messages).
  */
-export interface OutboxRow {
+export type OutboxRow = AckOutboxRow | SendOutboxRow;
+
+/**
+ * My acknowledgement of a message, keyed `ackKey(seq)` (enqueue order, see
+ * db/ackKeys.ts). Deliberately lean and outside every index: 10,000 of them
+ * are written by one markRead and dropped by 20 range deletes.
+ */
+export interface AckOutboxRow {
   key: string;
-  kind: 'ack' | 'message';
+  kind: 'ack';
+  messageId: string;
+  /** When the user read it (the ack's `t`). */
+  readAt: number;
+}
+
+/** A message of mine to send, keyed `msg:<messageId>`. */
+export interface SendOutboxRow {
+  key: string;
+  kind: 'message';
   messageId: string;
   convId: string;
-  /** Enqueue order; messages are sent in this order per conversation. */
+  /** Send order (the `[kind+enqueuedAt]` index): messages go out in this order, per conversation too. */
   enqueuedAt: number;
-  /** ack: when the user read it. */
-  readAt?: number;
-  /** message: what to submit. */
-  message?: OutgoingMessage;
+  message: OutgoingMessage;
   attempts: number;
   lastError?: ErrorPayload;
 }
@@ -86,21 +98,22 @@ export class ReadSyncDb extends Dexie {
       meta: 'key',
     });
     // v2: acks are re-keyed from `ack:<messageId>` to ordered `ackKey(seq)` keys, in their
-    // enqueue order, and their message rows learn the seq (see MessageRow.ackSeq).
+    // enqueue order, as lean rows outside every index (AckOutboxRow), and their message rows
+    // learn the seq (see MessageRow.ackSeq). The unused outbox `convId` index goes.
     this.version(2)
-      .stores({})
+      .stores({ outbox: 'key, [kind+enqueuedAt]' })
       .upgrade(async (tx) => {
-        const outbox = tx.table<OutboxRow, string>('outbox');
+        const outbox = tx.table<{ key: string; messageId: string; readAt?: number; enqueuedAt: number }, string>('outbox');
         const messages = tx.table<MessageRow, string>('messages');
         const acks = await outbox.where('[kind+enqueuedAt]').between(['ack', Dexie.minKey], ['ack', Dexie.maxKey]).toArray();
         const rows = await messages.bulkGet(acks.map((a) => a.messageId));
-        const rekeyed = acks.map((a, i) => ({ ...a, key: ackKey(i + 1) }));
+        const rekeyed = acks.map((a, i): AckOutboxRow => ({ key: ackKey(i + 1), kind: 'ack', messageId: a.messageId, readAt: a.readAt ?? a.enqueuedAt }));
         const linked: MessageRow[] = [];
         rows.forEach((m, i) => {
           if (m && m.ackStatus === 'pending') linked.push({ ...m, ackSeq: i + 1 });
         });
         await outbox.bulkDelete(acks.map((a) => a.key));
-        await outbox.bulkAdd(rekeyed);
+        await tx.table<AckOutboxRow, string>('outbox').bulkAdd(rekeyed);
         await messages.bulkPut(linked);
         await tx.table<MetaRow, string>('meta').put({ key: ACK_SEQ_META, value: acks.length });
       });

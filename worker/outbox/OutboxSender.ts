@@ -1,5 +1,5 @@
 import { ProtocolError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
-import type { OutboxRow } from '../db/ReadSyncDb';
+import type { AckOutboxRow, SendOutboxRow } from '../db/ReadSyncDb';
 import type { Transport } from '../transport/Transport';
 import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
@@ -46,7 +46,7 @@ export class OutboxSender {
   private async drainMessages(): Promise<void> {
     for (;;) {
       const limits = this.deps.limits();
-      const rows = await this.deps.store.readBatch('message', limits.maxMessageBatch, limits.maxBodyBytes);
+      const rows = await this.deps.store.readMessages(limits.maxMessageBatch, limits.maxBodyBytes);
       if (rows.length === 0) return;
       noProgress(await this.sendMessages(rows), rows.length, 'messages');
     }
@@ -64,16 +64,16 @@ export class OutboxSender {
     const { store } = this.deps;
     const applying: Promise<void>[] = [];
     let failure: unknown = null;
-    let ahead: Promise<OutboxRow[]> | null = null;
+    let ahead: Promise<AckOutboxRow[]> | null = null;
     try {
       let size = this.ackBatchSize();
-      ahead = store.readBatch('ack', size);
+      ahead = store.readAcks(size);
       for (;;) {
-        const rows: OutboxRow[] = await ahead;
+        const rows: AckOutboxRow[] = await ahead;
         ahead = null;
         if (rows.length === 0) break;
         size = this.ackBatchSize();
-        ahead = store.readBatch('ack', size, Infinity, rows[rows.length - 1]!.key);
+        ahead = store.readAcks(size, rows[rows.length - 1]!.key);
         ahead.catch(() => {}); // observed on the next turn, or dropped with a failure
         const { applied } = await this.sendAcks(rows);
         const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
@@ -90,22 +90,22 @@ export class OutboxSender {
   }
 
   /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */
-  private async sendAcks(rows: OutboxRow[]): Promise<{ applied: Promise<number> }> {
+  private async sendAcks(rows: AckOutboxRow[]): Promise<{ applied: Promise<number> }> {
     const { store, transport } = this.deps;
-    const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt ?? r.enqueuedAt }));
+    const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt }));
     const batchId = ackBatchId(this.deps.userId, acks);
     let results;
     try {
       results = (await this.deps.request(() => transport.ackBatch({ type: 'ack-batch', batchId, acks }))).results;
     } catch (err) {
-      const resend = async (part: OutboxRow[]) => (await this.sendAcks(part)).applied;
+      const resend = async (part: AckOutboxRow[]) => (await this.sendAcks(part)).applied;
       const n = await this.onRefused(err, rows, resend, (error) => store.rejectAcks(rows, error));
       return { applied: Promise.resolve(n) };
     }
     return { applied: store.applyAckResults(rows, results) };
   }
 
-  private async sendMessages(rows: OutboxRow[]): Promise<number> {
+  private async sendMessages(rows: SendOutboxRow[]): Promise<number> {
     const { store, transport } = this.deps;
     const broken = rows.filter((r) => !r.message);
     if (broken.length > 0) {
@@ -126,10 +126,10 @@ export class OutboxSender {
    * so only it is rejected; otherwise reject the batch. Anything else is
    * rethrown for the flusher.
    */
-  private async onRefused(
+  private async onRefused<R>(
     err: unknown,
-    rows: OutboxRow[],
-    resend: (part: OutboxRow[]) => Promise<number>,
+    rows: R[],
+    resend: (part: R[]) => Promise<number>,
     reject: (error: ErrorPayload) => Promise<number>,
   ): Promise<number> {
     const error = toErrorPayload(err);

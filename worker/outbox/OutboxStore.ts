@@ -1,6 +1,6 @@
 import Dexie from 'dexie';
 import { StorageError, type AckResult, type ErrorPayload, type MessageReceipt, type SendResult } from '../../src/protocol';
-import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+import type { AckOutboxRow, MessageRow, ReadSyncDb, SendOutboxRow } from '../db/ReadSyncDb';
 import { ACK_KEYS_FROM, ACK_KEYS_TO } from '../db/ackKeys';
 
 const encoder = new TextEncoder();
@@ -23,22 +23,26 @@ export class OutboxStore {
   constructor(private readonly db: ReadSyncDb) {}
 
   /**
-   * Oldest first. Acks come in key order, which is enqueue order, as one
-   * getAll over the key range, starting after the key `after` when given
-   * (reading ahead while earlier acks are still in the outbox). Message
-   * batches are also cut to fit `maxBytes` of JSON (at least one message).
+   * The oldest acks, in key order (= enqueue order), as one getAll over the
+   * key range, starting after the key `after` when given (reading ahead while
+   * earlier acks are still in the outbox).
    */
-  async readBatch(kind: OutboxRow['kind'], maxCount: number, maxBytes = Infinity, after?: string): Promise<OutboxRow[]> {
-    const rows = await this.guard('read the outbox', () =>
-      kind === 'ack'
-        ? this.db.outbox
-            .where(':id')
-            .between(after ?? ACK_KEYS_FROM, ACK_KEYS_TO, after === undefined, true)
-            .limit(maxCount)
-            .toArray()
-        : this.db.outbox.where('[kind+enqueuedAt]').between([kind, Dexie.minKey], [kind, Dexie.maxKey]).limit(maxCount).toArray(),
+  async readAcks(maxCount: number, after?: string): Promise<AckOutboxRow[]> {
+    return this.guard('read the outbox', () =>
+      this.db.outbox
+        .where(':id')
+        .between(after ?? ACK_KEYS_FROM, ACK_KEYS_TO, after === undefined, true)
+        .limit(maxCount)
+        .toArray() as Promise<AckOutboxRow[]>,
     );
-    if (kind !== 'message' || maxBytes === Infinity) return rows;
+  }
+
+  /** The oldest messages to send, in send order, cut to fit `maxBytes` of JSON (at least one message). */
+  async readMessages(maxCount: number, maxBytes = Infinity): Promise<SendOutboxRow[]> {
+    const rows = (await this.guard('read the outbox', () =>
+      this.db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).limit(maxCount).toArray(),
+    )) as SendOutboxRow[];
+    if (maxBytes === Infinity) return rows;
     let bytes = BODY_OVERHEAD;
     let n = 0;
     for (const row of rows) {
@@ -60,7 +64,7 @@ export class OutboxStore {
    * 'rejected' with the reason. Rows without a result stay for the next try.
    * Returns how many rows the results answered.
    */
-  async applyAckResults(rows: OutboxRow[], results: readonly AckResult[]): Promise<number> {
+  async applyAckResults(rows: AckOutboxRow[], results: readonly AckResult[]): Promise<number> {
     const byId = new Map(results.map((r) => [r.m, r]));
     return this.applyAcks(rows, (row) => {
       const r = byId.get(row.messageId);
@@ -70,7 +74,7 @@ export class OutboxStore {
   }
 
   /** Marks every row of a batch rejected with one whole-request error. */
-  async rejectAcks(rows: OutboxRow[], error: ErrorPayload): Promise<number> {
+  async rejectAcks(rows: AckOutboxRow[], error: ErrorPayload): Promise<number> {
     return this.applyAcks(rows, () => error);
   }
 
@@ -80,13 +84,13 @@ export class OutboxStore {
    * row; a refused one becomes 'failed' with the reason. Either way it leaves
    * the outbox, so one bad message never blocks the ones after it.
    */
-  async applyMessageResults(rows: OutboxRow[], results: readonly SendResult[]): Promise<number> {
+  async applyMessageResults(rows: SendOutboxRow[], results: readonly SendResult[]): Promise<number> {
     const byId = new Map(results.map((r) => [r.id, r]));
     return this.applyMessages(rows, (row) => byId.get(row.messageId));
   }
 
   /** Marks every message of a batch failed with one whole-request error. */
-  async rejectMessages(rows: OutboxRow[], error: ErrorPayload): Promise<number> {
+  async rejectMessages(rows: SendOutboxRow[], error: ErrorPayload): Promise<number> {
     return this.applyMessages(rows, (row) => ({ id: row.messageId, status: 'rejected' as const, error }));
   }
 
@@ -99,10 +103,10 @@ export class OutboxStore {
    * its message shows 'sent' from then on without being rewritten
    * (MessageRow). A refused one is written to its message as 'rejected'.
    */
-  private applyAcks(rows: OutboxRow[], outcome: (row: OutboxRow) => ErrorPayload | null | undefined): Promise<number> {
+  private applyAcks(rows: AckOutboxRow[], outcome: (row: AckOutboxRow) => ErrorPayload | null | undefined): Promise<number> {
     const db = this.db;
     const runs: [string, string][] = [];
-    const refused: { row: OutboxRow; error: ErrorPayload }[] = [];
+    const refused: { row: AckOutboxRow; error: ErrorPayload }[] = [];
     let run: [string, string] | null = null;
     let answered = 0;
     for (const row of rows) {
@@ -139,11 +143,11 @@ export class OutboxStore {
     );
   }
 
-  private applyMessages(rows: OutboxRow[], resultOf: (row: OutboxRow) => (SendResult & { error?: ErrorPayload }) | undefined): Promise<number> {
+  private applyMessages(rows: SendOutboxRow[], resultOf: (row: SendOutboxRow) => (SendResult & { error?: ErrorPayload }) | undefined): Promise<number> {
     const db = this.db;
     return this.guard('apply send results', () =>
       db.transaction('rw', [db.outbox, db.messages, db.receipts], async () => {
-        const current = await db.outbox.bulkGet(rows.map((r) => r.key));
+        const current = (await db.outbox.bulkGet(rows.map((r) => r.key))) as (SendOutboxRow | undefined)[];
         const messages = await db.messages.bulkGet(rows.map((r) => r.messageId));
         const receipts = await db.receipts.bulkGet(rows.map((r) => r.messageId));
         const drop: string[] = [];

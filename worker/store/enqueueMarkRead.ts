@@ -1,5 +1,5 @@
 import type { MarkReadResult } from '../../src/bridge';
-import type { MessageRow, OutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+import type { AckOutboxRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
@@ -28,7 +28,7 @@ export async function enqueueMarkRead(
   if (unique.length === 0) return { result, rows: updated };
   await db.transaction('rw', [db.messages, db.outbox, db.meta], async () => {
     const [rows, firstSeq] = await Promise.all([readMany(db.messages, unique), reserveAckSeqs(db, unique.length)]);
-    const acks: OutboxRow[] = [];
+    const acks: AckOutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
       if (row === undefined || !isMessageRow(row)) {
@@ -45,7 +45,7 @@ export async function enqueueMarkRead(
         const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
         delete next.ackError;
         updated.push(next);
-        acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+        acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt });
       }
     });
     await Promise.all([bulkPutPrecise(db.messages, updated), acks.length > 0 ? db.outbox.bulkPut(acks) : undefined]);

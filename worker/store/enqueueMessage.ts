@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { ReceiptRuleError } from '../../src/protocol';
 import type { Conversation, OutgoingMessage } from '../../src/protocol';
-import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb } from '../db/ReadSyncDb';
+import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb, type SendOutboxRow } from '../db/ReadSyncDb';
 
 /** The outbox key of a message I send: one per message. */
 export const messageKey = (messageId: string): string => `msg:${messageId}`;
@@ -33,18 +33,11 @@ export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: Ou
     }
     // Send order across tabs: after every message already queued (by any worker on this database),
     // even when two tabs send within the same millisecond or their clocks disagree.
-    const last = await db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last();
+    const last = (await db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last()) as SendOutboxRow | undefined;
     const enqueuedAt = Math.max(out.createdAt, (last?.enqueuedAt ?? 0) + 1);
     await db.messages.add(row);
-    await db.outbox.put({
-      key: messageKey(out.id),
-      kind: 'message',
-      messageId: out.id,
-      convId: out.convId,
-      enqueuedAt,
-      message: out,
-      attempts: 0,
-    });
+    const queued: SendOutboxRow = { key: messageKey(out.id), kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 };
+    await db.outbox.put(queued);
   });
   return row;
 }

@@ -3,6 +3,7 @@ import { AuthError, TransientError } from '../../../src/protocol';
 import { T0, advance, hangingTransport, markRead, openTab, runTimersUntil, sequence, settle, storeDelivered, timedTransport, World, trackTabs } from './harness';
 import { ackStatus, ackStatuses } from '../harness';
 import { ackKey } from '../../../worker/db/ackKeys';
+import type { AckOutboxRow } from '../../../worker/db/ReadSyncDb';
 import { reserveAckSeqs } from '../../../worker/store/meta';
 
 const serverError = () => new TransientError('server', 'HTTP 503 Service Unavailable', { status: 503 });
@@ -143,7 +144,8 @@ describe('Flusher: retries and rejections', () => {
     await markRead(tab.db, messages.slice(0, half).map((m) => m.id));
     // A corrupt row (id the wire schema refuses) in the middle of the queue.
     const seq = await tab.db.transaction('rw', [tab.db.outbox, tab.db.meta], () => reserveAckSeqs(tab.db, 1));
-    await tab.db.outbox.put({ key: ackKey(seq), kind: 'ack', messageId: 'bad id!', convId: 'team', enqueuedAt: Date.now(), readAt: Date.now(), attempts: 0 });
+    const bad: AckOutboxRow = { key: ackKey(seq), kind: 'ack', messageId: 'bad id!', readAt: Date.now() };
+    await tab.db.outbox.put(bad);
     await markRead(tab.db, messages.slice(half).map((m) => m.id));
     await tab.flusher.flush();
     expect(await tab.db.outbox.count()).toBe(0);

@@ -26,15 +26,15 @@ describe('OutboxStore: ack batches', () => {
     await enqueueMarkRead(db, [ids[4]!, ids[1]!], 'bob', 1);
     await enqueueMarkRead(db, [ids[0]!], 'bob', 2);
     await enqueueMarkRead(db, [ids[5]!, ids[2]!], 'bob', 3);
-    const rows = await store.readBatch('ack', 10);
+    const rows = await store.readAcks(10);
     expect(rows.map((r) => r.messageId)).toEqual([ids[4], ids[1], ids[0], ids[5], ids[2]]);
-    expect(await store.readBatch('ack', 2)).toEqual(rows.slice(0, 2));
+    expect(await store.readAcks(2)).toEqual(rows.slice(0, 2));
   });
 
   it('keeps exactly the acks the server did not answer, and marks only refused ones rejected', async () => {
     const { db, ids, store } = await setup(6);
     await enqueueMarkRead(db, ids, 'bob', 1);
-    const rows = await store.readBatch('ack', 10);
+    const rows = await store.readAcks(10);
     // answers for 0, 1, 3 (refused), 5; none for 2 and 4
     const answered = await store.applyAckResults(rows, [
       { m: ids[0]!, s: 'accepted' },
@@ -51,7 +51,7 @@ describe('OutboxStore: ack batches', () => {
   it('never touches an ack queued while its batch was on the wire', async () => {
     const { db, ids, store } = await setup(4);
     await enqueueMarkRead(db, ids.slice(0, 2), 'bob', 1);
-    const batch = await store.readBatch('ack', 10);
+    const batch = await store.readAcks(10);
     await enqueueMarkRead(db, ids.slice(2), 'bob', 2); // queued while the request is in flight
     await store.applyAckResults(batch, batch.map((r) => ({ m: r.messageId, s: 'accepted' as const })));
     expect((await db.outbox.toArray()).map((r) => r.messageId)).toEqual(ids.slice(2));
@@ -61,7 +61,7 @@ describe('OutboxStore: ack batches', () => {
   it('a confirmed ack answered again as refused (a late reply to an old try) stays sent', async () => {
     const { db, ids, store } = await setup(1);
     await enqueueMarkRead(db, ids, 'bob', 1);
-    const batch = await store.readBatch('ack', 10);
+    const batch = await store.readAcks(10);
     await store.applyAckResults(batch, [{ m: ids[0]!, s: 'accepted' }]);
     await store.applyAckResults(batch, [{ m: ids[0]!, s: 'rejected', r: 'not-member' }]);
     expect(await ackStatuses(db, ids)).toEqual(['sent']);
@@ -70,11 +70,11 @@ describe('OutboxStore: ack batches', () => {
   it('never hands out an ack key twice, even after the outbox emptied', async () => {
     const { db, ids, store } = await setup(3);
     await enqueueMarkRead(db, [ids[0]!], 'bob', 1);
-    const first = await store.readBatch('ack', 10);
+    const first = await store.readAcks(10);
     await store.applyAckResults(first, [{ m: ids[0]!, s: 'accepted' }]);
     expect(await db.outbox.count()).toBe(0);
     await enqueueMarkRead(db, [ids[1]!, ids[2]!], 'bob', 2);
-    const next = await store.readBatch('ack', 10);
+    const next = await store.readAcks(10);
     const seqs = [...first, ...next].map((r) => ackSeqOf(r.key));
     expect(seqs.every(Number.isSafeInteger)).toBe(true);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, vi } from 'vitest';
 import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
-import { PENDING_POS_BASE, ReadSyncDb, type MessageRow, type OutboxRow } from '../../../worker/db/ReadSyncDb';
+import { PENDING_POS_BASE, ReadSyncDb, type AckOutboxRow, type MessageRow, type SendOutboxRow } from '../../../worker/db/ReadSyncDb';
 import { ackKey } from '../../../worker/db/ackKeys';
 import { reserveAckSeqs } from '../../../worker/store/meta';
 import { Flusher } from '../../../worker/outbox/Flusher';
@@ -155,13 +155,13 @@ export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now(
     const rows = await db.messages.bulkGet(ids);
     const first = await reserveAckSeqs(db, ids.length);
     const put: MessageRow[] = [];
-    const acks: OutboxRow[] = [];
+    const acks: AckOutboxRow[] = [];
     rows.forEach((row, i) => {
       if (!row || row.ackStatus !== 'none') return;
       const id = ids[i]!;
       const ackSeq = first + i;
       put.push({ ...row, readAt, ackStatus: 'pending', ackSeq });
-      acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, convId: row.convId, enqueuedAt: readAt, readAt, attempts: 0 });
+      acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt });
     });
     await db.messages.bulkPut(put);
     await db.outbox.bulkPut(acks);
@@ -188,7 +188,8 @@ export async function enqueueSend(db: ReadSyncDb, out: OutgoingMessage, userId: 
       ackStatus: 'none',
       pos: PENDING_POS_BASE + out.createdAt,
     });
-    await db.outbox.put({ key: `msg:${out.id}`, kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 });
+    const queued: SendOutboxRow = { key: `msg:${out.id}`, kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 };
+    await db.outbox.put(queued);
   });
 }
 

@@ -49,7 +49,7 @@ describe('a database written by schema version 1', () => {
 
     // Upgraded, before anything flushes: acks re-keyed in enqueue order, each message linked to its ack.
     const upgraded = world.openDb('bob');
-    const queue = await new OutboxStore(upgraded).readBatch('ack', 10);
+    const queue = await new OutboxStore(upgraded).readAcks(10);
     expect(queue.map((r) => r.messageId)).toEqual([...incoming].reverse().map((m) => m.id));
     const linked = await upgraded.messages.bulkGet(queue.map((r) => r.messageId));
     expect(linked.map((m) => m && ackKey(m.ackSeq ?? 0))).toEqual(queue.map((r) => r.key));
