@@ -193,13 +193,15 @@ export async function libFlush(
     await new Promise((res) => setTimeout(res, 200));
     await idle(h);
     const before = await h.extras.benchFetchStats();
-    const t0 = performance.now();
+    // Timed: the flush calls. The check that the outbox is empty (a fresh IndexedDB connection on the page) is not.
+    let ms = 0;
     let left = -1;
     for (let i = 0; i < 5 && left !== 0; i++) {
+      const t0 = performance.now();
       await h.client.flush();
+      ms += performance.now() - t0;
       left = await countRows(dbName, 'outbox');
     }
-    const ms = performance.now() - t0;
     if (left !== 0) throw new Error(`outbox still holds ${left} rows after flushing`);
     const after = await h.extras.benchFetchStats();
     return {
