@@ -5,6 +5,9 @@ import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
 import { classifyFailure, isSplittable } from './classifyFailure';
 
+/** Ack requests on the wire at once during a flush (each one batch). */
+const ACKS_IN_FLIGHT = 2;
+
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
   if (answered === 0) throw new ProtocolError(`the server answered none of a batch of ${sent} ${what}`);
@@ -53,39 +56,50 @@ export class OutboxSender {
   }
 
   /**
-   * Acks are independent of each other, so the local bookkeeping overlaps the
-   * network: while batch k is on the wire, batch k+1 is read (one key-range
-   * getAll) and batch k-1's answer is applied (one transaction). Requests
-   * still go one at a time, and every apply is awaited before the pass ends.
-   * Reading one batch ahead, not the whole queue, lets the first request
-   * leave after a 500-row read instead of a 10,000-row one.
+   * Acks are independent of each other (the server applies each once, in
+   * any order), so the pass keeps the pipe full: up to ACKS_IN_FLIGHT
+   * requests at a time, the next batch read (one key-range getAll) while
+   * they are on the wire, and each answer applied (one transaction) as it
+   * comes. On a high-latency link that divides the flush time by the number
+   * in flight; locally it hides the IndexedDB work behind the network.
+   * After a failure no new request starts; the pass waits for those already
+   * sent and for every apply, then rethrows the first failure.
    */
   private async drainAcks(): Promise<void> {
     const { store } = this.deps;
+    const inFlight = new Set<Promise<unknown>>();
     const applying: Promise<void>[] = [];
-    let failure: unknown = null;
-    let ahead: Promise<AckOutboxRow[]> | null = null;
+    let failure: { error: unknown } | null = null;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+    };
+    let ahead: Promise<AckOutboxRow[]> | null = store.readAcks(this.ackBatchSize());
     try {
-      let size = this.ackBatchSize();
-      ahead = store.readAcks(size);
-      for (;;) {
+      while (failure === null) {
         const rows: AckOutboxRow[] = await ahead;
         ahead = null;
         if (rows.length === 0) break;
-        size = this.ackBatchSize();
-        ahead = store.readAcks(size, rows[rows.length - 1]!.key);
-        ahead.catch(() => {}); // observed on the next turn, or dropped with a failure
-        const { applied } = await this.sendAcks(rows);
-        const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
-        done.catch(() => {}); // observed below; not an unhandled rejection meanwhile
-        applying.push(done);
+        ahead = store.readAcks(this.ackBatchSize(), rows[rows.length - 1]!.key);
+        ahead.catch(() => {}); // observed on the next turn, or dropped after a failure
+        const sent: Promise<unknown> = this.sendAcks(rows).then(
+          ({ applied }) => {
+            const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
+            done.catch(() => {}); // observed below
+            applying.push(done);
+          },
+          fail,
+        );
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent));
+        if (inFlight.size >= ACKS_IN_FLIGHT) await Promise.race(inFlight);
       }
     } catch (err) {
-      failure = err;
+      fail(err); // reading the outbox failed
     }
+    await Promise.all(inFlight);
     const settled = await Promise.allSettled(applying);
     const failedApply = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure !== null) throw failure;
+    if (failure !== null) throw (failure as { error: unknown }).error;
     if (failedApply) throw failedApply.reason;
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { advance, markRead, openTab, settle, storeDelivered, World, trackTabs } from './harness';
 import { ackStatus, ackStatuses } from '../harness';
+import type { Transport } from '../../../worker/transport/Transport';
 
 describe('Flusher: offline queue, then batched flush', () => {
   const tabs = trackTabs();
@@ -124,5 +125,40 @@ describe('Flusher: offline queue, then batched flush', () => {
     await tab.flusher.whenIdle();
     expect(world.readersOf(messages[1]!.id)).toEqual(['bob']);
     expect(tab.flusher.getStatus().connection).toBe('online');
+  });
+});
+
+describe('Flusher: ack requests in flight', () => {
+  const tabs = trackTabs();
+
+  it('keeps two ack requests on the wire at once, never more, and every ack still counts once', async () => {
+    const world = new World(['bob']);
+    const messages = await world.post(1000);
+    const net = world.transport('bob');
+    let open = 0;
+    let most = 0;
+    // Each answer takes a few event-loop turns, so a sequential sender would never overlap two.
+    const slow: Transport = Object.assign(Object.create(net) as Transport, {
+      async ackBatch(req: Parameters<Transport['ackBatch']>[0]) {
+        most = Math.max(most, ++open);
+        try {
+          for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+          return await net.ackBatch(req);
+        } finally {
+          open--;
+        }
+      },
+    });
+    const tab = await openTab(world, 'bob', { transport: slow, flush: { ackBatchSize: 100 } });
+    tabs.push(tab);
+    await storeDelivered(tab.db, messages);
+    await markRead(tab.db, messages.map((m) => m.id));
+    await tab.flusher.flush();
+
+    expect(net.count('ackBatch')).toBe(10);
+    expect(most).toBe(2);
+    expect(await tab.db.outbox.count()).toBe(0);
+    const counts = await world.readCount(messages.map((m) => m.id));
+    expect([...counts.values()].every((c) => c === 1)).toBe(true);
   });
 });

@@ -18,8 +18,9 @@ describe('Flusher: worker crash mid-flush', () => {
     first.flusher.notifyEnqueued();
     await runTimersUntil(() => net.count('ackBatch') >= 1);
     expect(world.readersOf(ids[0]!)).toEqual(['bob']); // applied on the server…
-    expect(await first.db.outbox.count()).toBe(250); // …but not confirmed locally
+    expect(new Set(await ackStatuses(first.db, ids.slice(0, 100)))).toEqual(new Set(['pending'])); // …but not confirmed locally
     first.db.close(); // the worker is terminated: no stop(), its lease stays until it expires
+    const sentBefore = net.log.filter((e) => e.kind === 'ackBatch').length;
 
     const second = await openTab(world, 'bob', { flush: { ackBatchSize: 100 } });
     tabs.push(second);
@@ -34,8 +35,7 @@ describe('Flusher: worker crash mid-flush', () => {
     expect(new Set(await ackStatuses(second.db, ids))).toEqual(new Set(['sent']));
     // The resent first batch carried the same content-derived id: the server replayed its stored result.
     const batchIds = net.log.filter((e) => e.kind === 'ackBatch').map((e) => (e.request as { batchId: string }).batchId);
-    expect(batchIds).toHaveLength(4);
-    expect(batchIds[1]).toBe(batchIds[0]);
+    expect(batchIds.slice(sentBefore)).toContain(batchIds[0]);
   });
 
   it('reply lost after the server applied it, then a reload: duplicates are harmless', async () => {
