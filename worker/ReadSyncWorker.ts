@@ -25,7 +25,7 @@ import type {
   MessageRef,
   Query,
   SendMessageInput,
-  SubscriptionUpdate,
+  UpdateBatch,
   SyncStatus,
   WorkerApi,
 } from '../src/bridge';
@@ -167,7 +167,7 @@ export class ReadSyncWorker implements WorkerApi {
     return this.config?.limits ?? DEFAULT_LIMITS;
   }
 
-  async attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void> {
+  async attach(sink: (batch: UpdateBatch) => void): Promise<void> {
     this.assertOpen();
     this.hub.attach(sink);
   }

@@ -1,6 +1,6 @@
 import Dexie, { type ObservabilitySet } from 'dexie';
 import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload, type MessageReceipt } from '../src/protocol';
-import type { Query, ReadState, SubscriptionUpdate, SyncStatus } from '../src/bridge';
+import { packUpdates, type Query, type ReadState, type SubscriptionUpdate, type SyncStatus, type UpdateBatch } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
 import { isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
 import { mergeReceipt } from './store/applyReceipts';
@@ -14,7 +14,7 @@ import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, que
 export type StatusFlags = Pick<SyncStatus, 'connection' | 'leader' | 'flushing' | 'lastError' | 'lastSyncAt'>;
 
 /** Where coalesced update batches go: the UI's single sink (a Comlink proxy). */
-export type UpdateSink = (updates: SubscriptionUpdate[]) => unknown;
+export type UpdateSink = (batch: UpdateBatch) => unknown;
 
 interface Entry {
   key: string;
@@ -428,10 +428,10 @@ export class SubscriptionHub {
 
   private post(): void {
     if (!this.sink || this.pending.size === 0 || this.closed) return;
-    const updates = [...this.pending.values()];
+    const batch = packUpdates(this.pending.values(), (u) => this.bySub.get(u.id)?.query.kind === 'read-state');
     this.pending.clear();
     try {
-      const r = this.sink(updates) as Promise<unknown> | undefined;
+      const r = this.sink(batch) as Promise<unknown> | undefined;
       // A sink whose page went away rejects; its subscriptions die with it.
       if (r && typeof r.then === 'function') r.then(undefined, () => undefined);
     } catch {

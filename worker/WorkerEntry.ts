@@ -8,7 +8,7 @@ import type {
   MessageRef,
   Query,
   SendMessageInput,
-  SubscriptionUpdate,
+  UpdateBatch,
   WorkerEntryApi,
   WorkerInitOptions,
 } from '../src/bridge';
@@ -96,7 +96,7 @@ export class WorkerEntry implements WorkerEntryApi {
     return this.worker;
   }
 
-  attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void> {
+  attach(sink: (batch: UpdateBatch) => void): Promise<void> {
     return this.w('attach').attach(sink);
   }
   subscribe(subs: { id: number; query: Query }[]): Promise<void> {

@@ -7,7 +7,7 @@
  * inject a receipt burst, wait for idle, and count the ack requests sent.
  */
 import { expose } from 'comlink';
-import { installErrorTransfer, type SubscriptionUpdate, type WorkerInitOptions } from '../../src/bridge';
+import { installErrorTransfer, type UpdateBatch, type WorkerInitOptions } from '../../src/bridge';
 import type { MessageReceipt } from '../../src/protocol';
 import { WorkerEntry } from '../../worker/WorkerEntry';
 import { HttpTransport } from '../../worker/transport/HttpTransport';
@@ -106,9 +106,9 @@ for (const name of Object.getOwnPropertyNames(WorkerEntry.prototype)) {
   if (typeof fn === 'function') api[name] = (fn as (...a: unknown[]) => unknown).bind(entry);
 }
 // The sink is wrapped only to note when the hub posts (epoch ms, comparable across threads).
-api.attach = (sink: (updates: SubscriptionUpdate[]) => unknown) =>
-  entry.attach((updates) => {
-    posts.push({ at: performance.timeOrigin + performance.now(), count: updates.length });
-    return sink(updates);
+api.attach = (sink: (batch: UpdateBatch) => unknown) =>
+  entry.attach((batch) => {
+    posts.push({ at: performance.timeOrigin + performance.now(), count: (batch.readStates?.id.length ?? 0) + (batch.updates?.length ?? 0) });
+    return sink(batch);
   });
 expose(api);

@@ -1,2 +1,4 @@
 export type * from './types';
 export { installErrorTransfer } from './errorTransfer';
+export { packUpdates, unpackUpdates } from './updateBatch';
+export type { ReadStateColumns, UpdateBatch } from './updateBatch';

@@ -5,6 +5,7 @@
  */
 import type { ConvType, Conversation, MemberFilter, Message, MessageReceipt, ReadMemberPage } from '../protocol';
 import type { ErrorPayload } from '../protocol';
+import type { UpdateBatch } from './updateBatch';
 
 /** Where a message of mine stands on its way to the server. */
 export type SendStatus = 'pending' | 'sent' | 'failed';
@@ -126,9 +127,11 @@ export interface EnvironmentSignal {
 export interface WorkerApi {
   /**
    * Registers the single update sink (a Comlink proxy). The worker calls it
-   * at most once per tick with every pending update, coalesced per id.
+   * at most once per tick with every pending update, coalesced per id, read
+   * states packed in columns (`UpdateBatch`; `unpackUpdates` turns it into
+   * one `SubscriptionUpdate` per id).
    */
-  attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void>;
+  attach(sink: (batch: UpdateBatch) => void): Promise<void>;
   /** Starts subscriptions (batched: many ids per call). The current value follows on the sink. */
   subscribe(subs: { id: number; query: Query }[]): Promise<void>;
   /** Ends subscriptions and releases their worker-side queries. */

@@ -1,5 +1,5 @@
 import { proxy, releaseProxy, wrap, type Endpoint } from 'comlink';
-import type { SubscriptionUpdate, WorkerEntryApi, WorkerInitOptions } from '../bridge';
+import { unpackUpdates, type SubscriptionUpdate, type UpdateBatch, type WorkerEntryApi, type WorkerInitOptions } from '../bridge';
 import { installErrorTransfer } from '../bridge';
 import { ValidationError } from '../protocol';
 import { ReadSyncClient, type ClientLink } from './ReadSyncClient';
@@ -41,7 +41,7 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
   const doInit = options.init ?? owned;
 
   let dispatch: ((updates: SubscriptionUpdate[]) => void) | null = null;
-  const sink = proxy((updates: SubscriptionUpdate[]) => dispatch?.(updates));
+  const sink = proxy((batch: UpdateBatch) => dispatch?.(unpackUpdates(batch)));
   const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
   const ready = (async () => {
     if (doInit) await api.init({ ...initOptions(options), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });

@@ -1,4 +1,4 @@
-import type { EnvironmentSignal, MessageRef, Query, SubscriptionUpdate, WorkerApi, WorkerInitOptions } from '../../src/bridge';
+import type { EnvironmentSignal, MessageRef, Query, SubscriptionUpdate, UpdateBatch, WorkerApi, WorkerInitOptions } from '../../src/bridge';
 import { ReceiptRuleError, type ErrorPayload, type MessageReceipt } from '../../src/protocol';
 
 /**
@@ -13,7 +13,8 @@ export class FakeWorkerApi implements WorkerApi {
   readonly sinkCalls: SubscriptionUpdate[][] = [];
   readonly environment: EnvironmentSignal[] = [];
   readonly values = new Map<string, unknown>();
-  private sink: ((u: SubscriptionUpdate[]) => void) | null = null;
+  /** Posts plain arrays: the form an older worker sends, which the client must keep accepting. */
+  private sink: ((batch: UpdateBatch | SubscriptionUpdate[]) => void) | null = null;
   private pending = new Map<number, SubscriptionUpdate>();
   private scheduled = false;
 
@@ -26,9 +27,9 @@ export class FakeWorkerApi implements WorkerApi {
     if (this.initError) throw this.initError;
   }
 
-  async attach(sink: (updates: SubscriptionUpdate[]) => void): Promise<void> {
+  async attach(sink: (batch: UpdateBatch) => void): Promise<void> {
     this.calls.push('attach');
-    this.sink = sink;
+    this.sink = sink as (batch: UpdateBatch | SubscriptionUpdate[]) => void;
   }
 
   async subscribe(subs: { id: number; query: Query }[]): Promise<void> {

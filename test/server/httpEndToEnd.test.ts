@@ -6,8 +6,8 @@
 import * as Comlink from 'comlink';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ReadState, SubscriptionUpdate, WorkerApi } from '../../src/bridge';
-import { installErrorTransfer } from '../../src/bridge';
+import type { ReadState, UpdateBatch, WorkerApi } from '../../src/bridge';
+import { installErrorTransfer, unpackUpdates } from '../../src/bridge';
 import type { MessageReceipt, ReadMember, ReadMemberPage } from '../../src/protocol';
 import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
 import { ReadSyncWorker } from '../../worker/ReadSyncWorker';
@@ -41,8 +41,8 @@ async function openUser(s: Server, userId: string) {
   const api = Comlink.wrap<WorkerApi>(port1);
   const values = new Map<number, unknown>();
   await api.attach(
-    Comlink.proxy((batch: SubscriptionUpdate[]) => {
-      for (const u of batch) values.set(u.id, u.value);
+    Comlink.proxy((batch: UpdateBatch) => {
+      for (const u of unpackUpdates(batch)) values.set(u.id, u.value);
     }),
   );
   cleanups.push(async () => {

@@ -1,7 +1,7 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MessageReceipt } from '../../src/protocol';
-import type { ReadState, SubscriptionUpdate } from '../../src/bridge';
+import { unpackUpdates, type ReadState, type SubscriptionUpdate } from '../../src/bridge';
 import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
 import { SubscriptionHub } from '../../worker/SubscriptionHub';
 import { applyReceipts } from '../../worker/store/applyReceipts';
@@ -50,7 +50,7 @@ async function setup() {
   const hub = new SubscriptionHub(a, 'alice', (fn) => queue.push(fn));
   hubs.push(hub);
   const updates: SubscriptionUpdate[][] = [];
-  hub.attach((u) => void updates.push(u));
+  hub.attach((batch) => void updates.push(unpackUpdates(batch)));
   /** Runs scheduled work until the hub is quiet. */
   const tick = async () => {
     for (let i = 0; i < 20; i++) {

@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { installErrorTransfer, type AckStatus, type Query, type SubscriptionUpdate, type WorkerApi } from '../../src/bridge';
+import { installErrorTransfer, unpackUpdates, type AckStatus, type Query, type SubscriptionUpdate, type UpdateBatch, type WorkerApi } from '../../src/bridge';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
 import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
@@ -61,7 +61,8 @@ export async function openClient(
   const errors = new Map<number, { code: string; message: string }>();
   const batches: SubscriptionUpdate[][] = [];
   await api.attach(
-    Comlink.proxy((batch: SubscriptionUpdate[]) => {
+    Comlink.proxy((packed: UpdateBatch) => {
+      const batch = unpackUpdates(packed);
       batches.push(batch);
       for (const u of batch) {
         if (u.error) errors.set(u.id, u.error);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SyncStatus } from '../../../src/bridge';
+import { unpackUpdates, type SyncStatus } from '../../../src/bridge';
 import { ReadSyncWorker } from '../../../worker/ReadSyncWorker';
 import { openTab, runTimersUntil, settle, useFakeClock, World, type Tab } from './harness';
 
@@ -72,8 +72,8 @@ describe('ReadSyncWorker + Flusher: offline reads reach the server once', () => 
     const bob = await worker(world, 'bob');
     await bob.receiveMessages(messages);
     const sub: SyncStatus[] = [];
-    await bob.attach((updates) => {
-      for (const u of updates) sub.push(u.value as SyncStatus);
+    await bob.attach((batch) => {
+      for (const u of unpackUpdates(batch)) sub.push(u.value as SyncStatus);
     });
     await bob.subscribe([{ id: 1, query: { kind: 'sync-status' } }]);
     await bob.markRead(messages.map((m) => m.id));
