@@ -3,6 +3,7 @@ import {
   ReceiptQueryResponseSchema,
   ServerConfigSchema,
   ServerEventSchema,
+  fastReceiptsEvent,
   parsePayload,
   toErrorPayload,
   type Limits,
@@ -121,7 +122,8 @@ export class SyncEngine {
 
   /** Applies one server event (validated again: the transport is not trusted blindly). */
   async apply(raw: unknown): Promise<void> {
-    const event: ServerEvent = parsePayload(ServerEventSchema, raw, 'server event');
+    // Receipt bursts take the hand-written checks (same rules); anything they do not accept, the schema.
+    const event: ServerEvent = fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
     const { db } = this.deps;
     switch (event.type) {
       case 'hello': {

@@ -37,21 +37,6 @@ export interface UpdateBatch {
   updates?: SubscriptionUpdate[];
 }
 
-const COLUMNS = [
-  'messageId',
-  'convId',
-  'convType',
-  'direction',
-  'needReadReceipt',
-  'status',
-  'readCount',
-  'unreadCount',
-  'isPeerRead',
-  'timestamp',
-  'ackStatus',
-  'label',
-] as const satisfies readonly (keyof ReadState)[];
-
 function emptyColumns(): ReadStateColumns {
   return {
     id: [],
@@ -85,8 +70,20 @@ export function packUpdates(updates: Iterable<SubscriptionUpdate>, isReadState: 
       cols ??= emptyColumns();
       const s = u.value as ReadState;
       const row = cols.id.length;
+      // Spelled out, not looped over the field names: this runs 10,000 times in a burst.
       cols.id.push(u.id);
-      for (const k of COLUMNS) (cols[k] as unknown[]).push(s[k]);
+      cols.messageId.push(s.messageId);
+      cols.convId.push(s.convId);
+      cols.convType.push(s.convType);
+      cols.direction.push(s.direction);
+      cols.needReadReceipt.push(s.needReadReceipt);
+      cols.status.push(s.status);
+      cols.readCount.push(s.readCount);
+      cols.unreadCount.push(s.unreadCount);
+      cols.isPeerRead.push(s.isPeerRead);
+      cols.timestamp.push(s.timestamp);
+      cols.ackStatus.push(s.ackStatus);
+      cols.label.push(s.label);
       if (s.error) cols.error[row] = s.error;
       if (s.ackError) cols.ackError[row] = s.ackError;
     } else {

@@ -14,7 +14,9 @@ import { META_RECEIPT_CURSOR } from './meta';
 export function mergeReceipt(old: ReceiptRow | undefined, next: MessageReceipt): ReceiptRow | null {
   if (!old) return { ...next };
   const merged: ReceiptRow = {
-    ...old,
+    convId: old.convId,
+    convType: old.convType,
+    messageId: old.messageId,
     readCount: Math.max(old.readCount, next.readCount),
     unreadCount: Math.min(old.unreadCount, next.unreadCount),
     isPeerRead: old.isPeerRead || next.isPeerRead,

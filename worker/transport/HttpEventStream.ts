@@ -1,5 +1,5 @@
 import type { ServerEvent } from '../../src/protocol';
-import { ServerEventSchema, parsePayload } from '../../src/protocol';
+import { ServerEventSchema, fastReceiptsEvent, parsePayload } from '../../src/protocol';
 import type { EventStreamHandlers } from './Transport';
 
 /** The subset of the WebSocket API the stream uses (browser WebSocket and the `ws` package both fit). */
@@ -99,7 +99,8 @@ export class HttpEventStream {
   private receive(data: unknown): void {
     let event: ServerEvent;
     try {
-      event = parsePayload(ServerEventSchema, JSON.parse(typeof data === 'string' ? data : String(data)), 'server event');
+      const raw: unknown = JSON.parse(typeof data === 'string' ? data : String(data));
+      event = fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
     } catch {
       this.rejected++;
       return;
