@@ -166,5 +166,6 @@ export function readStateEquals(a: ReadState | null, b: ReadState | null): boole
 /** A stored message row without its storage-only fields; `queued` as for `toReadState`. */
 export function toLocalMessage(row: MessageRow, queued?: boolean): LocalMessage {
   const { pos: _pos, ackSeq: _ackSeq, ...rest } = row;
-  return { ...rest, ackStatus: effectiveAckStatus(row, queued) };
+  rest.ackStatus = effectiveAckStatus(row, queued);
+  return rest;
 }

@@ -12,17 +12,19 @@ import { loadQueuedAcks } from '../store/queuedAcks';
  * are skipped. Call inside a read transaction over messages and outbox.
  */
 export async function loadMessages(db: ReadSyncDb, convId: string, limit: number): Promise<LocalMessage[]> {
-  const rows = await db.messages
-    .where('[convId+pos]')
-    .between([convId, Dexie.minKey], [convId, Dexie.maxKey])
-    .reverse()
-    .limit(limit)
-    .toArray();
-  const valid: MessageRow[] = [];
-  for (let i = rows.length - 1; i >= 0; i--) {
-    const row: unknown = rows[i];
-    if (isMessageRow(row)) valid.push(row);
+  // The newest `limit` rows without walking them backwards one cursor step at a time
+  // (10,000 steps took ~150 ms in Chromium): count, and if there are more, skip to the
+  // first wanted position with ONE cursor advance, then getAll forward from there.
+  const index = db.messages.where('[convId+pos]');
+  const all = index.between([convId, Dexie.minKey], [convId, Dexie.maxKey]);
+  let from: unknown = Dexie.minKey;
+  if ((await all.count()) > limit) {
+    const [first] = await all.clone().reverse().offset(limit - 1).limit(1).keys();
+    from = (first as [string, number] | undefined)?.[1] ?? Dexie.minKey;
   }
+  const rows: unknown[] = await index.between([convId, from], [convId, Dexie.maxKey], true, true).toArray();
+  const valid: MessageRow[] = [];
+  for (const row of rows) if (isMessageRow(row)) valid.push(row);
   const queued = await loadQueuedAcks(db, valid);
   return valid.map((row) => toLocalMessage(row, queued.get(row.id)));
 }
