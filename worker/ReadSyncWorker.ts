@@ -201,7 +201,7 @@ export class ReadSyncWorker implements WorkerApi {
   async receiveMessages(messages: unknown): Promise<void> {
     await this.ready();
     const list = parseArgument(v.array(MessageSchema), messages, 'receiveMessages');
-    const rows = await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now()));
+    const rows = await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now(), this.userId));
     this.hub.prime('messages', rows);
   }
 

@@ -12,6 +12,7 @@ export function openRawDb(name: string): Promise<IDBDatabase> {
       messages.createIndex('[convId+pos]', ['convId', 'pos']);
       messages.createIndex('ackStatus', 'ackStatus');
       messages.createIndex('status', 'status');
+      messages.createIndex('ownWithReceipts', 'ownWithReceipts');
       const outbox = db.createObjectStore('outbox', { keyPath: 'key' });
       outbox.createIndex('[kind+enqueuedAt]', ['kind', 'enqueuedAt']);
     };

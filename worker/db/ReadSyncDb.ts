@@ -2,6 +2,7 @@ import Dexie, { type EntityTable } from 'dexie';
 import type { Conversation, ErrorPayload, MessageReceipt, OutgoingMessage, ReadMemberPage } from '../../src/protocol';
 import type { LocalMessage } from '../../src/bridge';
 import { ACK_SEQ_META, ackKey } from './ackKeys';
+import { META_USER } from '../store/meta';
 
 /** Added to `createdAt` to order pending (seq-less) messages after every sent one. */
 export const PENDING_POS_BASE = 2 ** 52;
@@ -20,6 +21,12 @@ export interface MessageRow extends LocalMessage {
   pos: number;
   /** Sequence number of my ack's outbox row, set with `ackStatus: 'pending'`. */
   ackSeq?: number;
+  /**
+   * 1 on my own messages that asked for receipts, absent on all others: a
+   * sparse index, so the catch-up finds the receipts to refresh without
+   * reading every message, and other rows cost no index entry.
+   */
+  ownWithReceipts?: 1;
 }
 
 /** Receipt state of one of my messages. */
@@ -99,10 +106,20 @@ export class ReadSyncDb extends Dexie {
     });
     // v2: acks are re-keyed from `ack:<messageId>` to ordered `ackKey(seq)` keys, in their
     // enqueue order, as lean rows outside every index (AckOutboxRow), and their message rows
-    // learn the seq (see MessageRow.ackSeq). The unused outbox `convId` index goes.
+    // learn the seq (see MessageRow.ackSeq). The unused outbox `convId` index goes. My own
+    // messages that asked for receipts get the sparse `ownWithReceipts` index.
     this.version(2)
-      .stores({ outbox: 'key, [kind+enqueuedAt]' })
+      .stores({ messages: 'id, [convId+pos], ackStatus, status, ownWithReceipts', outbox: 'key, [kind+enqueuedAt]' })
       .upgrade(async (tx) => {
+        const owner = (await tx.table<MetaRow, string>('meta').get(META_USER))?.value;
+        if (typeof owner === 'string') {
+          await tx
+            .table<MessageRow, string>('messages')
+            .filter((m) => m.senderId === owner && m.needReadReceipt === true)
+            .modify((m) => {
+              m.ownWithReceipts = 1;
+            });
+        }
         const outbox = tx.table<{ key: string; messageId: string; readAt?: number; enqueuedAt: number }, string>('outbox');
         const messages = tx.table<MessageRow, string>('messages');
         const acks = await outbox.where('[kind+enqueuedAt]').between(['ack', Dexie.minKey], ['ack', Dexie.maxKey]).toArray();

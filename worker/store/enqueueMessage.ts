@@ -27,6 +27,7 @@ export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: Ou
     ackStatus: 'none',
     pos: PENDING_POS_BASE + out.createdAt,
   };
+  if (out.needReadReceipt) row.ownWithReceipts = 1;
   await db.transaction('rw', [db.messages, db.outbox], async () => {
     if ((await db.messages.get(out.id)) !== undefined) {
       throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);

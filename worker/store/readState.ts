@@ -165,7 +165,7 @@ export function readStateEquals(a: ReadState | null, b: ReadState | null): boole
 
 /** A stored message row without its storage-only fields; `queued` as for `toReadState`. */
 export function toLocalMessage(row: MessageRow, queued?: boolean): LocalMessage {
-  const { pos: _pos, ackSeq: _ackSeq, ...rest } = row;
+  const { pos: _pos, ackSeq: _ackSeq, ownWithReceipts: _own, ...rest } = row;
   rest.ackStatus = effectiveAckStatus(row, queued);
   return rest;
 }

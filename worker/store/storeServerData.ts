@@ -6,8 +6,8 @@ import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
 
 /** The stored row of a message the server delivered and we had not seen. */
-function newRow(m: Message, now: number): MessageRow {
-  return {
+function newRow(m: Message, now: number, userId: string): MessageRow {
+  const row: MessageRow = {
     id: m.id,
     convId: m.convId,
     convType: m.convType,
@@ -22,6 +22,9 @@ function newRow(m: Message, now: number): MessageRow {
     ackStatus: 'none',
     pos: m.seq,
   };
+  // Mine, from another device of mine: its receipts are mine to follow.
+  if (m.senderId === userId && m.needReadReceipt) row.ownWithReceipts = 1;
+  return row;
 }
 
 /**
@@ -32,7 +35,7 @@ function newRow(m: Message, now: number): MessageRow {
  * fields (my read state and its ack) are never touched. Invalid entries, and
  * an id reused by another sender, are dropped. Returns the rows written.
  */
-export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number): Promise<MessageRow[]> {
+export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number, userId: string): Promise<MessageRow[]> {
   const byId = new Map<string, Message>();
   for (const m of messages) if (v.is(MessageSchema, m)) byId.set(m.id, m);
   if (byId.size === 0) return [];
@@ -45,7 +48,7 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
       const old = olds[i];
       if (old === undefined || !isMessageRow(old)) {
         // New, or a damaged row that the server's copy repairs.
-        puts.push(newRow(m, now));
+        puts.push(newRow(m, now, userId));
         return;
       }
       if (old.senderId !== m.senderId || old.convId !== m.convId) return;

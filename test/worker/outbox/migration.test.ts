@@ -44,6 +44,7 @@ describe('a database written by schema version 1', () => {
         message: { id: 'mine00000001', convId: 'team', text: 'written offline by v1', needReadReceipt: true, createdAt: now },
       },
     ]);
+    await old.table('meta').put({ key: 'userId', value: 'bob' });
     expect(old.verno).toBe(1);
     old.close();
 
@@ -54,6 +55,8 @@ describe('a database written by schema version 1', () => {
     const linked = await upgraded.messages.bulkGet(queue.map((r) => r.messageId));
     expect(linked.map((m) => m && ackKey(m.ackSeq ?? 0))).toEqual(queue.map((r) => r.key));
     expect(await ackStatuses(upgraded, [...incoming.map((m) => m.id), flushedByV1.id])).toEqual(['pending', 'pending', 'pending', 'sent']);
+    // my own message that wants receipts joins the sparse index the receipt refresh reads; others' do not
+    expect((await upgraded.messages.where('ownWithReceipts').equals(1).primaryKeys()).sort()).toEqual(['mine00000001']);
     upgraded.close();
 
     const tab = await openTab(world, 'bob');
