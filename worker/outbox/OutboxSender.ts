@@ -6,7 +6,9 @@ import { ackBatchId } from './ackBatchId';
 import { classifyFailure, isSplittable } from './classifyFailure';
 
 /** Ack requests on the wire at once during a flush (each one batch). */
-const ACKS_IN_FLIGHT = 2;
+const ACKS_IN_FLIGHT = 3;
+/** Batches per outbox read after the first. */
+const ACK_READ_AHEAD = 4;
 
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
@@ -58,12 +60,15 @@ export class OutboxSender {
   /**
    * Acks are independent of each other (the server applies each once, in
    * any order), so the pass keeps the pipe full: up to ACKS_IN_FLIGHT
-   * requests at a time, the next batch read (one key-range getAll) while
-   * they are on the wire, and each answer applied (one transaction) as it
-   * comes. On a high-latency link that divides the flush time by the number
-   * in flight; locally it hides the IndexedDB work behind the network.
-   * After a failure no new request starts; the pass waits for those already
-   * sent and for every apply, then rethrows the first failure.
+   * requests at a time, the outbox read ahead while they travel, and each
+   * answer applied as it comes (the store groups answers that arrive during
+   * one apply into the next transaction). The first read is one batch, so
+   * the first request leaves at once; later reads take ACK_READ_AHEAD
+   * batches each, so reads rarely queue behind the applies' transactions.
+   * Reading continues until a read finds nothing, which also picks up acks
+   * queued during the pass. After a failure no new request starts; the pass
+   * waits for those already sent and for every apply, then rethrows the
+   * first failure.
    */
   private async drainAcks(): Promise<void> {
     const { store } = this.deps;
@@ -73,25 +78,29 @@ export class OutboxSender {
     const fail = (error: unknown) => {
       failure ??= { error };
     };
-    let ahead: Promise<AckOutboxRow[]> | null = store.readAcks(this.ackBatchSize());
+    const readAfter = (rows: AckOutboxRow[]): Promise<AckOutboxRow[]> => {
+      const read = store.readAcks(this.ackBatchSize() * ACK_READ_AHEAD, rows[rows.length - 1]!.key);
+      read.catch(() => {}); // observed when its turn comes, or dropped after a failure
+      return read;
+    };
     try {
-      while (failure === null) {
-        const rows: AckOutboxRow[] = await ahead;
-        ahead = null;
-        if (rows.length === 0) break;
-        ahead = store.readAcks(this.ackBatchSize(), rows[rows.length - 1]!.key);
-        ahead.catch(() => {}); // observed on the next turn, or dropped after a failure
-        const sent: Promise<unknown> = this.sendAcks(rows).then(
-          ({ applied }) => {
+      let chunk = await store.readAcks(this.ackBatchSize());
+      while (chunk.length > 0 && failure === null) {
+        const next = readAfter(chunk);
+        const size = this.ackBatchSize();
+        for (let i = 0; i < chunk.length && failure === null; i += size) {
+          const rows = chunk.slice(i, i + size);
+          const sent: Promise<unknown> = this.sendAcks(rows).then(({ applied }) => {
             const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
             done.catch(() => {}); // observed below
             applying.push(done);
-          },
-          fail,
-        );
-        inFlight.add(sent);
-        void sent.finally(() => inFlight.delete(sent));
-        if (inFlight.size >= ACKS_IN_FLIGHT) await Promise.race(inFlight);
+          }, fail);
+          inFlight.add(sent);
+          void sent.finally(() => inFlight.delete(sent));
+          if (inFlight.size >= ACKS_IN_FLIGHT) await Promise.race(inFlight);
+        }
+        if (failure !== null) break;
+        chunk = await next;
       }
     } catch (err) {
       fail(err); // reading the outbox failed

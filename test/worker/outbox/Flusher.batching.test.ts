@@ -131,7 +131,7 @@ describe('Flusher: offline queue, then batched flush', () => {
 describe('Flusher: ack requests in flight', () => {
   const tabs = trackTabs();
 
-  it('keeps two ack requests on the wire at once, never more, and every ack still counts once', async () => {
+  it('keeps three ack requests on the wire at once, never more, and every ack still counts once', async () => {
     const world = new World(['bob']);
     const messages = await world.post(1000);
     const net = world.transport('bob');
@@ -156,7 +156,7 @@ describe('Flusher: ack requests in flight', () => {
     await tab.flusher.flush();
 
     expect(net.count('ackBatch')).toBe(10);
-    expect(most).toBe(2);
+    expect(most).toBe(3);
     expect(await tab.db.outbox.count()).toBe(0);
     const counts = await world.readCount(messages.map((m) => m.id));
     expect([...counts.values()].every((c) => c === 1)).toBe(true);

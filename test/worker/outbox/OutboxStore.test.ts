@@ -67,6 +67,30 @@ describe('OutboxStore: ack batches', () => {
     expect(await ackStatuses(db, ids)).toEqual(['sent']);
   });
 
+  it('answers applied at the same time each count what they answered and all land', async () => {
+    const { db, ids, store } = await setup(9);
+    await enqueueMarkRead(db, ids, 'bob', 1);
+    const rows = await store.readAcks(9);
+    const parts = [rows.slice(0, 3), rows.slice(3, 6), rows.slice(6)];
+    // not awaited one by one: the later ones queue behind the first transaction and share one
+    const counts = await Promise.all(
+      parts.map((part, k) => store.applyAckResults(part, part.slice(0, 3 - k).map((r) => ({ m: r.messageId, s: 'accepted' as const })))),
+    );
+    expect(counts).toEqual([3, 2, 1]);
+    expect((await db.outbox.toArray()).map((r) => r.messageId)).toEqual([ids[5], ids[7], ids[8]]);
+  });
+
+  it('a refusal queued right behind a confirmation of the same ack still finds it confirmed', async () => {
+    const { db, ids, store } = await setup(1);
+    await enqueueMarkRead(db, ids, 'bob', 1);
+    const batch = await store.readAcks(10);
+    await Promise.all([
+      store.applyAckResults(batch, [{ m: ids[0]!, s: 'accepted' }]),
+      store.applyAckResults(batch, [{ m: ids[0]!, s: 'rejected', r: 'not-member' }]),
+    ]);
+    expect(await ackStatuses(db, ids)).toEqual(['sent']);
+  });
+
   it('never hands out an ack key twice, even after the outbox emptied', async () => {
     const { db, ids, store } = await setup(3);
     await enqueueMarkRead(db, [ids[0]!], 'bob', 1);
