@@ -26,7 +26,9 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly q;
-  private readonly multi = new Map<string, Database.Statement>();
+  /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
+  private readonly inserts: Database.Statement[] = [];
+  private readonly updates: Database.Statement[] = [];
   /**
    * Global ack sequence, kept in memory; written to `meta` when a transaction
    * that used it commits (numbers handed out to duplicates leave gaps that must
@@ -65,6 +67,7 @@ export class SqliteStore implements Store {
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
+      readSeq: p('SELECT ack_seq FROM reads WHERE message_id = ? AND user_id = ?').pluck(),
       readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
       maxAck: p("SELECT MAX(COALESCE((SELECT MAX(ack_seq) FROM reads), 0), COALESCE((SELECT value FROM meta WHERE key = 'ack_seq'), 0))").pluck(),
       setAck: p("INSERT INTO meta (key, value) VALUES ('ack_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -179,13 +182,24 @@ export class SqliteStore implements Store {
   }
 
   updateReadStates(updates: readonly ReadStateUpdate[]): void {
-    this.multiRow(
-      updates,
-      (n) => `WITH v(id, n, lr, la) AS (VALUES ${rows(n, 4)})
-        UPDATE messages SET read_count = read_count + v.n, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
-        FROM v WHERE messages.id = v.id`,
-      (u) => [u.messageId, u.added, u.lastReadAt, u.lastAckSeq],
-    );
+    for (let i = 0; i < updates.length; i += MULTI_ROW) {
+      const n = Math.min(MULTI_ROW, updates.length - i);
+      const params: unknown[] = new Array(n * 4);
+      for (let j = 0; j < n; j++) {
+        const u = updates[i + j] as ReadStateUpdate;
+        params[j * 4] = u.messageId;
+        params[j * 4 + 1] = u.added;
+        params[j * 4 + 2] = u.lastReadAt;
+        params[j * 4 + 3] = u.lastAckSeq;
+      }
+      let stmt = this.updates[n];
+      if (!stmt) {
+        this.updates[n] = stmt = this.db.prepare(`WITH v(id, n, lr, la) AS (VALUES ${rows(n, 4)})
+          UPDATE messages SET read_count = read_count + v.n, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
+          FROM v WHERE messages.id = v.id`);
+      }
+      stmt.run(params);
+    }
   }
 
   receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
@@ -198,33 +212,41 @@ export class SqliteStore implements Store {
   }
 
   insertReads(recs: readonly ReadRecord[]): string[] {
-    return this.multiRow(
-      recs,
-      (n) => `INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES ${rows(n, 4)} RETURNING message_id`,
-      (r) => [r.messageId, r.userId, r.readAt, r.ackSeq],
-    ) as string[];
+    const inserted: string[] = [];
+    let seen: Set<string> | undefined;
+    for (let i = 0; i < recs.length; i += MULTI_ROW) {
+      const n = Math.min(MULTI_ROW, recs.length - i);
+      const params: unknown[] = new Array(n * 4);
+      for (let j = 0; j < n; j++) {
+        const r = recs[i + j] as ReadRecord;
+        params[j * 4] = r.messageId;
+        params[j * 4 + 1] = r.userId;
+        params[j * 4 + 2] = r.readAt;
+        params[j * 4 + 3] = r.ackSeq;
+      }
+      // No RETURNING (it costs about a third of the insert): the row count tells whether every
+      // row went in, the usual case. Only when some were skipped are the chunk's rows looked up:
+      // a row is ours when the stored read carries the ack sequence we gave it (they are unique).
+      const changes = this.insertStatement(n).run(params).changes;
+      for (let j = 0; j < n; j++) {
+        const r = recs[i + j] as ReadRecord;
+        if (changes === n) inserted.push(r.messageId);
+        else {
+          const key = `${r.messageId}\u0000${r.userId}`;
+          if (seen?.has(key)) continue;
+          (seen ??= new Set()).add(key);
+          if (this.q.readSeq.get(r.messageId, r.userId) === r.ackSeq) inserted.push(r.messageId);
+        }
+      }
+    }
+    return inserted;
   }
 
-  /**
-   * Runs a multi-row statement over `items` in chunks of MULTI_ROW rows: one
-   * statement execution per chunk instead of one per row (per-row calls were
-   * most of an ack batch's cost). Statements are prepared once per row count.
-   */
-  private multiRow<T>(items: readonly T[], sqlFor: (n: number) => string, values: (item: T) => unknown[]): unknown[] {
-    const out: unknown[] = [];
-    for (let i = 0; i < items.length; i += MULTI_ROW) {
-      const chunk = items.slice(i, i + MULTI_ROW);
-      const key = `${sqlFor(1)}#${chunk.length}`;
-      let stmt = this.multi.get(key);
-      if (!stmt) {
-        stmt = this.db.prepare(sqlFor(chunk.length));
-        if (stmt.reader) stmt.pluck();
-        this.multi.set(key, stmt);
-      }
-      if (stmt.reader) out.push(...stmt.all(chunk.flatMap(values)));
-      else stmt.run(chunk.flatMap(values));
-    }
-    return out;
+  /** The multi-row read insert for `n` rows, prepared once per row count. */
+  private insertStatement(n: number): Database.Statement {
+    let stmt = this.inserts[n];
+    if (!stmt) this.inserts[n] = stmt = this.db.prepare(`INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES ${rows(n, 4)}`);
+    return stmt;
   }
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {
