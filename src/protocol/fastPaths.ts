@@ -1,11 +1,12 @@
 import type { MessageReceipt } from './entities';
-import type { ReceiptsEvent } from './wire';
+import { ITEM_STATUSES, REJECT_REASONS, type AckBatchResponse, type AckResult, type ReceiptsEvent } from './wire';
 
 /*
- * A hand-written fast path for the one hot payload: a `receipts` event can
- * carry 10,000 receipts, and running the valibot schema over them takes
- * 10-25 ms of the worker's time in a burst. These checks are the same rules
- * as `MessageReceiptSchema` / `ReceiptsEventSchema`, written out. They only
+ * Hand-written fast paths for the two hot payloads: a `receipts` event can
+ * carry 10,000 receipts (running the valibot schema over them takes 10-25 ms
+ * of the worker's time in a burst), and every ack request's answer carries
+ * one result per ack. These checks are the same rules as
+ * `ReceiptsEventSchema` / `AckBatchResponseSchema`, written out. They only
  * ever say "valid" or "don't know": anything they do not accept goes through
  * the schema, which then parses it or explains what is wrong. A test holds
  * them to the schema on valid and mutated payloads.
@@ -14,6 +15,9 @@ import type { ReceiptsEvent } from './wire';
 const ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const MESSAGE_ID = /^[A-Za-z0-9_-]{8,32}$/;
 const MAX_TIME = 8.64e15;
+const BATCH_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const STATUSES = new Set<unknown>(ITEM_STATUSES);
+const REASONS = new Set<unknown>(REJECT_REASONS);
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
 
@@ -52,4 +56,26 @@ export function fastReceiptsEvent(raw: unknown): ReceiptsEvent | null {
     receipts[i] = r;
   }
   return { type: 'receipts', receipts, cursor: e.cursor };
+}
+
+/** An `ack-batch-result`, parsed by the fast checks; null when they do not accept it (use the schema then). */
+export function fastAckBatchResponse(raw: unknown): AckBatchResponse | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const e = raw as Record<string, unknown>;
+  if (e.type !== 'ack-batch-result' || typeof e.batchId !== 'string' || !BATCH_ID.test(e.batchId) || !Array.isArray(e.results)) return null;
+  const list = e.results as unknown[];
+  const results: AckResult[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return null;
+    const { m, s, r } = x as Record<string, unknown>;
+    if (typeof m !== 'string' || !MESSAGE_ID.test(m) || !STATUSES.has(s)) return null;
+    if ('r' in (x as object)) {
+      if (!REASONS.has(r)) return null; // absent is fine; present must be a known reason
+      results[i] = { m, s: s as AckResult['s'], r: r as AckResult['r'] };
+    } else {
+      results[i] = { m, s: s as AckResult['s'] };
+    }
+  }
+  return { type: 'ack-batch-result', batchId: e.batchId, results };
 }

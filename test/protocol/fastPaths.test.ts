@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { ReceiptsEventSchema, fastReceiptsEvent } from '../../src/protocol';
+import { AckBatchResponseSchema, ReceiptsEventSchema, fastAckBatchResponse, fastReceiptsEvent } from '../../src/protocol';
 
 /** mulberry32: a small seeded PRNG, so a failure names its seed. */
 function rng(seed: number): () => number {
@@ -72,6 +72,54 @@ describe('fastReceiptsEvent: the same rules as ReceiptsEventSchema', () => {
       }
     }
     // Both sides of the comparison were exercised.
+    expect(accepted).toBeGreaterThan(200);
+    expect(refusedBySchema).toBeGreaterThan(200);
+  });
+});
+
+describe('fastAckBatchResponse: the same rules as AckBatchResponseSchema', () => {
+  const result = (i: number) =>
+    i % 3 === 2 ? { m: `msg${String(i).padStart(8, '0')}`, s: 'rejected', r: 'not-member' } : { m: `msg${String(i).padStart(8, '0')}`, s: i % 3 ? 'duplicate' : 'accepted' };
+  const ODD_RESULT_VALUES: unknown[] = [undefined, null, '', 'accepted', 'rejected', 'not-member', 'bogus', 'bad id!', 'msg_ok_00001', 3, {}, []];
+
+  it('accepts valid answers and outputs exactly what the schema outputs', () => {
+    const raw = { type: 'ack-batch-result', batchId: 'a0123456789abcdef', results: [result(0), result(1), { ...result(2), extra: 1 }] };
+    const fast = fastAckBatchResponse(raw);
+    expect(fast).not.toBeNull();
+    expect(fast).toEqual(v.parse(AckBatchResponseSchema, raw));
+  });
+
+  it('never accepts what the schema refuses, and agrees on output whenever it accepts (2,000 mutated answers)', () => {
+    let accepted = 0;
+    let refusedBySchema = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const rand = rng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const results: unknown[] = Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, i) => ({ ...result(i + seed) }));
+      const raw: Record<string, unknown> = { type: 'ack-batch-result', batchId: `batch_${seed}_xyz`, results };
+      for (let k = Math.floor(rand() * 3); k > 0; k--) {
+        const where = rand();
+        if (where < 0.1) raw.type = pick(['ack-batch-result', 'ack-batch', undefined]);
+        else if (where < 0.2) raw.batchId = pick(['short', 'x'.repeat(65), 'ok_batch_id_1', 7, null]);
+        else if (where < 0.25) raw.results = pick([null, {}, 'x', []]);
+        else if (Array.isArray(raw.results) && raw.results.length > 0) {
+          const list = raw.results as unknown[];
+          const i = Math.floor(rand() * list.length);
+          if (rand() < 0.1) list[i] = pick(ODD_RESULT_VALUES);
+          else if (typeof list[i] === 'object' && list[i] !== null) (list[i] as Record<string, unknown>)[pick(['m', 's', 'r', 'x'])] = pick(ODD_RESULT_VALUES);
+        }
+      }
+      const schema = v.safeParse(AckBatchResponseSchema, raw);
+      const fast = fastAckBatchResponse(raw);
+      if (!schema.success) refusedBySchema++;
+      if (fast !== null) {
+        accepted++;
+        expect(schema.success, `seed ${seed}: fast path accepted what the schema refuses: ${JSON.stringify(raw)}`).toBe(true);
+        expect(fast, `seed ${seed}`).toEqual(schema.output);
+      } else if (schema.success && !(Array.isArray(raw.results) && raw.results.some((r) => typeof r === 'object' && r !== null && 'r' in r && (r as { r: unknown }).r === undefined))) {
+        throw new Error(`seed ${seed}: a valid answer missed the fast path: ${JSON.stringify(raw)}`);
+      }
+    }
     expect(accepted).toBeGreaterThan(200);
     expect(refusedBySchema).toBeGreaterThan(200);
   });
