@@ -4,14 +4,20 @@ import type { MessageRecord, Store } from '../store/Store';
 export type MessageMeta = Pick<MessageRecord, 'id' | 'convId' | 'senderId' | 'seq' | 'needReadReceipt'>;
 
 /**
- * An LRU cache of immutable message metadata, so an ack batch does not read
- * its (usually recent, repeatedly acknowledged) messages back from storage.
- * Counters are never cached: they are updated relatively in the store.
- * Assumes this process is the database's only writer, as the reference
- * server does.
+ * A bounded cache of immutable message metadata, so an ack batch does not
+ * read its (usually recent, repeatedly acknowledged) messages back from
+ * storage. Counters are never cached: they are updated relatively in the
+ * store. Assumes this process is the database's only writer, as the
+ * reference server does.
+ *
+ * Two generations instead of an exact LRU: a hit in the young generation is
+ * one map lookup (an LRU refresh, a delete and a re-insert per ack, was a
+ * visible share of an ack batch's time). Entries used since the last turnover
+ * survive it; at most `capacity` entries are held.
  */
 export class MessageMetaCache {
-  private readonly entries = new Map<string, MessageMeta>();
+  private young = new Map<string, MessageMeta>();
+  private old = new Map<string, MessageMeta>();
 
   constructor(
     private readonly store: Store,
@@ -21,23 +27,31 @@ export class MessageMetaCache {
   /** Metadata of the stored messages among `ids`. */
   get(ids: readonly string[]): Map<string, MessageMeta> {
     const out = new Map<string, MessageMeta>();
-    const missing: string[] = [];
+    let missing: string[] | undefined;
     for (const id of ids) {
-      const hit = this.entries.get(id);
-      if (hit) {
-        this.entries.delete(id); // refresh its LRU position
-        this.entries.set(id, hit);
-        out.set(id, hit);
-      } else missing.push(id);
+      let hit = this.young.get(id);
+      if (!hit) {
+        hit = this.old.get(id);
+        if (hit) this.keep(id, hit);
+      }
+      if (hit) out.set(id, hit);
+      else (missing ??= []).push(id);
     }
-    if (missing.length > 0) {
+    if (missing) {
       for (const m of this.store.getMessages(missing)) {
         const meta: MessageMeta = { id: m.id, convId: m.convId, senderId: m.senderId, seq: m.seq, needReadReceipt: m.needReadReceipt };
         out.set(m.id, meta);
-        this.entries.set(m.id, meta);
+        this.keep(m.id, meta);
       }
-      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
     }
     return out;
+  }
+
+  private keep(id: string, meta: MessageMeta): void {
+    this.young.set(id, meta);
+    if (this.young.size >= Math.max(1, this.capacity >> 1)) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { Ack, AckResult } from '../../protocol';
 import type { MemberSpan, ReadRecord, ReadStateUpdate, Store } from '../store/Store';
-import type { MessageMeta, MessageMetaCache } from './MessageMetaCache';
+import type { MessageMetaCache } from './MessageMetaCache';
 
 /** A message whose receipt state an ack batch moved forward. */
 export interface ReceiptChange {
@@ -20,41 +20,70 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[], me
   // that skips those already stored, and one relative update of the counters.
   const messages = metas.get(acks.map((a) => a.m));
   const spans = new Map<string, MemberSpan[]>();
-  const verdicts: (AckResult | MessageMeta)[] = acks.map((ack) => {
+  const results: AckResult[] = new Array<AckResult>(acks.length);
+  // The reads to insert, with the index of their ack and their message's sender.
+  const reads: ReadRecord[] = [];
+  const readAck: number[] = [];
+  const senders: string[] = [];
+  for (let i = 0; i < acks.length; i++) {
+    const ack = acks[i] as Ack;
     const msg = messages.get(ack.m);
-    if (!msg) return { m: ack.m, s: 'rejected', r: 'not-found' };
-    if (msg.senderId === userId) return { m: ack.m, s: 'rejected', r: 'own-message' };
+    if (!msg) {
+      results[i] = { m: ack.m, s: 'rejected', r: 'not-found' };
+      continue;
+    }
+    if (msg.senderId === userId) {
+      results[i] = { m: ack.m, s: 'rejected', r: 'own-message' };
+      continue;
+    }
     let mine = spans.get(msg.convId);
     if (!mine) spans.set(msg.convId, (mine = store.spansOf(msg.convId, userId)));
     // In the audience = member at send time (even if left since: queued reads still count).
-    if (!mine.some((s) => s.joinedSeq < msg.seq && (s.leftSeq === null || msg.seq < s.leftSeq))) {
-      return { m: ack.m, s: 'rejected', r: mine.some((s) => s.leftSeq === null) ? 'not-in-audience' : 'not-member' };
+    if (!inAudience(mine, msg.seq)) {
+      results[i] = { m: ack.m, s: 'rejected', r: mine.some((s) => s.leftSeq === null) ? 'not-in-audience' : 'not-member' };
+      continue;
     }
-    if (!msg.needReadReceipt) return { m: ack.m, s: 'rejected', r: 'receipt-not-requested' };
-    return msg;
-  });
-  // Sequence numbers are handed out before the insert; a duplicate leaves a gap, which
-  // cursors tolerate (they only need to grow).
-  const reads: ReadRecord[] = [];
-  for (const [i, v] of verdicts.entries()) {
-    if ('senderId' in v) reads.push({ messageId: v.id, userId, readAt: (acks[i] as Ack).t, ackSeq: store.nextAckSeq() });
+    if (!msg.needReadReceipt) {
+      results[i] = { m: ack.m, s: 'rejected', r: 'receipt-not-requested' };
+      continue;
+    }
+    // Sequence numbers are handed out before the insert; a duplicate leaves a gap, which
+    // cursors tolerate (they only need to grow).
+    reads.push({ messageId: msg.id, userId, readAt: ack.t, ackSeq: store.nextAckSeq() });
+    readAck.push(i);
+    senders.push(msg.senderId);
   }
-  const inserted = new Set(store.insertReads(reads));
-  const updates = new Map<string, ReadStateUpdate & { senderId: string }>();
-  let r = 0;
-  const results = verdicts.map((v, i): AckResult => {
-    if (!('senderId' in v)) return v;
-    const read = reads[r++] as ReadRecord;
-    // The first ack of a message in the batch is the one inserted; later ones are duplicates.
-    if (!inserted.delete(v.id)) return { m: v.id, s: 'duplicate' };
-    const u = updates.get(v.id);
-    if (u) {
-      u.added += 1;
-      u.lastReadAt = Math.max(u.lastReadAt, read.readAt);
-      u.lastAckSeq = Math.max(u.lastAckSeq, read.ackSeq);
-    } else updates.set(v.id, { messageId: v.id, senderId: v.senderId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
-    return { m: (acks[i] as Ack).m, s: 'accepted' };
-  });
-  store.updateReadStates([...updates.values()]);
-  return { results, changes: [...updates.values()].map((u) => ({ messageId: u.messageId, senderId: u.senderId })) };
+  const inserted = store.insertReads(reads);
+  const updates: ReadStateUpdate[] = [];
+  const changes: ReceiptChange[] = [];
+  if (inserted.length === reads.length) {
+    // Every read went in (the usual case), so no message came twice: one update per read.
+    for (let r = 0; r < reads.length; r++) {
+      const read = reads[r] as ReadRecord;
+      updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
+      changes.push({ messageId: read.messageId, senderId: senders[r] as string });
+      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
+    }
+  } else {
+    // The first read of a message in the batch is the one that may have gone in; later ones
+    // (and any already stored) are duplicates. One reader per batch, so one row per message.
+    const fresh = new Set(inserted);
+    for (let r = 0; r < reads.length; r++) {
+      const read = reads[r] as ReadRecord;
+      if (!fresh.delete(read.messageId)) {
+        results[readAck[r] as number] = { m: read.messageId, s: 'duplicate' };
+        continue;
+      }
+      updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
+      changes.push({ messageId: read.messageId, senderId: senders[r] as string });
+      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
+    }
+  }
+  store.updateReadStates(updates);
+  return { results, changes };
+}
+
+function inAudience(spans: readonly MemberSpan[], seq: number): boolean {
+  for (const s of spans) if (s.joinedSeq < seq && (s.leftSeq === null || seq < s.leftSeq)) return true;
+  return false;
 }

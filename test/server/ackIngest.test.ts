@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { MessageMetaCache } from '../../src/server/core/MessageMetaCache';
+import { MemoryStore } from '../../src/server/store/MemoryStore';
+import type { MessageRecord } from '../../src/server/store/Store';
+import { forEachStore, makeCore, mid } from './coreFixture';
+
+forEachStore(() => {
+  describe('SyncCore: large ack batches', () => {
+    it('answers each of 350 acks, with duplicates spread over the batch, and counts each read once', async () => {
+      const f = makeCore({ limits: { maxAckBatch: 500 } });
+      f.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      for (let i = 0; i < 300; i++) await f.send('alice', 'team', mid(i));
+      // bob read some earlier; a later batch repeats a few of them and a few of its own acks
+      await f.ack('bob', [mid(5), mid(150), mid(299)]);
+      const ids = Array.from({ length: 300 }, (_, i) => mid(i));
+      const repeats = [mid(0), mid(120), mid(250), mid(5), mid(299)];
+      const res = await f.ack('bob', [...ids, ...repeats, ...Array.from({ length: 45 }, (_, i) => mid(1000 + i))]);
+      expect(res.results).toHaveLength(350);
+      const before = new Set([mid(5), mid(150), mid(299)]);
+      for (const [i, r] of res.results.slice(0, 300).entries()) {
+        expect(r).toEqual({ m: mid(i), s: before.has(mid(i)) ? 'duplicate' : 'accepted' });
+      }
+      expect(res.results.slice(300, 305)).toEqual(repeats.map((m) => ({ m, s: 'duplicate' })));
+      expect(res.results.slice(305).every((r) => r.s === 'rejected' && r.r === 'not-found')).toBe(true);
+      for (const i of [0, 5, 150, 299]) expect(await f.receipt('alice', mid(i))).toMatchObject({ readCount: 1, unreadCount: 1 });
+      // carol's full batch makes every message read by all
+      const all = await f.ack('carol', ids);
+      expect(all.results.every((r) => r.s === 'accepted')).toBe(true);
+      expect(await f.receipt('alice', mid(123))).toMatchObject({ readCount: 2, unreadCount: 0, isPeerRead: true });
+    });
+  });
+});
+
+describe('MessageMetaCache', () => {
+  const message = (i: number): MessageRecord => ({
+    id: mid(i),
+    convId: 'c',
+    convType: 'group',
+    senderId: 'alice',
+    text: 't',
+    needReadReceipt: i % 2 === 0,
+    seq: i + 1,
+    sentAt: 1,
+    audienceCount: 2,
+    readCount: 0,
+    lastReadAt: 0,
+    lastAckSeq: 0,
+  });
+
+  it('reads a message from the store once while it stays in use, and stays bounded', () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 100; i++) store.insertMessage(message(i));
+    const fetched: string[] = [];
+    const getMessages = store.getMessages.bind(store);
+    store.getMessages = (ids) => {
+      fetched.push(...ids);
+      return getMessages(ids);
+    };
+    const cache = new MessageMetaCache(store, 10);
+    const hot = [mid(1), mid(2)];
+    expect([...cache.get([...hot, mid(404)]).values()]).toEqual([
+      { id: mid(1), convId: 'c', senderId: 'alice', seq: 2, needReadReceipt: false },
+      { id: mid(2), convId: 'c', senderId: 'alice', seq: 3, needReadReceipt: true },
+    ]);
+    // many other messages pass through; the two used all along are never read again
+    for (let i = 10; i < 100; i++) expect(cache.get([...hot, mid(i)]).size).toBe(3);
+    expect(fetched.filter((id) => hot.includes(id))).toEqual(hot);
+    // one not used for a long time is gone and read again
+    fetched.length = 0;
+    expect(cache.get([mid(10)]).get(mid(10))?.seq).toBe(11);
+    expect(fetched).toEqual([mid(10)]);
+  });
+});
