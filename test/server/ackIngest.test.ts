@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { AckBatchResponse } from '../../src/protocol';
 import { MessageMetaCache } from '../../src/server/core/MessageMetaCache';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
+import { SqliteStore } from '../../src/server/store/SqliteStore';
 import type { MessageRecord } from '../../src/server/store/Store';
 import { forEachStore, makeCore, mid } from './coreFixture';
 
@@ -69,5 +71,38 @@ describe('MessageMetaCache', () => {
     fetched.length = 0;
     expect(cache.get([mid(10)]).get(mid(10))?.seq).toBe(11);
     expect(fetched).toEqual([mid(10)]);
+  });
+});
+
+describe('stored ack batch results', () => {
+  const result: AckBatchResponse = {
+    type: 'ack-batch-result',
+    batchId: 'batch-0001',
+    results: [
+      { m: mid(1), s: 'accepted' },
+      { m: mid(2), s: 'duplicate' },
+      { m: mid(3), s: 'rejected', r: 'not-in-audience' },
+      { m: mid(4), s: 'accepted' },
+      { m: mid(5), s: 'rejected', r: 'own-message' },
+    ],
+  };
+
+  it.each([
+    ['MemoryStore', () => new MemoryStore()],
+    ['SqliteStore', () => new SqliteStore()],
+  ])('come back from %s exactly as given, every status and reason in order', (_, make) => {
+    const store = make();
+    store.putBatchResult('bob', 'batch-0001', result, 1);
+    store.putBatchResult('bob', 'batch-0002', { type: 'ack-batch-result', batchId: 'batch-0002', results: [] }, 1);
+    expect(store.getBatchResult('bob', 'batch-0001')).toEqual(result);
+    expect(store.getBatchResult('bob', 'batch-0002')).toEqual({ type: 'ack-batch-result', batchId: 'batch-0002', results: [] });
+    store.close();
+  });
+
+  it('are still read when stored as full JSON by an earlier version', () => {
+    const store = new SqliteStore();
+    store.db.prepare('INSERT INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)').run('bob', 'batch-0001', JSON.stringify(result), 1);
+    expect(store.getBatchResult('bob', 'batch-0001')).toEqual(result);
+    store.close();
   });
 });

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
 import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { SQLITE_SCHEMA } from './sqliteSchema';
-import { toConv, toMsg, toRead, toSpan } from './sqliteRows';
+import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toRead, toSpan } from './sqliteRows';
 import type { ConvRow, MsgRow, ReadRow, SpanRow } from './sqliteRows';
 
 /** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
@@ -264,11 +264,11 @@ export class SqliteStore implements Store {
 
   getBatchResult(userId: string, batchId: string): AckBatchResponse | undefined {
     const json = this.q.getBatch.get(userId, batchId) as string | undefined;
-    return json === undefined ? undefined : (JSON.parse(json) as AckBatchResponse);
+    return json === undefined ? undefined : decodeBatchResult(json, batchId);
   }
 
   putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): void {
-    this.q.putBatch.run(userId, batchId, JSON.stringify(result), at);
+    this.q.putBatch.run(userId, batchId, encodeBatchResult(result, batchId), at);
   }
 
   pruneBatchResults(before: number): void {

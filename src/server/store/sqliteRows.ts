@@ -1,4 +1,4 @@
-import type { ConvType, GroupType } from '../../protocol';
+import type { AckBatchResponse, AckResult, ConvType, GroupType } from '../../protocol';
 import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord } from './Store';
 
 // Row shapes of the SQLite schema (sqliteSchema.ts) and their mapping to store records.
@@ -67,3 +67,38 @@ export const toMsg = (r: MsgRow): MessageRecord => ({
 });
 export const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
 export const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
+
+// Ack batch results, kept for replay. Stored compactly (ids, one status letter per item, the
+// reasons of the few rejected ones) rather than as the response's JSON: a 500-ack batch is
+// written on every request but read back only when a client retries.
+const STATUS_CODE: Record<AckResult['s'], string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
+const CODE_STATUS: Record<string, AckResult['s']> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
+
+/** The stored form of a batch result: `[ids, statuses, reasons by index]` (its batchId is the row's). */
+export function encodeBatchResult(result: AckBatchResponse, batchId: string): string {
+  if (result.batchId !== batchId) return JSON.stringify(result);
+  const n = result.results.length;
+  const ids: string[] = new Array<string>(n);
+  let statuses = '';
+  let reasons: Record<number, string> | undefined;
+  for (let i = 0; i < n; i++) {
+    const r = result.results[i] as AckResult;
+    ids[i] = r.m;
+    statuses += STATUS_CODE[r.s];
+    if (r.r !== undefined) (reasons ??= {})[i] = r.r;
+  }
+  return JSON.stringify(reasons ? [ids, statuses, reasons] : [ids, statuses]);
+}
+
+/** A batch result back from its stored form (or from the full JSON that earlier versions stored). */
+export function decodeBatchResult(stored: string, batchId: string): AckBatchResponse {
+  const parsed = JSON.parse(stored) as AckBatchResponse | [string[], string, Record<string, AckResult['r']>?];
+  if (!Array.isArray(parsed)) return parsed;
+  const [ids, statuses, reasons] = parsed;
+  const results = ids.map((m, i): AckResult => {
+    const s = CODE_STATUS[statuses[i] as string] as AckResult['s'];
+    const r = reasons?.[i];
+    return r === undefined ? { m, s } : { m, s, r };
+  });
+  return { type: 'ack-batch-result', batchId, results };
+}
