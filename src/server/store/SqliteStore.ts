@@ -29,6 +29,7 @@ export class SqliteStore implements Store {
   /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
   private readonly inserts: Database.Statement[] = [];
   private readonly updates: Database.Statement[] = [];
+  private readonly updatesOfOne: Database.Statement[] = [];
   /**
    * Global ack sequence, kept in memory; written to `meta` when a transaction
    * that used it commits (numbers handed out to duplicates leave gaps that must
@@ -184,18 +185,23 @@ export class SqliteStore implements Store {
   updateReadStates(updates: readonly ReadStateUpdate[]): void {
     for (let i = 0; i < updates.length; i += MULTI_ROW) {
       const n = Math.min(MULTI_ROW, updates.length - i);
-      const params: unknown[] = new Array(n * 4);
-      for (let j = 0; j < n; j++) {
+      // One new read per message (what an ack batch, one reader, produces) binds a column less.
+      let ones = true;
+      for (let j = 0; j < n && ones; j++) ones = (updates[i + j] as ReadStateUpdate).added === 1;
+      const width = ones ? 3 : 4;
+      const params: unknown[] = new Array(n * width);
+      for (let j = 0, k = 0; j < n; j++) {
         const u = updates[i + j] as ReadStateUpdate;
-        params[j * 4] = u.messageId;
-        params[j * 4 + 1] = u.added;
-        params[j * 4 + 2] = u.lastReadAt;
-        params[j * 4 + 3] = u.lastAckSeq;
+        params[k++] = u.messageId;
+        if (!ones) params[k++] = u.added;
+        params[k++] = u.lastReadAt;
+        params[k++] = u.lastAckSeq;
       }
-      let stmt = this.updates[n];
+      const cache = ones ? this.updatesOfOne : this.updates;
+      let stmt = cache[n];
       if (!stmt) {
-        this.updates[n] = stmt = this.db.prepare(`WITH v(id, n, lr, la) AS (VALUES ${rows(n, 4)})
-          UPDATE messages SET read_count = read_count + v.n, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
+        cache[n] = stmt = this.db.prepare(`WITH v(${ones ? 'id, lr, la' : 'id, n, lr, la'}) AS (VALUES ${rows(n, width)})
+          UPDATE messages SET read_count = read_count + ${ones ? '1' : 'v.n'}, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
           FROM v WHERE messages.id = v.id`);
       }
       stmt.run(params);
