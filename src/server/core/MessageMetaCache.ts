@@ -24,25 +24,28 @@ export class MessageMetaCache {
     private readonly capacity = 50_000,
   ) {}
 
-  /** Metadata of the stored messages among `ids`. */
-  get(ids: readonly string[]): Map<string, MessageMeta> {
-    const out = new Map<string, MessageMeta>();
-    let missing: string[] | undefined;
-    for (const id of ids) {
+  /** Metadata of each of `ids`, in the same order (undefined: no such message). */
+  get(ids: readonly string[]): (MessageMeta | undefined)[] {
+    const out = new Array<MessageMeta | undefined>(ids.length);
+    let missing: number[] | undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
       let hit = this.young.get(id);
       if (!hit) {
         hit = this.old.get(id);
         if (hit) this.keep(id, hit);
+        else (missing ??= []).push(i);
       }
-      if (hit) out.set(id, hit);
-      else (missing ??= []).push(id);
+      out[i] = hit;
     }
     if (missing) {
-      for (const m of this.store.getMessages(missing)) {
+      const found = new Map<string, MessageMeta>();
+      for (const m of this.store.getMessages(missing.map((i) => ids[i] as string))) {
         const meta: MessageMeta = { id: m.id, convId: m.convId, senderId: m.senderId, seq: m.seq, needReadReceipt: m.needReadReceipt };
-        out.set(m.id, meta);
+        found.set(m.id, meta);
         this.keep(m.id, meta);
       }
+      for (const i of missing) out[i] = found.get(ids[i] as string);
     }
     return out;
   }

@@ -27,7 +27,7 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[], me
   const senders: string[] = [];
   for (let i = 0; i < acks.length; i++) {
     const ack = acks[i] as Ack;
-    const msg = messages.get(ack.m);
+    const msg = messages[i];
     if (!msg) {
       results[i] = { m: ack.m, s: 'rejected', r: 'not-found' };
       continue;
