@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { AckBatchResponse } from '../../src/protocol';
 import { MessageMetaCache } from '../../src/server/core/MessageMetaCache';
@@ -105,5 +109,63 @@ describe('stored ack batch results', () => {
     store.db.prepare('INSERT INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)').run('bob', 'batch-0001', JSON.stringify(result), 1);
     expect(store.getBatchResult('bob', 'batch-0001')).toEqual(result);
     store.close();
+  });
+});
+
+describe('SqliteStore counter updates', () => {
+  const msg = (id: string, seq: number): MessageRecord => ({
+    id,
+    convId: 'c',
+    convType: 'group',
+    senderId: 'alice',
+    text: 't',
+    needReadReceipt: true,
+    seq,
+    sentAt: 1,
+    audienceCount: 5,
+    readCount: 0,
+    lastReadAt: 0,
+    lastAckSeq: 0,
+  });
+  const one = (messageId: string, ackSeq: number) => ({ messageId, added: 1, lastReadAt: ackSeq, lastAckSeq: ackSeq });
+
+  it('land on the right message after a rolled-back insert freed its row for another', () => {
+    const store = new SqliteStore();
+    expect(() =>
+      store.transaction(() => {
+        store.insertMessage(msg(mid(1), 1));
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    store.insertMessage(msg(mid(2), 2)); // takes the row the rolled-back message had
+    store.transaction(() => store.updateReadStates([one(mid(1), 1)])); // no such message: nothing moves
+    store.transaction(() => store.updateReadStates([one(mid(2), 2)]));
+    expect(store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
+    expect(store.getMessage(mid(1))).toBeUndefined();
+    store.close();
+  });
+
+  it('land on the right message after another connection moved rows around', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'readsync-'));
+    try {
+      const filename = join(dir, 'db.sqlite');
+      const store = new SqliteStore({ filename });
+      store.transaction(() => {
+        store.insertMessage(msg(mid(1), 1));
+        store.insertMessage(msg(mid(2), 2));
+      });
+      store.transaction(() => store.updateReadStates([one(mid(1), 1), one(mid(2), 2)]));
+      // e.g. a VACUUM elsewhere: the two messages swap rowids
+      const other = new Database(filename);
+      other.exec(`UPDATE messages SET rowid = rowid + 1000 WHERE id = '${mid(1)}';
+        UPDATE messages SET rowid = rowid - 1 WHERE id = '${mid(2)}';`);
+      other.close();
+      store.transaction(() => store.updateReadStates([one(mid(1), 3)]));
+      expect(store.getMessage(mid(1))).toMatchObject({ readCount: 2, lastAckSeq: 3 });
+      expect(store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
+import { RowidCache } from './RowidCache';
 import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { SQLITE_SCHEMA } from './sqliteSchema';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toRead, toSpan } from './sqliteRows';
@@ -28,8 +29,12 @@ export class SqliteStore implements Store {
   private readonly q;
   /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
   private readonly inserts: Database.Statement[] = [];
-  private readonly updates: Database.Statement[] = [];
-  private readonly updatesOfOne: Database.Statement[] = [];
+  private readonly updates = new Map<string, Database.Statement>();
+  private readonly rowids = new RowidCache();
+  /** PRAGMA data_version at the start of the last transaction: it moves when another connection commits. */
+  private dataVersion = 0;
+  /** Inside a transaction of ours, whose start checked `dataVersion`. */
+  private checked = false;
   /**
    * Global ack sequence, kept in memory; written to `meta` when a transaction
    * that used it commits (numbers handed out to duplicates leave gaps that must
@@ -61,8 +66,8 @@ export class SqliteStore implements Store {
           AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
           AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id)
         ORDER BY s.user_id LIMIT @limit`).pluck(),
-      getMsg: p('SELECT * FROM messages WHERE id = ?'),
-      getMsgs: p('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
+      getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
+      getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -75,6 +80,7 @@ export class SqliteStore implements Store {
       getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
       putBatch: p('INSERT OR REPLACE INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)'),
       pruneBatches: p('DELETE FROM batches WHERE at < ?'),
+      dataVersion: p('PRAGMA data_version').pluck(),
     };
     this.ackSeq = this.q.maxAck.get() as number;
   }
@@ -83,15 +89,26 @@ export class SqliteStore implements Store {
     if (this.db.inTransaction) return fn();
     const before = this.ackSeq;
     try {
-      return this.db
+      const out = this.db
         .transaction(() => {
+          // Under the write lock: nobody else can commit until we are done.
+          const version = this.q.dataVersion.get() as number;
+          if (version !== this.dataVersion) {
+            this.dataVersion = version;
+            this.rowids.clear();
+          }
+          this.checked = true;
           const out = fn();
           if (this.ackSeq !== before) this.q.setAck.run(this.ackSeq);
           return out;
         })
         .immediate();
+      this.checked = false;
+      return out;
     } catch (err) {
       this.ackSeq = before;
+      this.checked = false;
+      this.rowids.clear(); // rows inserted by the rolled-back transaction are gone
       throw err;
     }
   }
@@ -152,17 +169,22 @@ export class SqliteStore implements Store {
   }
 
   getMessage(id: string): MessageRecord | undefined {
-    const r = this.q.getMsg.get(id) as MsgRow | undefined;
-    return r && toMsg(r);
+    const r = this.q.getMsg.get(id) as (MsgRow & { rid: number }) | undefined;
+    if (!r) return undefined;
+    this.rowids.set(r.id, r.rid);
+    return toMsg(r);
   }
 
   getMessages(ids: readonly string[]): MessageRecord[] {
     if (ids.length === 0) return [];
-    return (this.q.getMsgs.all(JSON.stringify(ids)) as MsgRow[]).map(toMsg);
+    return (this.q.getMsgs.all(JSON.stringify(ids)) as (MsgRow & { rid: number })[]).map((r) => {
+      this.rowids.set(r.id, r.rid);
+      return toMsg(r);
+    });
   }
 
   insertMessage(rec: MessageRecord): void {
-    this.q.insMsg.run({
+    const { lastInsertRowid } = this.q.insMsg.run({
       id: rec.id,
       conv_id: rec.convId,
       conv_type: rec.convType,
@@ -176,6 +198,7 @@ export class SqliteStore implements Store {
       last_read_at: rec.lastReadAt,
       last_ack_seq: rec.lastAckSeq,
     });
+    this.rowids.set(rec.id, Number(lastInsertRowid));
   }
 
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
@@ -183,26 +206,38 @@ export class SqliteStore implements Store {
   }
 
   updateReadStates(updates: readonly ReadStateUpdate[]): void {
+    // Rows are found by rowid when all of a chunk's are known; the cache is only trusted inside
+    // a transaction, whose start checked that nobody else wrote.
+    const trusted = this.checked;
     for (let i = 0; i < updates.length; i += MULTI_ROW) {
       const n = Math.min(MULTI_ROW, updates.length - i);
       // One new read per message (what an ack batch, one reader, produces) binds a column less.
       let ones = true;
-      for (let j = 0; j < n && ones; j++) ones = (updates[i + j] as ReadStateUpdate).added === 1;
+      let byRowid = trusted;
+      const keys: (string | number)[] = new Array<string | number>(n);
+      for (let j = 0; j < n; j++) {
+        const u = updates[i + j] as ReadStateUpdate;
+        if (u.added !== 1) ones = false;
+        const rowid = byRowid ? this.rowids.get(u.messageId) : undefined;
+        if (rowid === undefined) byRowid = false;
+        keys[j] = rowid ?? u.messageId;
+      }
       const width = ones ? 3 : 4;
       const params: unknown[] = new Array(n * width);
       for (let j = 0, k = 0; j < n; j++) {
         const u = updates[i + j] as ReadStateUpdate;
-        params[k++] = u.messageId;
+        params[k++] = byRowid ? keys[j] : u.messageId;
         if (!ones) params[k++] = u.added;
         params[k++] = u.lastReadAt;
         params[k++] = u.lastAckSeq;
       }
-      const cache = ones ? this.updatesOfOne : this.updates;
-      let stmt = cache[n];
+      const key = `${n}${ones ? 'o' : 'n'}${byRowid ? 'r' : 'i'}`;
+      let stmt = this.updates.get(key);
       if (!stmt) {
-        cache[n] = stmt = this.db.prepare(`WITH v(${ones ? 'id, lr, la' : 'id, n, lr, la'}) AS (VALUES ${rows(n, width)})
+        stmt = this.db.prepare(`WITH v(${ones ? 'k, lr, la' : 'k, n, lr, la'}) AS (VALUES ${rows(n, width)})
           UPDATE messages SET read_count = read_count + ${ones ? '1' : 'v.n'}, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
-          FROM v WHERE messages.id = v.id`);
+          FROM v WHERE messages.${byRowid ? 'rowid' : 'id'} = v.k`);
+        this.updates.set(key, stmt);
       }
       stmt.run(params);
     }
