@@ -5,6 +5,7 @@ import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
 import { isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
 import { mergeReceipt } from './store/applyReceipts';
 import { readMany } from './store/readMany';
+import { loadQueuedAcks } from './store/queuedAcks';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
 import { loadConversations, loadCounts, loadMessages } from './subscriptions/loadViews';
@@ -368,8 +369,8 @@ export class SubscriptionHub {
       // Incoming messages I read: 'pending' until the ack's outbox row is gone (see MessageRow).
       const check = states.filter((e) => ackKeyOf(e) !== null && (needMsgSet.has(e) || this.ackChanged(e, d)));
       if (check.length > 0) {
-        const found = await readMany(db.outbox, check.map((e) => ackKeyOf(e) as string));
-        check.forEach((e, i) => (e.queued = found[i] !== undefined));
+        const queued = await loadQueuedAcks(db, check.map((e) => e.msg as MessageRow));
+        for (const e of check) e.queued = queued.get(e.messageId as string);
       }
       return values;
     });

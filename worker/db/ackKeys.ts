@@ -1,3 +1,6 @@
+import type { Collection } from 'dexie';
+import type { AckOutboxRow, ReadSyncDb } from './ReadSyncDb';
+
 /**
  * Outbox keys of acknowledgements. An ack's key is `a:` + a zero-padded
  * sequence number taken from a per-database counter when the ack is queued,
@@ -24,6 +27,14 @@ export function ackSeqOf(key: string): number {
   if (key.length !== PREFIX.length + DIGITS || !key.startsWith(PREFIX)) return Number.NaN;
   const n = Number(key.slice(PREFIX.length));
   return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/**
+ * The queued acks, in key (= enqueue) order: every ack row, or those after
+ * the key `after`. The one place that knows which outbox keys are acks.
+ */
+export function queuedAckRows(db: ReadSyncDb, after?: string): Collection<AckOutboxRow, string> {
+  return db.outbox.where(':id').between(after ?? ACK_KEYS_FROM, ACK_KEYS_TO, after === undefined, true) as unknown as Collection<AckOutboxRow, string>;
 }
 
 /** The `meta` row holding the last ack sequence number handed out. */

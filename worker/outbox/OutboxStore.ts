@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { StorageError, type AckResult, type ErrorPayload, type MessageReceipt, type SendResult } from '../../src/protocol';
 import type { AckOutboxRow, MessageRow, ReadSyncDb, SendOutboxRow } from '../db/ReadSyncDb';
-import { ACK_KEYS_FROM, ACK_KEYS_TO } from '../db/ackKeys';
+import { queuedAckRows } from '../db/ackKeys';
 
 const encoder = new TextEncoder();
 
@@ -37,13 +37,7 @@ export class OutboxStore {
    * earlier acks are still in the outbox).
    */
   async readAcks(maxCount: number, after?: string): Promise<AckOutboxRow[]> {
-    return this.guard('read the outbox', () =>
-      this.db.outbox
-        .where(':id')
-        .between(after ?? ACK_KEYS_FROM, ACK_KEYS_TO, after === undefined, true)
-        .limit(maxCount)
-        .toArray() as Promise<AckOutboxRow[]>,
-    );
+    return this.guard('read the outbox', () => queuedAckRows(this.db, after).limit(maxCount).toArray());
   }
 
   /** The oldest messages to send, in send order, cut to fit `maxBytes` of JSON (at least one message). */
@@ -105,7 +99,7 @@ export class OutboxStore {
 
   /**
    * `outcome` per row: undefined = no answer (keep), null = confirmed, an
-   * error = refused. `rows` must be consecutive acks of one `readBatch` (or a
+   * error = refused. `rows` must be consecutive acks of one `readAcks` (or a
    * consecutive part of one), which is what makes the range deletes below
    * exact: ack keys only grow (db/ackKeys.ts), so no other row can be inside
    * a run of keys read together. A confirmed ack only loses its outbox row:

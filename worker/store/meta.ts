@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { ServerConfigSchema, type ServerConfig } from '../../src/protocol';
 import type { ReadSyncDb } from '../db/ReadSyncDb';
-import { ACK_KEYS_FROM, ACK_KEYS_TO, ACK_SEQ_META, ackSeqOf } from '../db/ackKeys';
+import { ACK_SEQ_META, ackSeqOf, queuedAckRows } from '../db/ackKeys';
 
 /** Meta key of the cached server configuration. */
 export const META_CONFIG = 'config';
@@ -36,7 +36,7 @@ export async function loadReceiptCursor(db: ReadSyncDb): Promise<number | null> 
  * Also starts above the highest queued ack, should the counter row be lost.
  */
 export async function reserveAckSeqs(db: ReadSyncDb, count: number): Promise<number> {
-  const [row, last] = await Promise.all([db.meta.get(ACK_SEQ_META), db.outbox.where(':id').between(ACK_KEYS_FROM, ACK_KEYS_TO, true, true).last()]);
+  const [row, last] = await Promise.all([db.meta.get(ACK_SEQ_META), queuedAckRows(db).last()]);
   const stored = typeof row?.value === 'number' && Number.isSafeInteger(row.value) && row.value >= 0 ? row.value : 0;
   const queued = last ? ackSeqOf(last.key) : 0;
   const first = Math.max(stored, Number.isNaN(queued) ? 0 : queued) + 1;

@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import { ConversationSchema, type Conversation } from '../../src/protocol';
 import type { LocalMessage, SyncStatus } from '../../src/bridge';
 import type { MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
-import { ACK_KEYS_FROM, ACK_KEYS_TO } from '../db/ackKeys';
+import { queuedAckRows } from '../db/ackKeys';
 import { isMessageRow, toLocalMessage } from '../store/readState';
 import { loadQueuedAcks } from '../store/queuedAcks';
 
@@ -46,7 +46,7 @@ export type SyncCounts = Pick<SyncStatus, 'pendingAcks' | 'pendingMessages' | 'r
 /** Counts pending items (acks: in the outbox) and rejected ones (message indexes). */
 export async function loadCounts(db: ReadSyncDb): Promise<SyncCounts> {
   const [pendingAcks, rejectedAcks, pendingMessages, failedMessages] = await Promise.all([
-    db.outbox.where(':id').between(ACK_KEYS_FROM, ACK_KEYS_TO, true, true).count(),
+    queuedAckRows(db).count(),
     db.messages.where('ackStatus').equals('rejected').count(),
     db.messages.where('status').equals('pending').count(),
     db.messages.where('status').equals('failed').count(),
