@@ -103,26 +103,10 @@ function outgoingLabel(m: MessageRow, r: MessageReceipt): string {
  * whether my ack's outbox row still exists (see `effectiveAckStatus`).
  */
 export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, userId: string, queued?: boolean): ReadState {
-  // One object literal per branch (no spreads): a receipt burst builds 10,000 of these.
-  if (m.senderId === userId) {
-    const r = receipt ?? initialReceipt(m);
-    const state: ReadState = {
-      messageId: m.id,
-      convId: m.convId,
-      convType: m.convType,
-      needReadReceipt: m.needReadReceipt,
-      status: m.status,
-      ackStatus: effectiveAckStatus(m, queued),
-      direction: 'outgoing',
-      readCount: r.readCount,
-      unreadCount: r.unreadCount,
-      isPeerRead: r.isPeerRead,
-      timestamp: r.timestamp,
-      label: outgoingLabel(m, r),
-    };
-    if (m.error) state.error = m.error;
-    return state;
-  }
+  const outgoing = m.senderId === userId;
+  // Receipt counts are the sender's; an incoming message shows my own read instead.
+  const r = outgoing ? (receipt ?? initialReceipt(m)) : undefined;
+  // One object literal, no spreads: a receipt burst builds 10,000 of these.
   const state: ReadState = {
     messageId: m.id,
     convId: m.convId,
@@ -130,14 +114,15 @@ export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, user
     needReadReceipt: m.needReadReceipt,
     status: m.status,
     ackStatus: effectiveAckStatus(m, queued),
-    direction: 'incoming',
-    readCount: 0,
-    unreadCount: 0,
-    isPeerRead: false,
-    timestamp: m.readAt ?? 0,
-    label: '',
+    direction: outgoing ? 'outgoing' : 'incoming',
+    readCount: r ? r.readCount : 0,
+    unreadCount: r ? r.unreadCount : 0,
+    isPeerRead: r ? r.isPeerRead : false,
+    timestamp: r ? r.timestamp : (m.readAt ?? 0),
+    label: r ? outgoingLabel(m, r) : '',
   };
-  if (m.ackError) state.ackError = m.ackError;
+  if (outgoing && m.error) state.error = m.error;
+  if (!outgoing && m.ackError) state.ackError = m.ackError;
   return state;
 }
 
