@@ -8,10 +8,11 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadState, UpdateBatch, WorkerApi } from '../../src/bridge';
 import { installErrorTransfer, unpackUpdates } from '../../src/bridge';
-import type { MessageReceipt, ReadMember, ReadMemberPage } from '../../src/protocol';
+import type { MessageReceipt } from '../../src/protocol';
 import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
 import { ReadSyncWorker } from '../../worker/ReadSyncWorker';
 import { startServer } from './httpFixture';
+import { collectMemberPages } from '../support/collectMemberPages';
 
 installErrorTransfer();
 
@@ -117,18 +118,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
     expect(st).toMatchObject({ readCount: 1, unreadCount: 2, isPeerRead: false });
     expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ readCount: 1, unreadCount: 2 })]);
 
-    const collect = async (filter: 'read' | 'unread'): Promise<ReadMember[]> => {
-      const all: ReadMember[] = [];
-      let cursor: string | null = null;
-      for (let i = 0; i < 10; i++) {
-        const page: ReadMemberPage = await alice.api.getReadMembers(msg.id, { filter, cursor, count: 1 });
-        expect(page.members.length).toBeLessThanOrEqual(1);
-        all.push(...page.members);
-        if (page.isFinished) return all;
-        cursor = page.nextCursor;
-      }
-      throw new Error('member list never finished');
-    };
+    const collect = (filter: 'read' | 'unread') => collectMemberPages((f, cursor, count) => alice.api.getReadMembers(msg.id, { filter: f, cursor, count }), filter);
     expect((await collect('read')).map((m) => m.userId)).toEqual(['bob']);
     expect((await collect('unread')).map((m) => m.userId)).toEqual(['carol', 'dave']);
 

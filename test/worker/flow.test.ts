@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageReceipt, ReadMember, ReadMemberPage } from '../../src/protocol';
+import type { MessageReceipt } from '../../src/protocol';
 import type { ReadState } from '../../src/bridge';
 import { newCore, openClient, type Client } from './harness';
+import { collectMemberPages } from '../support/collectMemberPages';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -72,18 +73,7 @@ describe('the seed flow through Comlink', () => {
     expect(s).toMatchObject({ readCount: 1, unreadCount: 2, isPeerRead: false });
     expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ readCount: 1, unreadCount: 2 })]);
 
-    const collect = async (filter: 'read' | 'unread'): Promise<ReadMember[]> => {
-      const all: ReadMember[] = [];
-      let cursor: string | null = null;
-      for (let i = 0; i < 10; i++) {
-        const page: ReadMemberPage = await alice.api.getReadMembers(msg.id, { filter, cursor, count: 1 });
-        expect(page.members.length).toBeLessThanOrEqual(1);
-        all.push(...page.members);
-        if (page.isFinished) return all;
-        cursor = page.nextCursor;
-      }
-      throw new Error('member list never finished');
-    };
+    const collect = (filter: 'read' | 'unread') => collectMemberPages((f, cursor, count) => alice.api.getReadMembers(msg.id, { filter: f, cursor, count }), filter);
     const readers = await collect('read');
     expect(readers.map((m) => m.userId)).toEqual(['bob']);
     expect(readers[0]?.readAt).toBeGreaterThan(0);
