@@ -2,9 +2,8 @@ import {
   PullMessagesResponseSchema,
   ReceiptQueryResponseSchema,
   ServerConfigSchema,
-  ServerEventSchema,
-  fastReceiptsEvent,
   parsePayload,
+  parseServerEvent,
   toErrorPayload,
   type Limits,
   type MessageReceipt,
@@ -122,8 +121,7 @@ export class SyncEngine {
 
   /** Applies one server event (validated again: the transport is not trusted blindly). */
   async apply(raw: unknown): Promise<void> {
-    // Receipt bursts take the hand-written checks (same rules); anything they do not accept, the schema.
-    const event: ServerEvent = fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
+    const event: ServerEvent = parseServerEvent(raw);
     const { db } = this.deps;
     switch (event.type) {
       case 'hello': {

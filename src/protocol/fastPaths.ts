@@ -1,5 +1,6 @@
 import type { MessageReceipt } from './entities';
-import { ITEM_STATUSES, REJECT_REASONS, type AckBatchResponse, type AckResult, type ReceiptsEvent } from './wire';
+import { parsePayload } from './validate';
+import { ITEM_STATUSES, REJECT_REASONS, ServerEventSchema, type AckBatchResponse, type AckResult, type ReceiptsEvent, type ServerEvent } from './wire';
 
 /*
  * Hand-written fast paths for the two hot payloads: a `receipts` event can
@@ -78,4 +79,13 @@ export function fastAckBatchResponse(raw: unknown): AckBatchResponse | null {
     }
   }
   return { type: 'ack-batch-result', batchId: e.batchId, results };
+}
+
+/**
+ * Validates a server event: a receipts event through the fast checks, and
+ * anything they do not accept through `ServerEventSchema`, which then parses
+ * it or throws a `ProtocolError` saying what is wrong.
+ */
+export function parseServerEvent(raw: unknown): ServerEvent {
+  return fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
 }

@@ -1,5 +1,5 @@
 import type { ServerEvent } from '../../src/protocol';
-import { ServerEventSchema, fastReceiptsEvent, parsePayload } from '../../src/protocol';
+import { parseServerEvent } from '../../src/protocol';
 import type { EventStreamHandlers } from './Transport';
 
 /** The subset of the WebSocket API the stream uses (browser WebSocket and the `ws` package both fit). */
@@ -100,7 +100,7 @@ export class HttpEventStream {
     let event: ServerEvent;
     try {
       const raw: unknown = JSON.parse(typeof data === 'string' ? data : String(data));
-      event = fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
+      event = parseServerEvent(raw);
     } catch {
       this.rejected++;
       return;

@@ -1,5 +1,5 @@
 import type { ServerEvent, SyncBackend } from '../../src/protocol';
-import { ServerEventSchema, fastReceiptsEvent, parsePayload } from '../../src/protocol';
+import { parseServerEvent } from '../../src/protocol';
 import type { EventStreamHandlers } from './Transport';
 
 /**
@@ -54,7 +54,7 @@ export class MemoryEventStream {
   private deliver(raw: unknown): void {
     let event: ServerEvent;
     try {
-      event = fastReceiptsEvent(raw) ?? parsePayload(ServerEventSchema, raw, 'server event');
+      event = parseServerEvent(raw);
     } catch {
       this.rejected++;
       return;
