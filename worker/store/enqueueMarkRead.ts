@@ -7,6 +7,16 @@ import { reserveAckSeqs } from './meta';
 import { ackKey } from '../db/ackKeys';
 
 /**
+ * What reading a message writes: the message row with my read recorded and
+ * its ack queued under `ackSeq`, and the ack's outbox row.
+ */
+export function readNow(row: MessageRow, readAt: number, ackSeq: number): [MessageRow, AckOutboxRow] {
+  const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
+  delete next.ackError;
+  return [next, { key: ackKey(ackSeq), kind: 'ack', messageId: row.id, readAt }];
+}
+
+/**
  * The durable half of markRead: in ONE read-write transaction, reads every
  * message with one bulkGet, applies the client-side rules (own messages,
  * messages without `needReadReceipt` and unknown ids are skipped; already
@@ -41,11 +51,9 @@ export async function enqueueMarkRead(
         result.alreadyRead++;
       } else {
         // Seqs of skipped ids stay unused: gaps are harmless, reuse would not be.
-        const ackSeq = firstSeq + i;
-        const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
-        delete next.ackError;
+        const [next, ack] = readNow(row, readAt, firstSeq + i);
         updated.push(next);
-        acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt });
+        acks.push(ack);
       }
     });
     await Promise.all([bulkPutPrecise(db.messages, updated), acks.length > 0 ? db.outbox.bulkPut(acks) : undefined]);

@@ -9,7 +9,7 @@ import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
 import { PENDING_POS_BASE, ReadSyncDb, type AckOutboxRow, type MessageRow, type SendOutboxRow } from '../../../worker/db/ReadSyncDb';
-import { ackKey } from '../../../worker/db/ackKeys';
+import { readNow } from '../../../worker/store/enqueueMarkRead';
 import { reserveAckSeqs } from '../../../worker/store/meta';
 import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
@@ -148,10 +148,9 @@ export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now(
     const acks: AckOutboxRow[] = [];
     rows.forEach((row, i) => {
       if (!row || row.ackStatus !== 'none') return;
-      const id = ids[i]!;
-      const ackSeq = first + i;
-      put.push({ ...row, readAt, ackStatus: 'pending', ackSeq });
-      acks.push({ key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt });
+      const [next, ack] = readNow(row, readAt, first + i);
+      put.push(next);
+      acks.push(ack);
     });
     await db.messages.bulkPut(put);
     await db.outbox.bulkPut(acks);
