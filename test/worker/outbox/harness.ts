@@ -8,8 +8,9 @@ import { afterEach, beforeEach, vi } from 'vitest';
 import type { Message, OutgoingMessage } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
-import { PENDING_POS_BASE, ReadSyncDb, type AckOutboxRow, type MessageRow, type SendOutboxRow } from '../../../worker/db/ReadSyncDb';
+import { ReadSyncDb, type AckOutboxRow, type MessageRow } from '../../../worker/db/ReadSyncDb';
 import { readNow } from '../../../worker/store/enqueueMarkRead';
+import { sendNow } from '../../../worker/store/enqueueMessage';
 import { reserveAckSeqs } from '../../../worker/store/meta';
 import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
@@ -159,25 +160,11 @@ export async function markRead(db: ReadSyncDb, ids: string[], readAt = Date.now(
   return queued;
 }
 
-/** What the worker core's sendMessage stores: a pending message row and its outbox row, in one transaction. */
+/** What the worker core's sendMessage stores (`sendNow`), in one transaction, with a send order the test picks. */
 export async function enqueueSend(db: ReadSyncDb, out: OutgoingMessage, userId: string, enqueuedAt: number): Promise<void> {
+  const [row, queued] = sendNow(out, 'group', userId, enqueuedAt);
   await db.transaction('rw', [db.messages, db.outbox], async () => {
-    await db.messages.add({
-      id: out.id,
-      convId: out.convId,
-      convType: 'group',
-      senderId: userId,
-      text: out.text,
-      needReadReceipt: out.needReadReceipt,
-      createdAt: out.createdAt,
-      seq: null,
-      sentAt: null,
-      audienceCount: null,
-      status: 'pending',
-      ackStatus: 'none',
-      pos: PENDING_POS_BASE + out.createdAt,
-    });
-    const queued: SendOutboxRow = { key: `msg:${out.id}`, kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 };
+    await db.messages.add(row);
     await db.outbox.put(queued);
   });
 }
