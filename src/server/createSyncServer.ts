@@ -1,12 +1,13 @@
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import { AuthError, PROTOCOL_VERSION, ReadSyncError } from '../protocol';
+import { PROTOCOL_VERSION } from '../protocol';
 import type { Authenticator } from './auth/TokenAuth';
 import { TokenAuth } from './auth/TokenAuth';
 import { SyncCore } from './core/SyncCore';
 import type { SyncCoreOptions } from './core/SyncCore';
 import { errorReply } from './http/errorReply';
+import { installAuth } from './http/installAuth';
 import { RateLimiter } from './http/RateLimiter';
 import type { RateLimitOptions } from './http/RateLimiter';
 import { registerApiRoutes } from './http/registerApiRoutes';
@@ -15,13 +16,6 @@ import { registerEventsRoute } from './http/registerEventsRoute';
 import { serveStatic } from './http/serveStatic';
 import { SqliteStore } from './store/SqliteStore';
 import type { Store } from './store/Store';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The authenticated user (from the bearer token). */
-    userId: string;
-  }
-}
 
 /** Server configuration: the core's rules and limits plus HTTP concerns. */
 export interface SyncServerConfig extends SyncCoreOptions {
@@ -77,7 +71,6 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const limiter = config.rateLimit ? new RateLimiter(config.rateLimit) : null;
 
   const app = Fastify({ logger: config.logger ?? false, bodyLimit: core.config.limits.maxBodyBytes });
-  app.decorateRequest('userId', '');
   await app.register(websocket, { options: { maxPayload: 4096 } });
 
   app.setErrorHandler((err, _req, reply) => {
@@ -87,27 +80,18 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ name: 'ReadSyncError', code: 'not-found', message: 'no such route', status: 404 }));
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (corsOrigin) {
+  if (corsOrigin) {
+    app.addHook('onRequest', async (req, reply) => {
       reply.header('access-control-allow-origin', corsOrigin);
       reply.header('access-control-allow-headers', 'authorization, content-type, x-readsync-protocol');
       reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
       reply.header('access-control-expose-headers', 'retry-after');
       if (req.method === 'OPTIONS') return reply.code(204).send();
-    }
-    const path = req.url.split('?')[0] ?? '';
-    if (!path.startsWith('/v1/')) return;
-    const version = req.headers['x-readsync-protocol'];
-    if (version !== undefined && version !== String(PROTOCOL_VERSION)) {
-      throw new ReadSyncError('unsupported-protocol', `this server speaks protocol ${PROTOCOL_VERSION}, not ${String(version)}`, { status: 400 });
-    }
-    if (path === '/v1/dev/token' && config.devMode) return;
-    req.userId = authenticate(auth, req.headers.authorization, path === '/v1/events' ? (req.query as Record<string, unknown>).token : undefined);
-    const waitMs = limiter?.take(req.userId) ?? 0;
-    if (waitMs > 0) throw new ReadSyncError('rate-limited', `too many requests; retry in ${waitMs} ms`, { status: 429, retryAfterMs: waitMs });
-  });
+    });
+  }
+  installAuth(app, auth, limiter);
 
-  app.get('/healthz', async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   registerApiRoutes(app, core);
   const closeSockets = registerEventsRoute(app, core);
   if (config.devMode) registerDevRoutes(app, core, auth);
@@ -134,19 +118,4 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       if (ownStore) store.close();
     },
   };
-}
-
-function authenticate(auth: Authenticator, header: string | undefined, queryToken: unknown): string {
-  let token: string | undefined;
-  if (header !== undefined) {
-    const m = /^Bearer ([^\s]+)$/i.exec(header);
-    if (!m) throw new AuthError('malformed Authorization header: expected "Bearer <token>"');
-    token = m[1];
-  } else if (typeof queryToken === 'string') {
-    token = queryToken;
-  }
-  if (!token) throw new AuthError('missing bearer token');
-  const userId = auth.authenticate(token);
-  if (!userId) throw new AuthError('invalid or expired token');
-  return userId;
 }

@@ -9,7 +9,7 @@ export type { SyncCoreOptions } from './core/SyncCore';
 export { GroupAdmin, c2cId } from './core/GroupAdmin';
 export type { CreateGroupInput } from './core/GroupAdmin';
 export { TokenAuth } from './auth/TokenAuth';
-export type { Authenticator, TokenAuthOptions } from './auth/TokenAuth';
+export type { AuthenticatedUser, Authenticator, TokenAuthOptions } from './auth/TokenAuth';
 export { MemoryStore } from './store/MemoryStore';
 export { SqliteStore } from './store/SqliteStore';
 export type { SqliteStoreOptions } from './store/SqliteStore';

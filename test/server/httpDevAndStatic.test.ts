@@ -63,7 +63,8 @@ describe('without dev mode', () => {
   it('has no token route and no CORS', async () => {
     const s = await startServer();
     try {
-      expect((await s.post('/v1/dev/token', { userId: 'alice' })).status).toBe(401);
+      // No route at all: a 404 whether or not the caller has a token.
+      expect((await s.post('/v1/dev/token', { userId: 'alice' })).status).toBe(404);
       expect((await s.post('/v1/dev/token', { userId: 'alice' }, { authorization: `Bearer ${s.token('alice')}` })).status).toBe(404);
       const res = await fetch(`${s.url}/healthz`, { headers: { origin: 'http://evil.test' } });
       expect(res.headers.get('access-control-allow-origin')).toBeNull();

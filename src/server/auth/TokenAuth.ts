@@ -2,12 +2,26 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { IdSchema } from '../../protocol';
 import * as v from 'valibot';
 
-/** Turns a bearer token into the user it authenticates, or null. Plug in your own (JWT, sessions...). */
+/** A token's user, and optionally when the token expires (ms since the epoch). */
+export interface AuthenticatedUser {
+  userId: string;
+  /** After this the server closes WebSockets opened with the token (close code 4001, `token-expired`). */
+  expiresAt?: number;
+}
+
+/**
+ * Turns a bearer token into the user it authenticates, or null. Plug in your
+ * own (JWT, sessions...): return the user id, or `{ userId, expiresAt }` so
+ * that long-lived WebSockets end when their token does.
+ */
 export interface Authenticator {
-  authenticate(token: string): string | null;
+  authenticate(token: string): string | AuthenticatedUser | null;
   /** Issues a token for a user; needed only for the dev-mode token route. */
   issue?(userId: string): string;
 }
+
+/** `<body>.<mac>`: unpadded base64url, a 32-byte HMAC-SHA256 is exactly 43 characters. */
+const TOKEN = /^([A-Za-z0-9_-]{1,960})\.([A-Za-z0-9_-]{43})$/;
 
 /** Options of `TokenAuth`. */
 export interface TokenAuthOptions {
@@ -39,18 +53,22 @@ export class TokenAuth implements Authenticator {
     return `${body}.${this.mac(body)}`;
   }
 
-  authenticate(token: string): string | null {
-    if (token.length > 1024) return null;
-    const dot = token.indexOf('.');
-    if (dot <= 0) return null;
-    const body = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = Buffer.from(this.mac(body), 'base64url');
+  authenticate(token: string): AuthenticatedUser | null {
+    // One token, one spelling: only the canonical base64url of both parts is
+    // accepted (no padding, no stray characters, no unused bits set), so a
+    // token cannot be varied to slip past a cache, a log filter or a revocation list.
+    const m = TOKEN.exec(token);
+    if (!m) return null;
+    const [, body = '', mac = ''] = m;
+    const expected = Buffer.from(this.mac(body));
+    const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     try {
-      const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { sub?: unknown; exp?: unknown };
+      const json = Buffer.from(body, 'base64url');
+      if (json.toString('base64url') !== body) return null;
+      const claims = JSON.parse(json.toString('utf8')) as { sub?: unknown; exp?: unknown };
       if (typeof claims.exp !== 'number' || claims.exp <= this.now()) return null;
-      return v.is(IdSchema, claims.sub) ? claims.sub : null;
+      return v.is(IdSchema, claims.sub) ? { userId: claims.sub, expiresAt: claims.exp } : null;
     } catch {
       return null;
     }

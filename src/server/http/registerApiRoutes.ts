@@ -9,6 +9,7 @@ import {
   parseArgument,
 } from '../../protocol';
 import type { SyncCore } from '../core/SyncCore';
+import { requireUser } from './installAuth';
 
 /**
  * The request/response routes of protocol v1. Each body is validated with
@@ -17,10 +18,13 @@ import type { SyncCore } from '../core/SyncCore';
  * and is ignored).
  */
 export function registerApiRoutes(app: FastifyInstance, core: SyncCore): void {
-  app.get('/v1/config', async () => core.getConfig());
+  app.get('/v1/config', async (req) => {
+    requireUser(req);
+    return core.getConfig();
+  });
 
   const post = <S extends v.GenericSchema>(path: string, schema: S, run: (userId: string, body: v.InferOutput<S>) => Promise<unknown>) => {
-    app.post(path, async (req) => run(req.userId, parseArgument(schema, req.body, 'request body')));
+    app.post(path, async (req) => run(requireUser(req), parseArgument(schema, req.body, 'request body')));
   };
   post('/v1/messages', SendMessagesRequestSchema, (u, b) => core.sendMessages(u, b));
   post('/v1/pull', PullMessagesRequestSchema, (u, b) => core.pullMessages(u, b));

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { GroupTypeSchema, IdSchema, ReadSyncError, parseArgument } from '../../protocol';
 import type { Authenticator } from '../auth/TokenAuth';
 import type { SyncCore } from '../core/SyncCore';
+import { requireUser } from './installAuth';
 
 const TokenRequest = v.object({ userId: IdSchema });
 const C2CRequest = v.object({ peerId: IdSchema });
@@ -19,27 +20,27 @@ const GroupRequest = v.object({
  * anyone can obtain a token for any user id.
  */
 export function registerDevRoutes(app: FastifyInstance, core: SyncCore, auth: Authenticator): void {
-  app.post('/v1/dev/token', async (req) => {
+  app.post('/v1/dev/token', { config: { public: true } }, async (req) => {
     const { userId } = parseArgument(TokenRequest, req.body, 'request body');
     if (!auth.issue) throw new ReadSyncError('forbidden', 'this authenticator cannot issue tokens', { status: 403 });
     return { userId, token: auth.issue(userId) };
   });
   app.post('/v1/dev/c2c', async (req) => {
     const { peerId } = parseArgument(C2CRequest, req.body, 'request body');
-    const conversation = core.admin.createC2C(req.userId, peerId);
-    return { conversation: core.admin.get(conversation.id, req.userId) ?? conversation };
+    const conversation = core.admin.createC2C(requireUser(req), peerId);
+    return { conversation: core.admin.get(conversation.id, requireUser(req)) ?? conversation };
   });
   app.post('/v1/dev/groups', async (req) => {
     const body = parseArgument(GroupRequest, req.body, 'request body');
-    core.admin.createGroup({ ...body, members: [req.userId, ...body.members] });
-    return { conversation: core.admin.get(body.id, req.userId) };
+    core.admin.createGroup({ ...body, members: [requireUser(req), ...body.members] });
+    return { conversation: core.admin.get(body.id, requireUser(req)) };
   });
   app.post('/v1/dev/groups/:id/join', async (req) => {
     const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
-    return { conversation: core.admin.join(id, req.userId) };
+    return { conversation: core.admin.join(id, requireUser(req)) };
   });
   app.post('/v1/dev/groups/:id/leave', async (req) => {
     const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
-    return { conversation: core.admin.leave(id, req.userId) };
+    return { conversation: core.admin.leave(id, requireUser(req)) };
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { ValidationError } from '../../protocol';
 import type { SyncCore } from '../core/SyncCore';
+import { requireUser } from './installAuth';
 
 /** A socket that cannot keep up is closed; its client resumes from its cursor. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -23,6 +24,7 @@ export function registerEventsRoute(app: FastifyInstance, core: SyncCore): () =>
     '/v1/events',
     {
       websocket: true,
+      config: { tokenInQuery: true },
       preValidation: async (req) => {
         const since = (req.query as Record<string, unknown>).since;
         if (since !== undefined && (typeof since !== 'string' || !/^\d{1,15}$/.test(since))) {
@@ -39,7 +41,7 @@ export function registerEventsRoute(app: FastifyInstance, core: SyncCore): () =>
       socket.on('message', () => {
         // The stream is one-way; client frames are ignored (ws enforces maxPayload).
       });
-      const unsubscribe = core.subscribe(req.userId, since, (event) => {
+      const unsubscribe = core.subscribe(requireUser(req), since, (event) => {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           socket.close(WS_CLOSE_RECONNECT, 'slow consumer: reconnect with your cursor');

@@ -26,7 +26,7 @@ const TYPES: Record<string, string> = {
  */
 export function serveStatic(app: FastifyInstance, root: string): void {
   const base = resolve(root);
-  app.get('/*', async (req, reply) => {
+  app.get('/*', { config: { public: true } }, async (req, reply) => {
     let path: string;
     try {
       path = decodeURIComponent((req.url.split('?')[0] ?? '/').replace(/\/+$/, '/'));
