@@ -72,6 +72,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
 
   const app = Fastify({ logger: config.logger ?? false, bodyLimit: core.config.limits.maxBodyBytes });
   await app.register(websocket, { options: { maxPayload: 4096 } });
+  // The protocol speaks JSON only: a text/plain body (what forms and no-preflight fetches send) gets 415, not a parse attempt.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = errorReply(err);
