@@ -4,6 +4,7 @@ import {
   ServerConfigSchema,
   parsePayload,
   parseServerEvent,
+  pullRequest,
   toErrorPayload,
   type Limits,
   type MessageReceipt,
@@ -146,9 +147,10 @@ export class SyncEngine {
   async pullAll(): Promise<void> {
     const { db, transport } = this.deps;
     for (let round = 0; round < MAX_PULL_ROUNDS && !this.stopped; round++) {
-      const since: Record<string, number> = {};
-      for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since[c.id] = c.pulledSeq;
-      const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages({ type: 'pull-messages', since }), 'pull-messages-result');
+      // A Map, not an object: `since['__proto__'] = n` would set a prototype and lose the position.
+      const since = new Map<string, number>();
+      for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since.set(c.id, c.pulledSeq);
+      const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(pullRequest(since)), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
       this.deps.onStored?.('messages', await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId));
       const reached = new Map<string, number>();

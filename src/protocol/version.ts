@@ -7,5 +7,8 @@
  * - 1 (2026-11): first version: send/pull messages, ack batches with per-item
  *   results, receipt queries, read/unread member pages with signed cursors,
  *   WebSocket events with a resumable receipt cursor.
+ *   Later additions within 1 (optional, ignored by older peers):
+ *   `pull-messages.sinceEntries`, positions of ids named after
+ *   `Object.prototype` properties as `[id, seq]` pairs (issue 8).
  */
 export const PROTOCOL_VERSION = 1;

@@ -77,13 +77,67 @@ export type SendMessagesResponse = v.InferOutput<typeof SendMessagesResponseSche
 
 // ---- pull messages -------------------------------------------------------
 
-/** POST /v1/pull: the user's conversations, and messages after `since[convId]` (0 when absent). */
+/**
+ * Conversation ids that never travel as keys of `since`: the property names of
+ * JavaScript's `Object.prototype`, and `prototype`. As object keys they are
+ * dropped (valibot's `v.record` strips `__proto__`, `constructor` and
+ * `prototype`), refused (Fastify's JSON parser answers a `__proto__` key with
+ * 400), turned into a prototype (`obj['__proto__'] = n`), or read back as an
+ * inherited function by a naive `since[id]`. They are valid ids all the same.
+ */
+export const PROTOTYPE_NAME_IDS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toString',
+  'toLocaleString',
+  'valueOf',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+]);
+
+/**
+ * POST /v1/pull: the user's conversations, and messages after each one's
+ * position (0 when absent). Positions travel in `since` (id → seq), except
+ * for ids in `PROTOTYPE_NAME_IDS`, which travel as `[id, seq]` pairs in
+ * `sinceEntries` (added later in v1; a server that predates it ignores it and
+ * pulls those conversations from 0). Build with `pullRequest`, read with
+ * `pullPositions`: never index `since` directly.
+ */
 export const PullMessagesRequestSchema = v.object({
   type: v.literal('pull-messages'),
   since: v.record(IdSchema, SeqSchema),
+  sinceEntries: v.optional(v.array(v.tuple([IdSchema, SeqSchema]))),
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
 });
 export type PullMessagesRequest = v.InferOutput<typeof PullMessagesRequestSchema>;
+
+/** A pull request for these positions (conversation id → seq), each id where every v1 server can read it. */
+export function pullRequest(positions: ReadonlyMap<string, number>, limit?: number): PullMessagesRequest {
+  // Null prototype: an own `__proto__` or `constructor` key could never be inherited or swallowed here.
+  const since = Object.create(null) as Record<string, number>;
+  const sinceEntries: [string, number][] = [];
+  for (const [id, seq] of positions) {
+    if (PROTOTYPE_NAME_IDS.has(id)) sinceEntries.push([id, seq]);
+    else since[id] = seq;
+  }
+  const req: PullMessagesRequest = { type: 'pull-messages', since };
+  if (sinceEntries.length > 0) req.sinceEntries = sinceEntries;
+  if (limit !== undefined) req.limit = limit;
+  return req;
+}
+
+/** The positions of a (validated) pull request: `since`'s own entries, then `sinceEntries`, which win. */
+export function pullPositions(req: Pick<PullMessagesRequest, 'since' | 'sinceEntries'>): Map<string, number> {
+  const positions = new Map<string, number>(Object.entries(req.since));
+  for (const [id, seq] of req.sinceEntries ?? []) positions.set(id, seq);
+  return positions;
+}
 
 export const PullMessagesResponseSchema = v.object({
   type: v.literal('pull-messages-result'),

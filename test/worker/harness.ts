@@ -7,6 +7,7 @@ import { ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
 import type { Message } from '../../src/protocol';
 import { ReadSyncWorker, type ReadSyncWorkerOptions } from '../../worker/ReadSyncWorker';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
+import type { Transport } from '../../worker/transport/Transport';
 import { loadQueuedAcks } from '../../worker/store/queuedAcks';
 import { effectiveAckStatus } from '../../worker/store/readState';
 
@@ -21,11 +22,11 @@ export function newCore(options: ConstructorParameters<typeof SyncCore>[1] = {})
 export const mid = (n: number): string => `msg${String(n).padStart(8, '0')}`;
 
 /** One user's worker, reached through Comlink over a MessageChannel, with a recording sink. */
-export interface Client {
+export interface Client<T extends Transport = MemoryTransport> {
   userId: string;
   api: Comlink.Remote<WorkerApi>;
   worker: ReadSyncWorker;
-  transport: MemoryTransport;
+  transport: T;
   db: ReadSyncDb;
   idb: IDBFactory;
   /** Latest value per subscription id (errors under `errors`). */
@@ -42,15 +43,18 @@ export interface Client {
 
 let nextSubId = 1;
 
-/** Opens a worker for `userId` on a (fresh by default) fake IndexedDB, started and attached. */
-export async function openClient(
+/**
+ * Opens a worker for `userId` on a (fresh by default) fake IndexedDB, started and attached.
+ * The transport defaults to a MemoryTransport on `backend`; pass an HttpTransport to go over a real server.
+ */
+export async function openClient<T extends Transport = MemoryTransport>(
   backend: SyncCore,
   userId: string,
-  opts: { idb?: IDBFactory; transport?: MemoryTransport; worker?: Partial<ReadSyncWorkerOptions> } = {},
-): Promise<Client> {
+  opts: { idb?: IDBFactory; transport?: T; worker?: Partial<ReadSyncWorkerOptions> } = {},
+): Promise<Client<T>> {
   const idb = opts.idb ?? new IDBFactory();
   const db = new ReadSyncDb(`readsync-${userId}`, { indexedDB: idb, IDBKeyRange });
-  const transport = opts.transport ?? new MemoryTransport(backend, userId);
+  const transport = opts.transport ?? (new MemoryTransport(backend, userId) as Transport as T);
   const worker = new ReadSyncWorker({ db, transport, userId, flush: { debounceMs: 0 }, ...opts.worker });
   await worker.start();
   await worker.engine.idle();
@@ -71,7 +75,7 @@ export async function openClient(
     }),
   );
   let closed = false;
-  const client: Client = {
+  const client: Client<T> = {
     userId,
     api,
     worker,

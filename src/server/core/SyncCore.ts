@@ -19,7 +19,7 @@ import type {
   ServerEvent,
   SyncBackend,
 } from '../../protocol';
-import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
+import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError, pullPositions } from '../../protocol';
 import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
 import { applyAcks } from './applyAcks';
 import { EventHub } from './EventHub';
@@ -154,11 +154,13 @@ export class SyncCore implements SyncBackend {
     const conversations: Conversation[] = [];
     const messages: Message[] = [];
     let hasMore = false;
+    // A Map, never `req.since[convId]`: a conversation may be called `constructor` or `__proto__`.
+    const since = pullPositions(req);
     for (const convId of this.store.conversationsOf(userId)) {
       const rec = this.store.getConversation(convId);
       if (!rec) continue;
       conversations.push(this.viewConversation(rec, userId));
-      const after = req.since[convId] ?? 0;
+      const after = since.get(convId) ?? 0;
       if (hasMore || rec.seq <= after) continue;
       const room = limit - messages.length;
       const got = this.store.messagesAfter(convId, after, room + 1);
