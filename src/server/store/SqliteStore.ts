@@ -14,11 +14,21 @@ const rows = (n: number, width: number): string => Array.from({ length: n }, () 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' (default). */
   filename?: string;
+  /**
+   * `PRAGMA synchronous` in WAL mode. `'full'` (default): every commit is
+   * fsynced before it returns, so an ack batch answered 200 survives a power
+   * loss or OS crash. `'normal'`: commits are fsynced only at WAL checkpoints;
+   * still safe against a crash of this process, but the last commits before a
+   * power loss can vanish although their clients were told they were stored
+   * (and have dropped them from their outboxes). Opt in only where that loss
+   * is acceptable; docs/benchmarks.md shows what each costs in ingest.
+   */
+  synchronous?: 'full' | 'normal';
 }
 
 /**
  * The embedded `Store`: SQLite through better-sqlite3 (synchronous), WAL
- * journal, prepared statements. Indexes make every operation a point lookup
+ * journal with `synchronous=FULL` unless told otherwise, prepared statements. Indexes make every operation a point lookup
  * or a range read: counts live on the message row (O(1) per ack), read
  * members are a range of (message_id, ack_seq), unread members a range of
  * (conv_id, user_id) with a read-row anti-join, so pages cost O(page) even in
@@ -45,7 +55,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions = {}) {
     this.db = new Database(options.filename ?? ':memory:');
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SQLITE_SCHEMA);
     const p = (sql: string) => this.db.prepare(sql);
