@@ -31,6 +31,6 @@ declare const WorkerGlobalScope: { new (): unknown } | undefined;
 // Expose only when actually running as a worker, so importing this module
 // in Node (tests) or on the UI thread has no side effects.
 if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope) {
-  installErrorTransfer();
+  installErrorTransfer({ wrapAll: true });
   Comlink.expose(createWorkerApi());
 }

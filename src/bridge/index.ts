@@ -1,4 +1,4 @@
 export type * from './types';
-export { installErrorTransfer } from './errorTransfer';
+export { installErrorTransfer, type ErrorTransferOptions } from './errorTransfer';
 export { packUpdates, unpackUpdates } from './updateBatch';
 export type { ReadStateColumns, UpdateBatch } from './updateBatch';
