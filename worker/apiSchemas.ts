@@ -1,10 +1,10 @@
 import * as v from 'valibot';
-import { IdSchema, MAX_TEXT_LENGTH, MemberFilterSchema, MessageIdSchema, parseArgument } from '../src/protocol';
+import { IdSchema, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
 
-/** Runtime shape of `SendMessageInput`. */
+/** Runtime shape of `SendMessageInput`. The text rules are the server's, so nothing is queued that it would refuse. */
 export const SendInputSchema = v.object({
   convId: IdSchema,
-  text: v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH)),
+  text: MessageTextSchema,
   needReadReceipt: v.optional(v.boolean()),
   id: v.optional(MessageIdSchema),
 });

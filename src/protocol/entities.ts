@@ -16,7 +16,24 @@ export const DEFAULT_RECEIPT_GROUP_TYPES: readonly GroupType[] = ['work', 'publi
 /** Longest message text, in UTF-16 code units. */
 export const MAX_TEXT_LENGTH = 4000;
 
-/** User and conversation ids: short, URL-safe, no whitespace. */
+/** A UTF-16 surrogate that is not half of a pair (with the `u` flag, a pair is one astral code point and does not match). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text a client sends: at most `MAX_TEXT_LENGTH` UTF-16 units, and
+ * well-formed (no lone surrogate). A lone surrogate cannot be stored or sent
+ * as UTF-8: SQLite and JSON encoders turn it into U+FFFD, so the stored text
+ * would differ from the sent one and a resend of the same message would be
+ * answered `conflict`. (A regex, not `String.prototype.isWellFormed`: that is
+ * missing from Safari before 16.4 and Firefox before 119.)
+ */
+export const MessageTextSchema = v.pipe(
+  v.string(),
+  v.maxLength(MAX_TEXT_LENGTH),
+  v.check((s) => !LONE_SURROGATE.test(s), 'must be well-formed UTF-16 (no lone surrogate)'),
+);
+
+/** User and conversation ids: short, URL-safe, no whitespace (ASCII only, so always well-formed). */
 export const IdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:@-]{1,64}$/, 'must be 1-64 chars of [A-Za-z0-9_.:@-]'));
 /** Message ids are chosen by the sending client (see `newMessageId`) and kept short: they are on every ack. */
 export const MessageIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/, 'must be 8-32 chars of [A-Za-z0-9_-]'));
@@ -34,6 +51,11 @@ export const MessageSchema = v.object({
   convId: IdSchema,
   convType: ConvTypeSchema,
   senderId: IdSchema,
+  /**
+   * Not `MessageTextSchema`: what a server delivers is taken as it is. One
+   * ill-formed text from an older or foreign server must not make every pull
+   * that contains it fail validation (clients store and show it; U+FFFD at worst).
+   */
   text: v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH)),
   needReadReceipt: v.boolean(),
   /** Position in the conversation, assigned by the server. */

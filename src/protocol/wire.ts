@@ -7,11 +7,11 @@ import * as v from 'valibot';
 import {
   ConversationSchema,
   IdSchema,
-  MAX_TEXT_LENGTH,
   MemberFilterSchema,
   MessageIdSchema,
   MessageReceiptSchema,
   MessageSchema,
+  MessageTextSchema,
   ReadMemberPageSchema,
   SeqSchema,
   ServerConfigSchema,
@@ -46,7 +46,8 @@ const BatchIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, 'batch
 export const OutgoingMessageSchema = v.object({
   id: MessageIdSchema,
   convId: IdSchema,
-  text: v.pipe(v.string(), v.maxLength(MAX_TEXT_LENGTH)),
+  /** Well-formed: a lone surrogate is refused with `invalid-argument` (it could not be stored unchanged). */
+  text: MessageTextSchema,
   needReadReceipt: v.boolean(),
   /** Client clock when the user pressed send. */
   createdAt: TimestampSchema,
