@@ -38,7 +38,18 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
     toastTimer = setTimeout(() => (toast.hidden = true), 6000);
   };
   subs.add(client.error$.subscribe(showError));
-  subs.add(client.syncStatus$.subscribe({ next: (s) => renderBadge(badge, s), error: showError }));
+  subs.add(
+    client.syncStatus$.subscribe({
+      next: (s) => renderBadge(badge, s),
+      error: (err: { code?: string }) => {
+        // The status stream ends only when the worker is gone (worker-failed) or the client closed.
+        badge.className = 'badge failed';
+        badge.dataset.connection = err.code ?? 'failed';
+        badge.textContent = err.code ?? 'failed';
+        showError(err);
+      },
+    }),
+  );
 
   let conversations: Conversation[] = [];
   let closeConversation: (() => void) | null = null;

@@ -5,12 +5,15 @@ import { mountApp } from './App';
 import { DEMO_USERS, fetchDevToken, loadSession, saveSession, type Session } from './session';
 
 const root = document.getElementById('app') as HTMLElement;
+window.readsyncCreateClient = createReadSyncClient;
 const serverUrl = location.origin;
 
 declare global {
   interface Window {
     /** The live client, for poking around in devtools (and for the e2e tests). */
     readsync?: ReadSyncClient;
+    /** The library's factory, for trying the API by hand in devtools (and for the e2e tests). */
+    readsyncCreateClient?: typeof createReadSyncClient;
   }
 }
 

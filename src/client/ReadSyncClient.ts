@@ -20,8 +20,8 @@ export interface ClientLink {
   api: WorkerApi;
   /** Resolves once the worker is initialised and the update sink attached. */
   ready: Promise<void>;
-  /** Wires the update sink to the registry; called once. */
-  connect(dispatch: SubscriptionRegistry['dispatch']): void;
+  /** Wires the update sink to the registry, and the worker's failure to the client; called once. */
+  connect(dispatch: SubscriptionRegistry['dispatch'], onFailure: (err: ReadSyncError) => void): void;
   /** Releases the link after the registry is closed (closes/terminates an owned worker). */
   dispose(): Promise<void>;
 }
@@ -51,6 +51,10 @@ export class ReadSyncClient {
   private readonly errors = new Subject<ReadSyncError>();
   private readonly cleanups: (() => void)[] = [];
   private closing: Promise<void> | null = null;
+  /** Set once the worker failed: every call and observable fails with it from then on. */
+  private failure: ReadSyncError | null = null;
+  /** Rejecters of calls in flight, so a worker that dies mid-call cannot leave them pending forever. */
+  private readonly inflight = new Set<(err: ReadSyncError) => void>();
 
   constructor(private readonly link: ClientLink) {
     this.error$ = this.errors.asObservable();
@@ -61,8 +65,15 @@ export class ReadSyncClient {
       },
       (err) => this.errors.next(err),
     );
-    link.connect((updates) => this.registry.dispatch(updates));
-    link.ready.catch((err: unknown) => this.errors.next(asReadSyncError(err)));
+    link.connect(
+      (updates) => this.registry.dispatch(updates),
+      (err) => this.workerFailed(err),
+    );
+    link.ready.catch((err: unknown) => {
+      const e = asReadSyncError(err);
+      if (e.code === 'worker-failed') this.workerFailed(e);
+      else this.errors.next(e);
+    });
     this.conversations$ = this.registry.observe<Conversation[]>({ kind: 'conversations' });
     this.syncStatus$ = this.registry.observe<SyncStatus>({ kind: 'sync-status' });
     this.receipts$ = this.registry.observe<MessageReceipt[]>({ kind: 'receipts' });
@@ -159,14 +170,39 @@ export class ReadSyncClient {
     return this.registry.observe<T>(query);
   }
 
-  private async call<T>(fn: (api: WorkerApi) => Promise<T>, duringClose = false): Promise<T> {
-    if (this.closing && !duringClose) throw new ReadSyncError('closed', 'The readsync client is closed');
-    try {
-      await this.link.ready;
-      return await fn(this.link.api);
-    } catch (err) {
-      throw asReadSyncError(err);
-    }
+  /**
+   * The worker failed (did not load, did not answer `init` in time, crashed):
+   * calls in flight and later calls reject with it, every live observable
+   * errors with it, and `error$` emits it once.
+   */
+  private workerFailed(err: ReadSyncError): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const reject of [...this.inflight]) reject(err);
+    this.inflight.clear();
+    this.registry.fail(err);
+    this.errors.next(err);
+  }
+
+  private call<T>(fn: (api: WorkerApi) => Promise<T>, duringClose = false): Promise<T> {
+    if (this.closing && !duringClose) return Promise.reject(new ReadSyncError('closed', 'The readsync client is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: ReadSyncError) => reject(err);
+      this.inflight.add(fail);
+      this.link.ready
+        .then(() => fn(this.link.api))
+        .then(
+          (value) => {
+            this.inflight.delete(fail);
+            resolve(value);
+          },
+          (err: unknown) => {
+            this.inflight.delete(fail);
+            reject(asReadSyncError(err));
+          },
+        );
+    });
   }
 }
 

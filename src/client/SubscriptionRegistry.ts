@@ -37,6 +37,7 @@ export class SubscriptionRegistry {
   private scheduled = false;
   private sending: Promise<void> = Promise.resolve();
   private closed = false;
+  private failure: ReadSyncError | null = null;
 
   constructor(
     private readonly port: SubscriptionPort,
@@ -49,6 +50,10 @@ export class SubscriptionRegistry {
     return new Observable<T>((subscriber) => {
       if (this.closed) {
         subscriber.error(new ReadSyncError('closed', 'The readsync client is closed'));
+        return undefined;
+      }
+      if (this.failure) {
+        subscriber.error(this.failure);
         return undefined;
       }
       const entry = this.acquire(query);
@@ -103,6 +108,20 @@ export class SubscriptionRegistry {
     return this.sending;
   }
 
+  /**
+   * The worker is gone: every live observable errors with `err`, and so does
+   * every later subscription. Nothing is sent to the worker any more.
+   */
+  fail(err: ReadSyncError): void {
+    if (this.failure) return;
+    this.failure = err;
+    const entries = [...this.byId.values()];
+    for (const e of entries) this.forget(e);
+    this.toSubscribe.clear();
+    this.toUnsubscribe.clear();
+    for (const e of entries) for (const s of [...e.subscribers]) s.error(err);
+  }
+
   private acquire(query: Query): Entry {
     const key = queryKey(query);
     let entry = this.byKey.get(key);
@@ -131,7 +150,7 @@ export class SubscriptionRegistry {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.closed) return;
+    if (this.scheduled || this.closed || this.failure) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
@@ -151,7 +170,7 @@ export class SubscriptionRegistry {
         try {
           await this.port.unsubscribe(unsubs);
         } catch (err) {
-          this.onError(asReadSyncError(err));
+          if (!this.failure) this.onError(asReadSyncError(err));
         }
       }
       if (subs.length > 0) {
@@ -174,7 +193,8 @@ export class SubscriptionRegistry {
       reported = true;
       for (const s of [...entry.subscribers]) s.error(err);
     }
-    if (!reported) this.onError(err);
+    // After fail(), the client has reported the failure itself.
+    if (!reported && !this.failure) this.onError(err);
   }
 }
 

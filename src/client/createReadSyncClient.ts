@@ -1,7 +1,7 @@
 import { proxy, releaseProxy, wrap, type Endpoint } from 'comlink';
 import { unpackUpdates, type SubscriptionUpdate, type UpdateBatch, type WorkerEntryApi, type WorkerInitOptions } from '../bridge';
 import { installErrorTransfer } from '../bridge';
-import { ValidationError } from '../protocol';
+import { ReadSyncError, ValidationError } from '../protocol';
 import { ReadSyncClient, type ClientLink } from './ReadSyncClient';
 import { currentEnvironment, defaultEnvironment, forwardEnvironment, type ClientEnvironment } from './forwardEnvironment';
 
@@ -18,18 +18,34 @@ export interface ReadSyncClientOptions extends WorkerInitOptions {
   init?: boolean;
   /** Where online/offline/visibility events come from. Default: the page's window and document; `false` to forward nothing. */
   environment?: ClientEnvironment | false;
+  /**
+   * How long the worker may take to load and answer its first call (ms)
+   * before the client gives up on it with `worker-failed`. Default 20,000:
+   * generous, because opening IndexedDB can wait on another tab's upgrade.
+   */
+  startTimeoutMs?: number;
 }
+
+const DEFAULT_START_TIMEOUT_MS = 20_000;
 
 /**
  * Creates the UI-thread client:
  *
  * ```ts
+ * // readsync.worker.ts in your app holds one line: import 'readsync/worker';
  * const client = createReadSyncClient({
- *   worker: new URL('readsync/worker', import.meta.url),
+ *   worker: new Worker(new URL('./readsync.worker.ts', import.meta.url), { type: 'module' }),
  *   serverUrl: 'https://chat.example.com', userId: 'alice', token,
  * });
  * client.readState$(messageId).subscribe((s) => render(s?.label));
  * ```
+ *
+ * (`new URL('readsync/worker', import.meta.url)` does not work: it is a URL
+ * relative to your module, not a package import, so the worker 404s.)
+ *
+ * If the worker fails to load (a wrong URL, a 404 among its imports), crashes,
+ * or does not answer within `startTimeoutMs`, every call rejects and every
+ * observable errors with code `worker-failed`, and `error$` says so once.
  */
 export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncClient {
   installErrorTransfer();
@@ -41,22 +57,56 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
   const doInit = options.init ?? owned;
 
   let dispatch: ((updates: SubscriptionUpdate[]) => void) | null = null;
+  let onFailure: ((err: ReadSyncError) => void) | null = null;
+  let failure: ReadSyncError | null = null;
+  let failStart: (err: ReadSyncError) => void = () => undefined;
+  const fail = (err: ReadSyncError) => {
+    if (failure) return;
+    failure = err;
+    failStart(err);
+    onFailure?.(err);
+  };
+  const stopWatching = watchWorker(endpoint, fail);
   const sink = proxy((batch: UpdateBatch) => dispatch?.(unpackUpdates(batch)));
   const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
-  const ready = (async () => {
-    if (doInit) await api.init({ ...initOptions(options), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });
-    await api.attach(sink);
-  })();
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  // Settles with the start, or rejects with worker-failed when the worker fails first or takes too long.
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => fail(new ReadSyncError('worker-failed', `the readsync worker did not answer within ${timeoutMs} ms (a wrong worker URL, or a script that does not import 'readsync/worker')`)),
+      timeoutMs,
+    );
+    failStart = (err) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    (async () => {
+      if (doInit) await api.init({ ...initOptions(options), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });
+      await api.attach(sink);
+    })().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err as Error);
+      },
+    );
+  });
 
   const link: ClientLink = {
     api: api as unknown as ClientLink['api'],
     ready,
-    connect(d) {
+    connect(d, f) {
       dispatch = d;
+      onFailure = f;
     },
     async dispose() {
       dispatch = null;
-      if (owned) await api.close().catch(() => undefined);
+      stopWatching();
+      // A failed worker never answers: do not wait for it to close.
+      if (owned && !failure) await api.close().catch(() => undefined);
       api[releaseProxy]();
       if (owned && 'terminate' in endpoint && typeof endpoint.terminate === 'function') endpoint.terminate();
     },
@@ -84,4 +134,25 @@ function initOptions(o: ReadSyncClientOptions): WorkerInitOptions {
   if (o.dbName !== undefined) out.dbName = o.dbName;
   if (o.flush !== undefined) out.flush = o.flush;
   return out;
+}
+
+/** Reports a Worker's `error` (failed to load, uncaught error) and `messageerror` events as `worker-failed`. */
+function watchWorker(endpoint: Endpoint, fail: (err: ReadSyncError) => void): () => void {
+  if (typeof Worker === 'undefined' || !(endpoint instanceof Worker)) return () => undefined;
+  const onError = (ev: Event) => {
+    const detail = typeof ErrorEvent !== 'undefined' && ev instanceof ErrorEvent && ev.message ? `: ${ev.message}` : '';
+    fail(
+      new ReadSyncError(
+        'worker-failed',
+        `the readsync worker failed${detail}. Check the worker URL: it must load a script that imports 'readsync/worker' (see the README), and that script's imports must load`,
+      ),
+    );
+  };
+  const onMessageError = () => fail(new ReadSyncError('worker-failed', 'the readsync worker sent a message that could not be deserialised'));
+  endpoint.addEventListener('error', onError);
+  endpoint.addEventListener('messageerror', onMessageError);
+  return () => {
+    endpoint.removeEventListener('error', onError);
+    endpoint.removeEventListener('messageerror', onMessageError);
+  };
 }

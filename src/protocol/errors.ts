@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'server', // 5xx
   'storage', // IndexedDB failure: quota, closed database, blocked upgrade
   'closed', // the client or worker was closed
+  'worker-failed', // the worker did not load, did not answer init in time, or crashed
   'internal',
 ] as const;
 /** Every error code readsync produces. */

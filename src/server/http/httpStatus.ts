@@ -22,4 +22,5 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   server: 500,
   network: 503,
   closed: 503,
+  'worker-failed': 500,
 };
