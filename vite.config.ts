@@ -4,7 +4,9 @@ import { defineConfig, type ViteUserConfig } from 'vitest/config';
 // - the browser library: the UI-thread entry and the worker entry as separate
 //   chunks (apps load the worker as a module Worker);
 // - `--ssr`: the reference server for Node (`readsync/server` and the
-//   `readsync-server` command), dependencies left external.
+//   `readsync-server` command), dependencies left external. Its entries are
+//   src/server/entry/*: they check the server's optional peer packages are
+//   installed before loading the server itself (a chunk of its own).
 // The demo has its own config (demo/vite.config.ts).
 const test: ViteUserConfig['test'] = {
   include: ['test/**/*.test.ts'],
@@ -21,7 +23,7 @@ export default defineConfig(({ isSsrBuild }) =>
           outDir: 'dist/server',
           sourcemap: true,
           target: 'node20',
-          rollupOptions: { input: { index: 'src/server/index.ts', cli: 'src/server/cli.ts' }, output: { format: 'es' } },
+          rollupOptions: { input: { index: 'src/server/entry/index.ts', cli: 'src/server/entry/bin.ts' }, output: { format: 'es' } },
         },
         test,
       }
