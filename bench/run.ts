@@ -19,9 +19,22 @@ import { WORKLOADS } from './runner/workloads';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
 
+/** Node-only workloads: each a script run in its own process, its lines printed as they are. */
+const NODE_BENCHES: { key: string; file: string; what: string; timeoutMs: number }[] = [
+  { key: 'server', file: 'server.bench.ts', what: 'server workloads (ingest, member page)', timeoutMs: 240_000 },
+  { key: 'sockets', file: 'load/pausedSockets.bench.ts', what: 'paused sockets (server memory)', timeoutMs: 180_000 },
+];
+
 async function main(): Promise<void> {
   const started = Date.now();
   console.log(`readsync benchmarks — ${new Date().toISOString()}`);
+  const browserWanted = only.length === 0 || WORKLOADS.some((w) => only.includes(w.key));
+  if (browserWanted) await runBrowserWorkloads();
+  for (const b of NODE_BENCHES) if (only.length === 0 || only.includes(b.key)) runNodeBench(b);
+  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function runBrowserWorkloads(): Promise<void> {
   const outDir = await buildPage(root);
   const server = await startBenchServer(outDir);
   const browser = await chromium.launch({
@@ -63,8 +76,6 @@ async function main(): Promise<void> {
   const measured = results.filter((r) => r.skipped === undefined);
   const passed = measured.filter((r) => r.lib / r.raw <= r.bar && (r.checks ?? []).every((c) => c.pass));
   console.log(`\nbrowser workloads: ${passed.length} PASS, ${measured.length - passed.length} MISS, ${results.length - measured.length} not measured\n`);
-  if (only.length === 0 || only.includes('server')) runServerBench();
-  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
 /** Longest a single workload may take before it is reported as not measured. */
@@ -81,16 +92,20 @@ async function openPage(context: BrowserContext, url: string): Promise<Page> {
   return page;
 }
 
-/** e./f.: the server workloads live in bench/server.bench.ts (owned by the server's author); its lines are printed as they are. */
-function runServerBench(): void {
-  const file = path.join(root, 'bench', 'server.bench.ts');
+/**
+ * e./f. (bench/server.bench.ts, owned by the server's author) and the load
+ * benchmarks (bench/load/): each runs under tsx in its own process, its
+ * lines printed as they are.
+ */
+function runNodeBench(b: (typeof NODE_BENCHES)[number]): void {
+  const file = path.join(root, 'bench', b.file);
   if (!existsSync(file)) {
-    console.log(`${'server workloads (ingest, member page)'.padEnd(44)} NOT MEASURED: bench/server.bench.ts does not exist yet`);
+    console.log(`${b.what.padEnd(44)} NOT MEASURED: bench/${b.file} does not exist yet`);
     return;
   }
-  const res = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: b.timeoutMs });
   process.stdout.write(res.stdout ?? '');
-  if (res.status !== 0) console.log(`server bench exited with ${res.status ?? res.signal}: ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  if (res.status !== 0) console.log(`bench/${b.file} exited with ${res.status ?? res.signal}: ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
 }
 
 main().catch((err: unknown) => {

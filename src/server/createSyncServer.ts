@@ -32,6 +32,10 @@ export interface SyncServerConfig extends SyncCoreOptions {
   logger?: boolean;
   /** Per-user request rate limit (429 with Retry-After above it). Default: none. */
   rateLimit?: RateLimitOptions;
+  /** Open event streams per user; one more closes the user's oldest with 4002. Default 16. */
+  maxSocketsPerUser?: number;
+  /** Bytes held unsent for one event stream before it is closed with 4000 (client resumes from its cursor). Default 256 KiB. */
+  maxBufferedBytesPerSocket?: number;
 }
 
 /** Options of `createSyncServer`. */
@@ -95,7 +99,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
   registerApiRoutes(app, core);
-  const closeSockets = registerEventsRoute(app, core);
+  const closeSockets = registerEventsRoute(app, core, config);
   if (config.devMode) registerDevRoutes(app, core, auth);
   if (config.staticDir) serveStatic(app, config.staticDir);
 

@@ -1,0 +1,53 @@
+/**
+ * The reference server as its own process, for the load benchmarks: the load
+ * generator runs in another process, so the server's event loop, CPU and
+ * memory are its own. Started by `spawnLoadServer`; never run by hand.
+ *
+ * Reads its setup from the BENCH_LOAD_SERVER environment variable (JSON,
+ * `LoadServerSetup`), seeds the database, listens on 127.0.0.1 port 0 and
+ * reports `{ url }` over IPC.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore, createSyncServer } from '../../src/server';
+import type { SyncServerConfig } from '../../src/server';
+import { BENCH_SECRET, groupOf, messageId, userId } from './loadNames';
+import type { LoadServerSetup } from './loadNames';
+
+async function main(): Promise<void> {
+  const setup = JSON.parse(process.env.BENCH_LOAD_SERVER ?? '{}') as LoadServerSetup;
+  const dir = mkdtempSync(join(tmpdir(), 'readsync-load-'));
+  const store = new SqliteStore({ filename: join(dir, 'load.db'), synchronous: setup.synchronous ?? 'full' });
+  const config: SyncServerConfig = { secret: BENCH_SECRET, ...setup.config };
+  const server = await createSyncServer({ store, config });
+
+  // Users u00000…, in groups of `groupSize`; each sends `messagesPerUser` messages that ask for receipts.
+  const groups = Math.ceil(setup.users / setup.groupSize);
+  for (let g = 0; g < groups; g++) {
+    const members = Array.from({ length: Math.min(setup.groupSize, setup.users - g * setup.groupSize) }, (_, i) => userId(g * setup.groupSize + i));
+    server.core.admin.createGroup({ id: `g${g}`, name: `G${g}`, groupType: 'work', members });
+  }
+  for (let u = 0; u < setup.users; u++) {
+    const messages = Array.from({ length: setup.messagesPerUser }, (_, i) => ({ id: messageId(u, i), convId: groupOf(u, setup.groupSize), text: 'load', needReadReceipt: true, createdAt: 1 }));
+    for (let i = 0; i < messages.length; i += 100) await server.core.sendMessages(userId(u), { type: 'send-messages', messages: messages.slice(i, i + 100) });
+  }
+
+  const { url } = await server.listen(0, '127.0.0.1');
+  const stop = async () => {
+    await server.close().catch(() => undefined);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('message', (m) => {
+    if (m === 'stop') void stop();
+  });
+  process.on('disconnect', () => void stop());
+  process.send?.({ url });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
