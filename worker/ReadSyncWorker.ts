@@ -41,8 +41,8 @@ import { META_USER, loadConfig } from './store/meta';
 import { toLocalMessage } from './store/readState';
 import { withStorage } from './store/storageErrors';
 import { storeServerMessages } from './store/storeServerData';
-import { loadConversations } from './subscriptions/loadViews';
-import { EnvironmentSchema, SendInputSchema, parseRefs } from './apiSchemas';
+import { loadConversations, loadCounts } from './subscriptions/loadViews';
+import { EnvironmentSchema, SendInputSchema, SignOutSchema, TokenSchema, parseRefs } from './apiSchemas';
 import { clearRejected } from './store/clearRejected';
 import { ReceiptQueries } from './ReceiptQueries';
 
@@ -87,6 +87,10 @@ export class ReadSyncWorker implements WorkerApi {
   private flushStatus: FlushStatus = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
   private streamStatus: EventStreamStatus = 'connecting';
   private syncError: ErrorPayload | null = null;
+  /** Set while the server refuses our token: nothing is sent until `setToken`. */
+  private authError: ErrorPayload | null = null;
+  private lastFlushError: ErrorPayload | null = null;
+  private onAuthRefused: ((error: ErrorPayload) => void) | null = null;
   private readonly runSync: boolean;
 
   constructor(options: ReadSyncWorkerOptions) {
@@ -104,6 +108,11 @@ export class ReadSyncWorker implements WorkerApi {
       now: this.now,
       onStatus: (s) => {
         this.flushStatus = s;
+        // React to a new refusal only (the same lastError stays in every later status until a success).
+        if (s.lastError !== this.lastFlushError) {
+          this.lastFlushError = s.lastError;
+          if (s.lastError && isAuthFailure(s.lastError)) this.needsAuth(s.lastError);
+        }
         this.publishStatus();
       },
       ...options.flusherDeps,
@@ -122,6 +131,9 @@ export class ReadSyncWorker implements WorkerApi {
       onStreamStatus: (s) => {
         this.streamStatus = s;
         if (s === 'open') this.flusher.noteConnection?.(true);
+        if (s === 'unauthorized') {
+          this.needsAuth({ name: 'AuthError', code: 'unauthenticated', message: 'the server ended the event stream: the token expired', status: 401 });
+        }
         this.publishStatus();
       },
       onError: (err) => this.noteSyncError(err),
@@ -167,9 +179,14 @@ export class ReadSyncWorker implements WorkerApi {
     return this.config?.limits ?? DEFAULT_LIMITS;
   }
 
-  async attach(sink: (batch: UpdateBatch) => void): Promise<void> {
+  async attach(sink: (batch: UpdateBatch) => void, onAuthRefused?: (error: ErrorPayload) => void): Promise<void> {
     this.assertOpen();
     this.hub.attach(sink);
+    if (onAuthRefused) {
+      this.onAuthRefused = onAuthRefused;
+      // Refused before the client attached (e.g. at start-up): tell it now.
+      if (this.authError) this.signalAuthRefused(this.authError);
+    }
   }
 
   async subscribe(subs: { id: number; query: Query }[]): Promise<void> {
@@ -254,6 +271,37 @@ export class ReadSyncWorker implements WorkerApi {
     return this.hub.stats();
   }
 
+  /**
+   * Replaces the bearer token: later requests and the event stream use it.
+   * If the server had refused the old one, the stream reopens, a catch-up
+   * runs and the kept queue flushes.
+   */
+  async setToken(token: string): Promise<void> {
+    this.assertOpen();
+    const t = parseArgument(TokenSchema, token, 'setToken');
+    this.transport.setToken?.(t);
+    const wasRefused = this.authError !== null;
+    this.authError = null;
+    this.publishStatus();
+    if (!wasRefused) return;
+    if (this.runSync && this.starting) await this.engine.restart();
+    this.flusher.notifyEnqueued();
+  }
+
+  /**
+   * Signs this user out of this worker: stops sync and flushing, closes the
+   * database and, with `wipe`, deletes it (other tabs of this user lose their
+   * database too: sign them out as well). Resolves with what was still unsent.
+   */
+  async signOut(options: { wipe?: boolean } = {}): Promise<{ wiped: boolean; unsentAcks: number; unsentMessages: number }> {
+    const wipe = parseArgument(SignOutSchema, options, 'signOut').wipe ?? false;
+    await this.ready();
+    const counts = await withStorage('signOut', () => loadCounts(this.db));
+    await this.close();
+    if (wipe) await withStorage('signOut: delete database', () => this.db.delete());
+    return { wiped: wipe, unsentAcks: counts.pendingAcks, unsentMessages: counts.pendingMessages };
+  }
+
   /** Stops sync and flushing, ends every subscription and closes the database. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -294,16 +342,42 @@ export class ReadSyncWorker implements WorkerApi {
   private noteSyncError(err: ReadSyncError): void {
     // Only an unanswered request means offline; a 5xx or 429 came from a reachable server and is shown as the last error.
     if (err.code === 'network') this.flusher.noteConnection?.(false);
+    else if (isAuthFailure(err)) this.needsAuth(toErrorPayload(err));
     else this.syncError = toErrorPayload(err);
     this.publishStatus();
   }
 
+  /** The server refused the token: stop the stream (no reconnect loop), keep the queue, show 'needs-auth'. */
+  private needsAuth(err: ErrorPayload): void {
+    if (this.authError || this.closed) return;
+    this.authError = err;
+    this.engine.pause();
+    this.publishStatus();
+    if (this.onAuthRefused) this.signalAuthRefused(err);
+  }
+
+  private signalAuthRefused(err: ErrorPayload): void {
+    // A Comlink proxy: the call is a message; a client that went away must not break the worker.
+    Promise.resolve()
+      .then(() => this.onAuthRefused?.(err))
+      .catch(() => undefined);
+  }
+
   private publishStatus(): void {
     const f = this.flushStatus;
+    if (this.authError) {
+      this.hub.setStatusFlags({ connection: 'needs-auth', leader: f.leader, flushing: f.flushing, lastError: this.authError, lastSyncAt: f.lastSyncAt });
+      return;
+    }
     let connection: SyncStatus['connection'];
     if (f.connection === 'offline') connection = 'offline';
     else if (!this.runSync) connection = f.connection;
     else connection = this.streamStatus === 'open' ? 'online' : 'connecting';
     this.hub.setStatusFlags({ connection, leader: f.leader, flushing: f.flushing, lastError: f.lastError ?? this.syncError, lastSyncAt: f.lastSyncAt });
   }
+}
+
+/** A refusal that only a new token can fix. */
+function isAuthFailure(err: { code: string }): boolean {
+  return err.code === 'unauthenticated' || err.code === 'wrong-user';
 }

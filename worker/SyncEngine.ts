@@ -59,28 +59,62 @@ export class SyncEngine {
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
   private stopped = false;
+  /** Generation of the event stream: callbacks of a replaced stream are ignored. */
+  private streamGen = 0;
 
   constructor(private readonly deps: SyncEngineDeps) {}
 
   /** Opens the event stream from the stored receipt cursor and catches up once. */
   async start(): Promise<void> {
-    const since = await loadReceiptCursor(this.deps.db).catch(() => null);
+    await this.openStream();
+    if (!this.stopped) void this.catchUp();
+  }
+
+  /**
+   * Reopens the event stream from the stored cursor and catches up (after a
+   * new token: the old stream was refused or ended by the server).
+   */
+  async restart(): Promise<void> {
     if (this.stopped) return;
-    this.closeStream = this.deps.transport.openEvents(since, {
-      onEvent: (event) => this.enqueue(() => this.apply(event)),
-      onStatus: (status) => {
-        this.deps.onStreamStatus(status);
-        if (status === 'open') void this.catchUp();
-      },
-    });
-    void this.catchUp();
+    this.pause();
+    await this.start();
+  }
+
+  /** Closes the event stream, e.g. while waiting for a new token; `restart` reopens it. */
+  pause(): void {
+    this.streamGen++;
+    this.closeStream?.();
+    this.closeStream = null;
   }
 
   /** Closes the event stream; work already queued finishes. */
   stop(): void {
     this.stopped = true;
-    this.closeStream?.();
-    this.closeStream = null;
+    this.pause();
+  }
+
+  private async openStream(): Promise<void> {
+    const gen = ++this.streamGen;
+    const since = await loadReceiptCursor(this.deps.db).catch(() => null);
+    if (this.stopped || gen !== this.streamGen) return;
+    let opened = false;
+    this.closeStream = this.deps.transport.openEvents(since, {
+      onEvent: (event) => {
+        if (gen === this.streamGen) this.enqueue(() => this.apply(event));
+      },
+      onStatus: (status) => {
+        if (gen !== this.streamGen) return;
+        this.deps.onStreamStatus(status);
+        if (status === 'connecting') opened = false;
+        if (status === 'open') {
+          opened = true;
+          void this.catchUp();
+        }
+        // A browser WebSocket hides why its handshake failed (a 401 and an unreachable server look
+        // the same): one plain request tells an expired token from being offline.
+        if (status === 'closed' && !opened) void this.fetchConfig();
+      },
+    });
   }
 
   /** Resolves when queued events and any running catch-up are done. */

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type MessageReceipt, type ReadMemberPage } from '../src/protocol';
+import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type MessageReceipt, type ReadMemberPage } from '../src/protocol';
 import type {
   EnvironmentSignal,
   LocalMessage,
@@ -8,6 +8,8 @@ import type {
   MessageRef,
   Query,
   SendMessageInput,
+  SignOutOptions,
+  SignOutResult,
   UpdateBatch,
   WorkerEntryApi,
   WorkerInitOptions,
@@ -15,10 +17,11 @@ import type {
 import { ReadSyncDb } from './db/ReadSyncDb';
 import { ReadSyncWorker, type ReadSyncWorkerOptions } from './ReadSyncWorker';
 import type { Transport } from './transport/Transport';
+import { TokenSchema } from './apiSchemas';
 
 const InitSchema = v.object({
   userId: IdSchema,
-  token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
+  token: TokenSchema,
   serverUrl: v.pipe(v.string(), v.url('serverUrl must be an absolute URL')),
   dbName: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
   flush: v.optional(
@@ -96,8 +99,8 @@ export class WorkerEntry implements WorkerEntryApi {
     return this.worker;
   }
 
-  attach(sink: (batch: UpdateBatch) => void): Promise<void> {
-    return this.w('attach').attach(sink);
+  attach(sink: (batch: UpdateBatch) => void, onAuthRefused?: (error: ErrorPayload) => void): Promise<void> {
+    return this.w('attach').attach(sink, onAuthRefused);
   }
   subscribe(subs: { id: number; query: Query }[]): Promise<void> {
     return this.w('subscribe').subscribe(subs);
@@ -131,6 +134,12 @@ export class WorkerEntry implements WorkerEntryApi {
   }
   clearRejected(): Promise<void> {
     return this.w('clearRejected').clearRejected();
+  }
+  setToken(token: string): Promise<void> {
+    return this.w('setToken').setToken(token);
+  }
+  signOut(options: SignOutOptions): Promise<SignOutResult> {
+    return this.w('signOut').signOut(options);
   }
   async stats(): Promise<{ subscriptions: number; queries: number }> {
     return this.worker ? this.worker.stats() : { subscriptions: 0, queries: 0 };

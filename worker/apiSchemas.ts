@@ -12,6 +12,12 @@ export const SendInputSchema = v.object({
 /** Runtime shape of `EnvironmentSignal`. */
 export const EnvironmentSchema = v.object({ online: v.optional(v.boolean()), visible: v.optional(v.boolean()) });
 
+/** A bearer token as the worker accepts it (init and setToken): opaque, non-empty, bounded. */
+export const TokenSchema = v.pipe(v.string(), v.minLength(1, 'a token must be a non-empty string'), v.maxLength(4096));
+
+/** Runtime shape of `SignOutOptions`. */
+export const SignOutSchema = v.object({ wipe: v.optional(v.boolean()) });
+
 /** Runtime shape of `MemberPageOptions`. */
 export const MemberOptionsSchema = v.object({
   filter: MemberFilterSchema,

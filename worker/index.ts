@@ -18,7 +18,7 @@ export { HttpTransport, type HttpTransportOptions } from './transport/HttpTransp
 
 /** The transport of the browser entry: HTTP + WebSocket to `serverUrl` with the bearer token. */
 function createHttpTransport(options: WorkerInitOptions): Transport {
-  return new HttpTransport({ serverUrl: options.serverUrl, token: options.token });
+  return new HttpTransport({ serverUrl: options.serverUrl, token: options.token, userId: options.userId });
 }
 
 /** A `WorkerEntryApi` (init + WorkerApi) with the given parts; the browser entry uses the HTTP transport. */

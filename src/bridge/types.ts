@@ -60,8 +60,13 @@ export interface ReadState {
 
 /** Live sync status of this client. */
 export interface SyncStatus {
-  /** 'offline' when the browser says so or the last request failed to connect. */
-  connection: 'online' | 'offline' | 'connecting';
+  /**
+   * 'offline' when the browser says so or the last request failed to connect.
+   * 'needs-auth' when the server refused the token (expired, revoked, or of
+   * another user: see `lastError.code`): nothing is sent until a new token
+   * arrives (`getToken` option or `setToken`); the queue is kept.
+   */
+  connection: 'online' | 'offline' | 'connecting' | 'needs-auth';
   /** This tab's worker holds the flush lock (exactly one tab does). */
   leader: boolean;
   flushing: boolean;
@@ -129,9 +134,11 @@ export interface WorkerApi {
    * Registers the single update sink (a Comlink proxy). The worker calls it
    * at most once per tick with every pending update, coalesced per id, read
    * states packed in columns (`UpdateBatch`; `unpackUpdates` turns it into
-   * one `SubscriptionUpdate` per id).
+   * one `SubscriptionUpdate` per id). `onAuthRefused` (a Comlink proxy too)
+   * hears each time the server refuses the token, so the client can fetch a
+   * new one.
    */
-  attach(sink: (batch: UpdateBatch) => void): Promise<void>;
+  attach(sink: (batch: UpdateBatch) => void, onAuthRefused?: (error: ErrorPayload) => void): Promise<void>;
   /** Starts subscriptions (batched: many ids per call). The current value follows on the sink. */
   subscribe(subs: { id: number; query: Query }[]): Promise<void>;
   /** Ends subscriptions and releases their worker-side queries. */
@@ -154,7 +161,26 @@ export interface WorkerApi {
   clearRejected(): Promise<void>;
   /** Test and debug introspection of the subscription registry. */
   stats(): Promise<{ subscriptions: number; queries: number }>;
+  /** A new bearer token: requests and the event stream use it from now on, and a halted queue resumes. */
+  setToken(token: string): Promise<void>;
+  /** Stops everything and, with `wipe`, deletes this user's local database. Reports what was still unsent. */
+  signOut(options: SignOutOptions): Promise<SignOutResult>;
   close(): Promise<void>;
+}
+
+/** Options of signOut. */
+export interface SignOutOptions {
+  /** Delete this user's IndexedDB database (shared devices). Default false: it stays for the next sign-in. */
+  wipe?: boolean;
+}
+
+/** What signOut left behind: what was still queued when it stopped (lost if the database was wiped). */
+export interface SignOutResult {
+  wiped: boolean;
+  /** Read acknowledgements not yet confirmed by the server. */
+  unsentAcks: number;
+  /** Own messages not yet accepted by the server. */
+  unsentMessages: number;
 }
 
 /** Flush tuning; every field has a sensible default. */

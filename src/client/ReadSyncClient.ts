@@ -7,12 +7,16 @@ import type {
   Query,
   ReadState,
   SendMessageInput,
+  SignOutOptions,
+  SignOutResult,
   SyncStatus,
   WorkerApi,
 } from '../bridge';
 import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
-import type { Conversation, Message, MessageReceipt, ReadMemberPage } from '../protocol';
+import type { Conversation, ErrorPayload, Message, MessageReceipt, ReadMemberPage } from '../protocol';
 import { SubscriptionRegistry } from './SubscriptionRegistry';
+import { refreshTokens } from './refreshTokens';
+import type { TokenSource } from './TokenSource';
 
 /** @internal How the client reaches its worker; built by `createReadSyncClient`. */
 export interface ClientLink {
@@ -22,6 +26,8 @@ export interface ClientLink {
   ready: Promise<void>;
   /** Wires the update sink to the registry, and the worker's failure to the client; called once. */
   connect(dispatch: SubscriptionRegistry['dispatch'], onFailure: (err: ReadSyncError) => void): void;
+  /** Wires the worker's "the server refused the token" signal; called at most once. */
+  onAuthRefused(handler: (error: ErrorPayload) => void): void;
   /** Releases the link after the registry is closed (closes/terminates an owned worker). */
   dispose(): Promise<void>;
 }
@@ -56,7 +62,10 @@ export class ReadSyncClient {
   /** Rejecters of calls in flight, so a worker that dies mid-call cannot leave them pending forever. */
   private readonly inflight = new Set<(err: ReadSyncError) => void>();
 
-  constructor(private readonly link: ClientLink) {
+  constructor(
+    private readonly link: ClientLink,
+    tokens?: TokenSource,
+  ) {
     this.error$ = this.errors.asObservable();
     this.registry = new SubscriptionRegistry(
       {
@@ -77,6 +86,11 @@ export class ReadSyncClient {
     this.conversations$ = this.registry.observe<Conversation[]>({ kind: 'conversations' });
     this.syncStatus$ = this.registry.observe<SyncStatus>({ kind: 'sync-status' });
     this.receipts$ = this.registry.observe<MessageReceipt[]>({ kind: 'receipts' });
+    if (tokens) {
+      const refresher = refreshTokens(this, tokens);
+      link.onAuthRefused(refresher.onRefused);
+      this.cleanups.push(refresher.stop);
+    }
   }
 
   /** Live receipt line of one message (mine or someone else's); null while the message is unknown here. */
@@ -127,6 +141,33 @@ export class ReadSyncClient {
   /** Forgets rejected receipts and failed messages in the status counts. */
   clearRejected(): Promise<void> {
     return this.call((api) => api.clearRejected());
+  }
+
+  /**
+   * Hands the worker a new bearer token (e.g. after your own refresh). If the
+   * server had refused the old one ('needs-auth'), the event stream reopens
+   * and the kept queue flushes. A token of another user than this client's is
+   * refused by the server with `wrong-user`, and nothing is sent with it.
+   */
+  setToken(token: string): Promise<void> {
+    if (typeof token !== 'string' || token === '') return Promise.reject(new ValidationError('setToken: the token must be a non-empty string'));
+    return this.call((api) => api.setToken(token));
+  }
+
+  /**
+   * Signs out on this device: stops sync, closes the client and, with
+   * `wipe: true`, deletes this user's local database (shared devices). What
+   * was still unsent is reported (and, when wiped, gone): call `flush()` first
+   * to send it while the token is valid. Other tabs of this user should sign
+   * out too; a wiped database is closed under them.
+   */
+  async signOut(options: SignOutOptions = {}): Promise<SignOutResult> {
+    if (typeof options !== 'object' || options === null || (options.wipe !== undefined && typeof options.wipe !== 'boolean')) {
+      throw new ValidationError('signOut: options must be { wipe?: boolean }');
+    }
+    const result = await this.call((api) => api.signOut({ wipe: options.wipe === true }));
+    await this.close();
+    return result;
   }
 
   /** @internal Registers a cleanup to run on close (the factory's environment listeners). */

@@ -1,12 +1,24 @@
 import { proxy, releaseProxy, wrap, type Endpoint } from 'comlink';
 import { unpackUpdates, type SubscriptionUpdate, type UpdateBatch, type WorkerEntryApi, type WorkerInitOptions } from '../bridge';
 import { installErrorTransfer } from '../bridge';
-import { ReadSyncError, ValidationError } from '../protocol';
+import { ReadSyncError, ValidationError, type ErrorPayload } from '../protocol';
 import { ReadSyncClient, type ClientLink } from './ReadSyncClient';
 import { currentEnvironment, defaultEnvironment, forwardEnvironment, type ClientEnvironment } from './forwardEnvironment';
+import { TokenSource } from './TokenSource';
 
 /** Options of `createReadSyncClient`. */
-export interface ReadSyncClientOptions extends WorkerInitOptions {
+export interface ReadSyncClientOptions extends Omit<WorkerInitOptions, 'token'> {
+  /** A bearer token for the sync server. Optional when `getToken` is given. */
+  token?: string;
+  /**
+   * Gets a bearer token from the app (your login/refresh logic): called at
+   * start when no `token` is given, and whenever the server refuses the
+   * current one (401, or the event stream closed because the token expired).
+   * Meanwhile `syncStatus$` shows `connection: 'needs-auth'` and the queue is
+   * kept; repeated refusals back off up to a minute. Without it, call
+   * `client.setToken()` yourself when you see 'needs-auth'.
+   */
+  getToken?: () => string | Promise<string>;
   /**
    * The readsync worker: its script URL (the client creates and owns a module
    * Worker), a Worker you created (the client owns it from now on), or any
@@ -49,6 +61,7 @@ const DEFAULT_START_TIMEOUT_MS = 20_000;
  */
 export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncClient {
   installErrorTransfer();
+  const tokens = new TokenSource(options.token, options.getToken);
   const { worker } = options;
   const isWorker = typeof Worker !== 'undefined' && worker instanceof Worker;
   const owned = typeof worker === 'string' || worker instanceof URL || isWorker;
@@ -58,6 +71,8 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
 
   let dispatch: ((updates: SubscriptionUpdate[]) => void) | null = null;
   let onFailure: ((err: ReadSyncError) => void) | null = null;
+  let onAuthRefused: ((error: ErrorPayload) => void) | null = null;
+  const authSignal = proxy((error: ErrorPayload) => onAuthRefused?.(error));
   let failure: ReadSyncError | null = null;
   let failStart: (err: ReadSyncError) => void = () => undefined;
   const fail = (err: ReadSyncError) => {
@@ -71,7 +86,8 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
   const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   // Settles with the start, or rejects with worker-failed when the worker fails first or takes too long.
-  const ready = new Promise<void>((resolve, reject) => {
+  const startWorker = (token: string) => new Promise<void>((resolve, reject) => {
+    if (failure) return reject(failure);
     const timer = setTimeout(
       () => fail(new ReadSyncError('worker-failed', `the readsync worker did not answer within ${timeoutMs} ms (a wrong worker URL, or a script that does not import 'readsync/worker')`)),
       timeoutMs,
@@ -81,8 +97,8 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
       reject(err);
     };
     (async () => {
-      if (doInit) await api.init({ ...initOptions(options), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });
-      await api.attach(sink);
+      if (doInit) await api.init({ ...initOptions(options, token), ...(env ? { initialEnvironment: currentEnvironment(env) } : {}) });
+      await api.attach(sink, authSignal);
     })().then(
       () => {
         clearTimeout(timer);
@@ -95,12 +111,18 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
     );
   });
 
+  // The app's getToken may take its time (a login refresh): the worker's start timer runs after it.
+  const ready = (doInit ? tokens.initial() : Promise.resolve('')).then((token) => startWorker(token));
+
   const link: ClientLink = {
     api: api as unknown as ClientLink['api'],
     ready,
     connect(d, f) {
       dispatch = d;
       onFailure = f;
+    },
+    onAuthRefused(handler) {
+      onAuthRefused = handler;
     },
     async dispose() {
       dispatch = null;
@@ -111,7 +133,7 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
       if (owned && 'terminate' in endpoint && typeof endpoint.terminate === 'function') endpoint.terminate();
     },
   };
-  const client = new ReadSyncClient(link);
+  const client = new ReadSyncClient(link, tokens);
 
   if (env) {
     const stop = forwardEnvironment(env, (signal) => {
@@ -126,11 +148,11 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
   return client;
 }
 
-function initOptions(o: ReadSyncClientOptions): WorkerInitOptions {
-  for (const k of ['userId', 'token', 'serverUrl'] as const) {
+function initOptions(o: ReadSyncClientOptions, token: string): WorkerInitOptions {
+  for (const k of ['userId', 'serverUrl'] as const) {
     if (typeof o[k] !== 'string' || o[k] === '') throw new ValidationError(`createReadSyncClient: ${k} must be a non-empty string`);
   }
-  const out: WorkerInitOptions = { userId: o.userId, token: o.token, serverUrl: o.serverUrl };
+  const out: WorkerInitOptions = { userId: o.userId, token, serverUrl: o.serverUrl };
   if (o.dbName !== undefined) out.dbName = o.dbName;
   if (o.flush !== undefined) out.flush = o.flush;
   return out;

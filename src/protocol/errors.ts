@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'invalid-argument', // the caller passed something malformed
   'bad-payload', // a peer (server, worker) sent something that fails validation
   'unauthenticated', // missing, malformed or bad bearer token
+  'wrong-user', // the token is valid but authenticates another user than the client's
   'forbidden', // authenticated but not allowed (generic)
   'not-member', // not a member of the conversation
   'not-sender', // only the sender may read receipt details / member lists

@@ -89,7 +89,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   if (corsOrigin) {
     app.addHook('onRequest', async (req, reply) => {
       reply.header('access-control-allow-origin', corsOrigin);
-      reply.header('access-control-allow-headers', 'authorization, content-type, x-readsync-protocol');
+      reply.header('access-control-allow-headers', 'authorization, content-type, x-readsync-protocol, x-readsync-user');
       reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
       reply.header('access-control-expose-headers', 'retry-after');
       if (req.method === 'OPTIONS') return reply.code(204).send();

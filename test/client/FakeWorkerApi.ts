@@ -87,6 +87,13 @@ export class FakeWorkerApi implements WorkerApi {
   flush = async (): Promise<void> => undefined;
   clearRejected = notUsed;
   close = async (): Promise<void> => undefined;
+  async setToken(token: string): Promise<void> {
+    this.calls.push(`setToken:${token}`);
+  }
+  async signOut(options: { wipe?: boolean }): Promise<{ wiped: boolean; unsentAcks: number; unsentMessages: number }> {
+    this.calls.push(`signOut:${options.wipe === true}`);
+    return { wiped: options.wipe === true, unsentAcks: 0, unsentMessages: 0 };
+  }
 
   private post(update: SubscriptionUpdate): void {
     this.pending.set(update.id, update);

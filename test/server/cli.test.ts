@@ -37,7 +37,7 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   const url = await new Promise<string>((resolve, reject) => {
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
+      const m = /listening on (\S+)[^]*storage: [^\n]*\n/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
     void exited.then((r) => reject(new Error(`exited ${r.code}: ${r.err}`)));

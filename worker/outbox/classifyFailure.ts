@@ -21,7 +21,7 @@ const RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'storage',
   'internal',
 ]);
-const HALT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['unauthenticated', 'unsupported-protocol', 'closed']);
+const HALT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['unauthenticated', 'wrong-user', 'unsupported-protocol', 'closed']);
 /** Whole-request refusals that one bad item can cause. */
 const SPLITTABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['invalid-argument', 'payload-too-large']);
 

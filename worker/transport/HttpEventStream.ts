@@ -11,6 +11,9 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
   close(code?: number, reason?: string): void;
 }
+/** Close code of a socket whose token expired (docs/protocol.md): the client needs a new token. */
+export const WS_CLOSE_TOKEN_EXPIRED = 4001;
+
 /** A WebSocket constructor. */
 export type WebSocketCtor = new (url: string) => WebSocketLike;
 
@@ -65,9 +68,15 @@ export class HttpEventStream {
     ws.onerror = () => {
       // a close event always follows
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (ev.code === WS_CLOSE_TOKEN_EXPIRED) {
+        // Reconnecting with the same token would only be refused: wait to be reopened with a new one.
+        this.closed = true;
+        this.handlers.onStatus('unauthorized');
+        return;
+      }
       this.dropped();
     };
   }

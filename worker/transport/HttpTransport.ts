@@ -34,8 +34,14 @@ import type { EventStreamHandlers, Transport } from './Transport';
 export interface HttpTransportOptions {
   /** Base URL of the reference server, e.g. `https://chat.example.com` (routes are under /v1). */
   serverUrl: string;
-  /** Bearer token, or a function returning the current one (for refresh). */
+  /** Bearer token, or a function returning the current one (for refresh). `setToken` replaces it. */
   token: string | (() => string);
+  /**
+   * The user this client acts for. Sent with every request (and the event
+   * stream) so the server refuses a token of anyone else with `wrong-user`
+   * before it applies anything: a leftover queue is never sent as another user.
+   */
+  userId?: string;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Defaults to the global WebSocket (pass `ws` in Node 20). */
@@ -58,6 +64,9 @@ export class HttpTransport implements Transport {
   private readonly base: string;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
+  private tokenOverride: string | null = null;
+  /** Bumped by setToken: a refusal of a request sent with an older token says nothing about the new one. */
+  private tokenGeneration = 0;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.base = options.serverUrl.replace(/\/+$/, '');
@@ -97,6 +106,7 @@ export class HttpTransport implements Transport {
     const wsBase = this.base.replace(/^http/, 'ws');
     const urlFor = (cursor: number | null) => {
       const q = new URLSearchParams({ token: this.token() });
+      if (this.options.userId !== undefined) q.set('user', this.options.userId);
       if (cursor !== null) q.set('since', String(cursor));
       return `${wsBase}/v1/events?${q.toString()}`;
     };
@@ -105,7 +115,13 @@ export class HttpTransport implements Transport {
     return () => stream.close();
   }
 
+  setToken(token: string): void {
+    this.tokenOverride = token;
+    this.tokenGeneration++;
+  }
+
   private token(): string {
+    if (this.tokenOverride !== null) return this.tokenOverride;
     const t = this.options.token;
     return typeof t === 'function' ? t() : t;
   }
@@ -118,6 +134,7 @@ export class HttpTransport implements Transport {
     schema: S,
     fast?: (json: unknown) => v.InferOutput<S> | null,
   ): Promise<v.InferOutput<S>> {
+    const generation = this.tokenGeneration;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -130,6 +147,7 @@ export class HttpTransport implements Transport {
     try {
       const headers: Record<string, string> = { authorization: `Bearer ${this.token()}`, 'x-readsync-protocol': String(PROTOCOL_VERSION) };
       if (body !== undefined) headers['content-type'] = 'application/json';
+      if (this.options.userId !== undefined) headers['x-readsync-user'] = this.options.userId;
       const res = await this.fetchFn(`${this.base}${path}`, {
         method,
         headers,
@@ -144,6 +162,10 @@ export class HttpTransport implements Transport {
       throw new TransientError('network', `${method} ${path}: ${why}`, { cause: err });
     } finally {
       clearTimeout(timer);
+    }
+    if (status === 401 && generation !== this.tokenGeneration) {
+      // Sent with the token that was just replaced: retry (with the new one) instead of reporting it refused.
+      throw new TransientError('server', `${method} ${path}: refused the previous token; retrying with the new one`, { status: 503 });
     }
     if (status < 200 || status >= 300) throw httpError(status, text, retryAfter);
     let json: unknown;

@@ -13,8 +13,12 @@ import type {
   ServerEvent,
 } from '../../src/protocol';
 
-/** State of a transport's event stream. */
-export type EventStreamStatus = 'connecting' | 'open' | 'closed';
+/**
+ * State of a transport's event stream. 'unauthorized': the server ended it
+ * because the token expired or was refused; it stays down until reopened
+ * with a new token (no reconnect loop).
+ */
+export type EventStreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 /** Callbacks of an open event stream. */
 export interface EventStreamHandlers {
@@ -47,4 +51,6 @@ export interface Transport {
    * from `since`. Returns a function that closes it.
    */
   openEvents(since: number | null, handlers: EventStreamHandlers): () => void;
+  /** Uses `token` for every later request and event stream (auth refresh). Optional: transports without tokens ignore it. */
+  setToken?(token: string): void;
 }

@@ -6,6 +6,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'bad-payload': 400,
   'unsupported-protocol': 400,
   unauthenticated: 401,
+  'wrong-user': 401,
   forbidden: 403,
   'not-member': 403,
   'not-sender': 403,

@@ -40,6 +40,11 @@ export function installAuth(app: FastifyInstance, auth: Authenticator, limiter: 
     }
     if (req.is404 || isPublic(req)) return;
     const { userId, expiresAt } = authenticate(auth, req);
+    const claimed = claimedUser(req);
+    if (claimed !== undefined && claimed !== userId) {
+      // The client acts for another user than the token's: refuse before anything is applied as the wrong person.
+      throw new ReadSyncError('wrong-user', `this token authenticates another user than "${claimed.slice(0, 64)}"`, { status: 401 });
+    }
     req.userId = userId;
     req.tokenExpiresAt = expiresAt;
     const waitMs = limiter?.take(userId) ?? 0;
@@ -64,6 +69,17 @@ function isPublic(req: FastifyRequest): boolean {
 }
 
 // The scheme is case-insensitive (RFC 9110); the token's own spelling rules are the authenticator's.
+/** The user the client says it acts for (`x-readsync-user`, or `user` beside a query-string token), if it says. */
+function claimedUser(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-readsync-user'];
+  if (typeof header === 'string') return header;
+  if (req.routeOptions.config.tokenInQuery === true) {
+    const q = (req.query as Record<string, unknown> | undefined)?.user;
+    if (typeof q === 'string') return q;
+  }
+  return undefined;
+}
+
 const BEARER = /^Bearer ([^\s]+)$/i;
 
 function authenticate(auth: Authenticator, req: FastifyRequest): { userId: string; expiresAt: number | null } {
