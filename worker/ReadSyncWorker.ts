@@ -252,7 +252,11 @@ export class ReadSyncWorker implements WorkerApi {
     const s = parseArgument(EnvironmentSchema, signal, 'setEnvironment');
     if (s.online !== undefined) this.flusher.setOnline(s.online);
     if (s.visible !== undefined) this.flusher.setVisible(s.visible);
-    if ((s.online === true || s.visible === true) && this.runSync && this.starting) void this.engine.catchUp();
+    if ((s.online === true || s.visible === true) && this.runSync && this.starting && !this.authError) {
+      // A stream the server evicted (too many of this user's) comes back when its user looks at it again.
+      if (this.streamStatus === 'evicted') void this.engine.restart();
+      else void this.engine.catchUp();
+    }
   }
 
   async flush(): Promise<void> {

@@ -159,6 +159,40 @@ describe('auth lifecycle: a refused token mid-flush', () => {
   });
 });
 
+describe('auth lifecycle: the event stream’s token expires', () => {
+  it('the server closes the stream (4001), the client gets a new token, the stream resumes and receipts keep coming', async () => {
+    const w = await world();
+    const inner = new TokenAuth(SECRET);
+    const getToken = vi.fn(async () => w.auth.issue('alice'));
+    // Alice's first token lives 400 ms: long enough to open the stream, short enough for the test.
+    const db = new ReadSyncDb('readsync-alice', { indexedDB: new IDBFactory(), IDBKeyRange });
+    const transport = new HttpTransport({ serverUrl: w.s.url, token: inner.issue('alice', 400), userId: 'alice', WebSocket: NodeWebSocket, reconnect: { baseMs: 20, maxMs: 200 } });
+    const worker = new ReadSyncWorker({ db, transport, userId: 'alice', flush: { debounceMs: 0 } });
+    await worker.start();
+    const { port1, port2 } = new MessageChannel();
+    expose(worker, port1);
+    const client = createReadSyncClient({ worker: port2, userId: 'alice', getToken, serverUrl: w.s.url, environment: false });
+    cleanup.push(async () => {
+      await client.close();
+      await worker.close();
+      port1.close();
+      port2.close();
+    });
+    const statuses: SyncStatus[] = [];
+    client.syncStatus$.subscribe((st) => statuses.push(st));
+    await wait(() => expect(getToken).toHaveBeenCalledTimes(1));
+    await wait(() => expect(statuses.at(-1)?.connection).toBe('online'));
+    // Live receipts after the new token: Bob reads Alice's message, Alice's stream delivers it.
+    const [id] = await sendMany(w.s.core, 1);
+    const receipts: string[] = [];
+    client.receipts$.subscribe((batch) => receipts.push(...batch.map((r) => `${r.messageId}:${r.readCount}`)));
+    await w.s.core.ackBatch('bob', { type: 'ack-batch', batchId: 'expiry-batch-1', acks: [{ m: id!, t: 5 }] });
+    w.s.core.flushEvents();
+    await wait(() => expect(receipts).toContain(`${id}:1`));
+    expect(getToken).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('signOut', () => {
   it('reports what was unsent and, with wipe, deletes the user’s database', async () => {
     const w = await world();

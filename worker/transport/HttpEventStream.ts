@@ -13,6 +13,8 @@ export interface WebSocketLike {
 }
 /** Close code of a socket whose token expired (docs/protocol.md): the client needs a new token. */
 export const WS_CLOSE_TOKEN_EXPIRED = 4001;
+/** Close code of the oldest stream of a user over the server's cap: do not reconnect on your own. */
+export const WS_CLOSE_TOO_MANY_CONNECTIONS = 4002;
 
 /** A WebSocket constructor. */
 export type WebSocketCtor = new (url: string) => WebSocketLike;
@@ -71,10 +73,11 @@ export class HttpEventStream {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (ev.code === WS_CLOSE_TOKEN_EXPIRED) {
-        // Reconnecting with the same token would only be refused: wait to be reopened with a new one.
+      if (ev.code === WS_CLOSE_TOKEN_EXPIRED || ev.code === WS_CLOSE_TOO_MANY_CONNECTIONS) {
+        // Reconnecting now would be refused (old token) or evict this user's next stream (too many):
+        // stay down until reopened (new token; the user looking at this tab again).
         this.closed = true;
-        this.handlers.onStatus('unauthorized');
+        this.handlers.onStatus(ev.code === WS_CLOSE_TOKEN_EXPIRED ? 'unauthorized' : 'evicted');
         return;
       }
       this.dropped();

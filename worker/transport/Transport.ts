@@ -16,9 +16,13 @@ import type {
 /**
  * State of a transport's event stream. 'unauthorized': the server ended it
  * because the token expired or was refused; it stays down until reopened
- * with a new token (no reconnect loop).
+ * with a new token (no reconnect loop). 'evicted': the server closed it
+ * because this user has too many streams open (this was the oldest); it
+ * stays down until reopened on a user-driven signal (the page becomes
+ * visible, the device comes online), so tabs do not take turns evicting
+ * each other.
  */
-export type EventStreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
+export type EventStreamStatus = 'connecting' | 'open' | 'closed' | 'unauthorized' | 'evicted';
 
 /** Callbacks of an open event stream. */
 export interface EventStreamHandlers {

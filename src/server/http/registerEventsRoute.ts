@@ -24,6 +24,10 @@ export const WS_CLOSE_RECONNECT = 4000;
  * the next oldest, round and round); see docs/protocol.md.
  */
 export const WS_CLOSE_TOO_MANY_CONNECTIONS = 4002;
+/** Close code: the token this socket was opened with expired. Clients get a new token, then reconnect (no retry loop). */
+export const WS_CLOSE_TOKEN_EXPIRED = 4001;
+/** setTimeout's longest delay (2^31 - 1 ms, ~24.8 days); longer waits re-arm. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Limits of the event stream (part of `SyncServerConfig`). */
 export interface EventsRouteOptions {
@@ -109,7 +113,19 @@ export function registerEventsRoute(app: FastifyInstance, core: SyncCore, option
         socket.send(data);
       });
       unsubscribers.set(entry, unsubscribe);
+      // A session never outlives its token: close it when the token expires.
+      let expiry: ReturnType<typeof setTimeout> | undefined;
+      const expiresAt = req.tokenExpiresAt;
+      const armExpiry = () => {
+        if (expiresAt === null) return;
+        const left = expiresAt - Date.now();
+        if (left <= 0) return drop(entry, WS_CLOSE_TOKEN_EXPIRED, 'token expired: reconnect with a new token');
+        expiry = setTimeout(armExpiry, Math.min(left, MAX_TIMER_MS));
+        expiry.unref();
+      };
+      armExpiry();
       socket.on('close', () => {
+        clearTimeout(expiry);
         unsubscribe();
         sockets.delete(entry);
       });
