@@ -19,8 +19,9 @@
 //   node scripts/checkInstall.mjs --json          # the report as JSON
 //   node scripts/checkInstall.mjs --keep          # keep the temp app and print where it is
 //
-// CI runs it (`.ci/run`, after the tests): it needs the npm registry, which CI
-// reaches, and takes ~30 s with the build (the install itself ~7 s: five packages).
+// CI runs it (`.ci/run`, after the tests and check:package, whose build it
+// reuses): it needs the npm registry, which CI reaches, and the install takes
+// ~7 s (five packages); ~30 s with the build of `npm run check:install`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,15 @@ console.log(JSON.stringify(out));
 const probed = run(process.execPath, ['--input-type=module', '-e', probe], app);
 if (probed.status !== 0) harness(`the import probe failed:\n${probed.stderr}`);
 const entries = JSON.parse(probed.stdout);
+// ESM-only, with a plain `default` condition: Node >= 20.19 can require() the browser entries; the
+// server entry has top-level await (the package check), so require() of it says to use import().
+// Reported, not judged.
+const requireProbe = `const out = {};
+for (const spec of ['readsync', 'readsync/worker', 'readsync/server']) {
+  try { out[spec] = 'ok, ' + Object.keys(require(spec)).length + ' exports'; } catch (e) { out[spec] = (e.code ?? 'error') + ': ' + e.message.split('\\n')[0]; }
+}
+console.log(JSON.stringify(out));`;
+const required = JSON.parse(run(process.execPath, ['-e', requireProbe], app).stdout);
 const bin = run(join(app, 'node_modules', '.bin', 'readsync-server'), ['--help'], app);
 const binOutput = `${bin.stdout}${bin.stderr}`.trim().split('\n')[0];
 
@@ -172,6 +182,7 @@ const report = {
     allowScripts: (npmOutput.match(/allowScripts/g) ?? []).length,
   },
   entries,
+  require: required,
   bin: { command: 'readsync-server --help', exitCode: bin.status, firstLine: binOutput },
   problems,
 };
@@ -190,6 +201,7 @@ else {
   for (const [spec, r] of Object.entries(entries)) {
     console.log(`  ${spec.padEnd(16)} resolves ${r.resolved ?? 'no'}; loads ${yesNo(r.loaded)}${r.loaded ? ` (${r.exports} exports)` : `: ${r.error}`}`);
   }
+  for (const [spec, r] of Object.entries(required)) console.log(`  require('${spec}')${' '.repeat(Math.max(1, 17 - spec.length))}${r}`);
   console.log(`  readsync-server  --help exits ${bin.status}: ${binOutput}`);
   console.log(problems.length > 0 ? `FAIL\n  - ${problems.join('\n  - ')}` : 'ok: the browser install carries only what the browser runs');
 }

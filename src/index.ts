@@ -5,7 +5,11 @@
  */
 export { createReadSyncClient, ReadSyncClient } from './client';
 export type { ReadSyncClientOptions, ClientEnvironment } from './client';
-export type * from './bridge';
+// The bridge's types, not its functions (which only the worker and the client
+// call). Named per module rather than `export type * from './bridge'`: the
+// declaration bundler would publish that module's functions as values too.
+export type * from './bridge/types';
+export type { ErrorTransferOptions, ReadStateColumns, UpdateBatch } from './bridge';
 export type {
   Conversation,
   ConvType,

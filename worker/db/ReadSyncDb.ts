@@ -1,4 +1,6 @@
-import Dexie, { type EntityTable } from 'dexie';
+// The named export: it is the class under every module resolution; under node16 the default import of
+// Dexie's CommonJS-format types is the module object, and the shipped .d.ts (`extends Dexie`) breaks.
+import { Dexie, type EntityTable } from 'dexie';
 import type { Conversation, ErrorPayload, MessageReceipt, OutgoingMessage, ReadMemberPage } from '../../src/protocol';
 import type { LocalMessage } from '../../src/bridge';
 import { ACK_SEQ_META, ackKey } from './ackKeys';
