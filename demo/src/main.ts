@@ -43,7 +43,19 @@ function showLogin(message = ''): void {
 
 function start(session: Session): void {
   const worker = new Worker(new URL('../../worker/index.ts', import.meta.url), { type: 'module', name: `readsync-${session.userId}` });
-  const client = createReadSyncClient({ worker, serverUrl, userId: session.userId, token: session.token });
+  const client = createReadSyncClient({
+    worker,
+    serverUrl,
+    userId: session.userId,
+    token: session.token,
+    // When the server refuses the stored token (expired, or the server's secret changed), ask for a new one.
+    // A real app calls its own login/refresh here.
+    getToken: async () => {
+      const fresh = await fetchDevToken(serverUrl, session.userId);
+      saveSession(fresh);
+      return fresh.token;
+    },
+  });
   window.readsync = client;
   const unmount = mountApp(root, client, session, {
     async onSwitchUser() {

@@ -17,6 +17,7 @@ const SCENARIO_TIMEOUT = 120_000;
 // Test runs write their screenshot to the ignored test-results/; `npm run docs:picture`
 // points this at docs/demo.png to refresh the README's picture on purpose.
 const SCREENSHOT = process.env.READSYNC_DEMO_SCREENSHOT ?? new URL('../../test-results/demo.png', import.meta.url).pathname;
+const NEEDS_AUTH_SCREENSHOT = new URL('../../test-results/needs-auth.png', import.meta.url).pathname;
 let browser: Browser;
 let server: DemoServer;
 const tabs: DemoTab[] = [];
@@ -210,6 +211,38 @@ describe('demo PWA end to end (Chromium)', () => {
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread', 60_000);
       for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');
       await eventually(async () => await bob.badge(), { connection: 'online', pending: 0 });
+    },
+    SCENARIO_TIMEOUT,
+  );
+  it(
+    'expired token: Bob reads while the server refuses his token and no new one can be had; the badge says needs-auth; once a token comes, every receipt arrives once',
+    async () => {
+      server = await new DemoServer().start();
+      const [alice, bob] = [await open('alice'), await open('bob')];
+      await alice.openConversation(WORLD.group);
+      const texts = ['Token test one', 'Token test two'];
+      for (const t of texts) await alice.send(t);
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '0 read · 3 unread');
+      await eventually(() => storedMessageCount(bob.page, WORLD.group), 2);
+
+      // Rotate the server's secret: every token handed out so far is refused. Bob's login service is down too.
+      await bob.context.route('**/v1/dev/token', (route) => route.abort());
+      await server.stop();
+      server.secret = 'a-rotated-secret-for-the-e2e-test';
+      await server.start();
+
+      await bob.openConversation(WORLD.group);
+      for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
+      await eventually(async () => await bob.badge(), { connection: 'needs-auth', pending: 2 }, 60_000);
+      mkdirSync(dirname(NEEDS_AUTH_SCREENSHOT), { recursive: true });
+      await bob.page.screenshot({ path: NEEDS_AUTH_SCREENSHOT });
+      expect(await alice.receiptOf(texts[0]!)).toBe('0 read · 3 unread');
+
+      // The login service is back: the client's getToken succeeds on its next try and the kept queue flushes.
+      await bob.context.unroute('**/v1/dev/token');
+      for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread', 60_000);
+      await eventually(async () => await bob.badge(), { connection: 'online', pending: 0 }, 60_000);
+      expect(server.ackRequests()).toBeGreaterThanOrEqual(1);
     },
     SCENARIO_TIMEOUT,
   );

@@ -15,6 +15,8 @@ export class DemoServer {
   port = 0;
   /** The c2c conversation of alice and bob. */
   c2c = '';
+  /** Signs tokens and cursors. A restart with another secret invalidates every token handed out (as a key rotation would). */
+  secret = 'e2e-secret-of-the-demo-tests';
   /** Every request the server answered, as "METHOD /path" (to count ack batches). */
   readonly requests: string[] = [];
   private server: SyncServer | null = null;
@@ -25,7 +27,7 @@ export class DemoServer {
   async start(port = this.port): Promise<this> {
     this.store = new SqliteStore({ filename: join(this.dir, 'readsync.db') });
     // A fixed secret keeps tokens and member-page cursors valid across a restart.
-    this.server = await createSyncServer({ store: this.store, config: { devMode: true, staticDir: demoDist, secret: 'e2e-secret-of-the-demo-tests' } });
+    this.server = await createSyncServer({ store: this.store, config: { devMode: true, staticDir: demoDist, secret: this.secret } });
     this.server.app.addHook('onResponse', async (req) => {
       this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
     });
