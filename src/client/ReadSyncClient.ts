@@ -183,7 +183,10 @@ export class ReadSyncClient {
   /**
    * Completes every observable, releases every worker-side subscription,
    * removes the environment listeners and, for a worker the client owns,
-   * closes and terminates it. Later calls reject with code `closed`.
+   * closes and terminates it. Later calls reject with code `closed`;
+   * observables subscribed later complete at once, without an error (a
+   * closed client is an ended stream, not a failure), so UI code that
+   * subscribes during a remount or a sign-out needs no special case.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {

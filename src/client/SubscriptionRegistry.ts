@@ -48,8 +48,10 @@ export class SubscriptionRegistry {
   /** A cold observable of the query's values; subscribing joins (or creates) the shared entry. */
   observe<T>(query: Query): Observable<T> {
     return new Observable<T>((subscriber) => {
+      // A closed client is an ended stream, not a failure: a late subscriber
+      // (a remount, a view opened during sign-out) completes at once.
       if (this.closed) {
-        subscriber.error(new ReadSyncError('closed', 'The readsync client is closed'));
+        subscriber.complete();
         return undefined;
       }
       if (this.failure) {
