@@ -23,6 +23,7 @@ const only = process.argv.slice(2);
 const NODE_BENCHES: { key: string; file: string; what: string; timeoutMs: number }[] = [
   { key: 'server', file: 'server.bench.ts', what: 'server workloads (ingest, member page)', timeoutMs: 240_000 },
   { key: 'sockets', file: 'load/pausedSockets.bench.ts', what: 'paused sockets (server memory)', timeoutMs: 180_000 },
+  { key: 'load', file: 'load/busyClients.bench.ts', what: 'busy clients (server under load)', timeoutMs: 180_000 },
 ];
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SqliteStore, createSyncServer } from '../../src/server';
 import type { SyncServerConfig } from '../../src/server';
 import { BENCH_SECRET, groupOf, messageId, userId } from './loadNames';
@@ -40,8 +41,18 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   };
+  // Event-loop delay while serving: how late a 10 ms timer fires is how long the loop was busy.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
   process.on('message', (m) => {
     if (m === 'stop') void stop();
+    if (m === 'loop-delay-start') {
+      delay.reset();
+      delay.enable();
+    }
+    if (m === 'loop-delay') {
+      delay.disable();
+      process.send?.({ loopDelay: { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 } });
+    }
   });
   process.on('disconnect', () => void stop());
   process.send?.({ url });

@@ -14,13 +14,17 @@ export interface LoadServer {
   memory(): { rss: number; peak: number };
   /** CPU time (user + system) the server process has used so far, in ms. */
   cpuMs(): number;
+  /** Starts measuring the server's event-loop delay. */
+  startLoopDelay(): void;
+  /** The server's event-loop delay since `startLoopDelay` (ms): how long its loop was busy before it got back to timers. */
+  loopDelay(): Promise<{ p50: number; p99: number; max: number }>;
   stop(): Promise<void>;
 }
 
 export async function spawnLoadServer(setup: LoadServerSetup): Promise<LoadServer> {
   const entry = fileURLToPath(new URL('./loadServer.ts', import.meta.url));
   const child = fork(entry, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_LOAD_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LOAD_SERVER_PROFILE}`] : [])],
     env: { ...process.env, BENCH_LOAD_SERVER: JSON.stringify(setup), NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -42,6 +46,21 @@ export async function spawnLoadServer(setup: LoadServerSetup): Promise<LoadServe
       // /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks (after the parenthesised name).
       const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
       return ((Number(rest[11]) + Number(rest[12])) * 1000) / ticks;
+    },
+    startLoopDelay() {
+      child.send('loop-delay-start');
+    },
+    loopDelay() {
+      return new Promise((resolve) => {
+        const onMessage = (m: unknown) => {
+          const d = (m as { loopDelay?: { p50: number; p99: number; max: number } }).loopDelay;
+          if (!d) return;
+          child.off('message', onMessage);
+          resolve(d);
+        };
+        child.on('message', onMessage);
+        child.send('loop-delay');
+      });
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -10,21 +10,24 @@ import {
 } from '../../protocol';
 import type { SyncCore } from '../core/SyncCore';
 import { requireUser } from './installAuth';
+import { TurnScheduler } from './TurnScheduler';
 
 /**
  * The request/response routes of protocol v1. Each body is validated with
  * the shared schemas before the core sees it; the user is the token's, never
  * a field of the body (a `senderId` in a request is not part of the schema
- * and is ignored).
+ * and is ignored). Validation and the core's (synchronous) store work run
+ * through `turns`, a bounded slice per event-loop turn, so a burst of
+ * requests cannot keep the loop from accepting and reading new connections.
  */
-export function registerApiRoutes(app: FastifyInstance, core: SyncCore): void {
+export function registerApiRoutes(app: FastifyInstance, core: SyncCore, turns: TurnScheduler = TurnScheduler.shared): void {
   app.get('/v1/config', async (req) => {
     requireUser(req);
     return core.getConfig();
   });
 
   const post = <S extends v.GenericSchema>(path: string, schema: S, run: (userId: string, body: v.InferOutput<S>) => Promise<unknown>) => {
-    app.post(path, async (req) => run(requireUser(req), parseArgument(schema, req.body, 'request body')));
+    app.post(path, async (req) => turns.run(() => run(requireUser(req), parseArgument(schema, req.body, 'request body'))));
   };
   post('/v1/messages', SendMessagesRequestSchema, (u, b) => core.sendMessages(u, b));
   post('/v1/pull', PullMessagesRequestSchema, (u, b) => core.pullMessages(u, b));
