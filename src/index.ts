@@ -3,8 +3,8 @@
  * entities and errors. The worker is its own entry (`readsync/worker`), the
  * reference server another (`readsync/server`).
  */
-export { createReadSyncClient, ReadSyncClient } from './client';
-export type { ReadSyncClientOptions, ClientEnvironment } from './client';
+export { createReadSyncClient, ReadSyncClient, createReadTracker } from './client';
+export type { ReadSyncClientOptions, ClientEnvironment, ReadTracker, ReadTrackerClient, ReadTrackerOptions, ReadTrackerEnvironment } from './client';
 // The bridge's types, not its functions (which only the worker and the client
 // call). Named per module rather than `export type * from './bridge'`: the
 // declaration bundler would publish that module's functions as values too.
