@@ -45,6 +45,7 @@ import { loadConversations, loadCounts } from './subscriptions/loadViews';
 import { EnvironmentSchema, SendInputSchema, SignOutSchema, TokenSchema, parseRefs } from './apiSchemas';
 import { clearRejected } from './store/clearRejected';
 import { ReceiptQueries } from './ReceiptQueries';
+import { LastErrors, type WorkKind } from './LastErrors';
 
 /** How a ReadSyncWorker is put together. Everything but db, transport and userId has a default. */
 export interface ReadSyncWorkerOptions {
@@ -86,7 +87,8 @@ export class ReadSyncWorker implements WorkerApi {
   private lastStamp = 0;
   private flushStatus: FlushStatus = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
   private streamStatus: EventStreamStatus = 'connecting';
-  private syncError: ErrorPayload | null = null;
+  /** What failed last, per kind of work (see LastErrors). */
+  private readonly errors = new LastErrors();
   /** Set while the server refuses our token: nothing is sent until `setToken`. */
   private authError: ErrorPayload | null = null;
   private lastFlushError: ErrorPayload | null = null;
@@ -111,7 +113,9 @@ export class ReadSyncWorker implements WorkerApi {
         // React to a new refusal only (the same lastError stays in every later status until a success).
         if (s.lastError !== this.lastFlushError) {
           this.lastFlushError = s.lastError;
-          if (s.lastError && isAuthFailure(s.lastError)) this.needsAuth(s.lastError);
+          if (s.lastError === null) this.errors.succeed('flush');
+          else if (isAuthFailure(s.lastError)) this.needsAuth(s.lastError);
+          else this.errors.fail('flush', s.lastError);
         }
         this.publishStatus();
       },
@@ -136,14 +140,10 @@ export class ReadSyncWorker implements WorkerApi {
         }
         this.publishStatus();
       },
-      onError: (err) => this.noteSyncError(err),
+      onError: (err) => this.noteError('sync', err),
       onStored: (table, rows) => this.hub.prime(table, rows),
       onReceipts: (receipts) => this.hub.preview(receipts),
-      onSynced: () => {
-        if (this.syncError === null) return;
-        this.syncError = null;
-        this.publishStatus();
-      },
+      onSynced: () => this.noteSuccess('sync'),
     });
     this.receiptQueries = new ReceiptQueries({
       db: this.db,
@@ -151,7 +151,8 @@ export class ReadSyncWorker implements WorkerApi {
       userId: this.userId,
       now: this.now,
       limits: () => this.limits(),
-      onNetworkError: (err) => this.noteSyncError(err),
+      onNetworkError: (err) => this.noteError('query', err),
+      onSuccess: () => this.noteSuccess('query'),
       onStored: (table, rows) => this.hub.prime(table, rows),
     });
   }
@@ -267,7 +268,9 @@ export class ReadSyncWorker implements WorkerApi {
   async clearRejected(): Promise<void> {
     await this.ready();
     await withStorage('clearRejected', () => clearRejected(this.db));
-    this.syncError = null;
+    // The flusher's own error stays until a flush succeeds; the others are dismissed with the rejected items.
+    this.errors.succeed('sync');
+    this.errors.succeed('query');
     this.publishStatus();
   }
 
@@ -343,12 +346,17 @@ export class ReadSyncWorker implements WorkerApi {
     return this.lastStamp;
   }
 
-  private noteSyncError(err: ReadSyncError): void {
+  private noteError(kind: WorkKind, err: ReadSyncError): void {
     // Only an unanswered request means offline; a 5xx or 429 came from a reachable server and is shown as the last error.
     if (err.code === 'network') this.flusher.noteConnection?.(false);
     else if (isAuthFailure(err)) this.needsAuth(toErrorPayload(err));
-    else this.syncError = toErrorPayload(err);
+    else this.errors.fail(kind, toErrorPayload(err));
     this.publishStatus();
+  }
+
+  /** Work of `kind` succeeded: its last failure is over. */
+  private noteSuccess(kind: WorkKind): void {
+    if (this.errors.succeed(kind)) this.publishStatus();
   }
 
   /** The server refused the token: stop the stream (no reconnect loop), keep the queue, show 'needs-auth'. */
@@ -377,7 +385,7 @@ export class ReadSyncWorker implements WorkerApi {
     if (f.connection === 'offline') connection = 'offline';
     else if (!this.runSync) connection = f.connection;
     else connection = this.streamStatus === 'open' ? 'online' : 'connecting';
-    this.hub.setStatusFlags({ connection, leader: f.leader, flushing: f.flushing, lastError: f.lastError ?? this.syncError, lastSyncAt: f.lastSyncAt });
+    this.hub.setStatusFlags({ connection, leader: f.leader, flushing: f.flushing, lastError: this.errors.current(), lastSyncAt: f.lastSyncAt });
   }
 }
 

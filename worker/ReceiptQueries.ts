@@ -28,6 +28,8 @@ export interface ReceiptQueriesDeps {
   limits(): Limits;
   /** A request failed for a retryable reason: we answered from the store instead. */
   onNetworkError(err: ReadSyncError): void;
+  /** A request was answered: an earlier failure of these queries is over. */
+  onSuccess?(): void;
   /** Receipt rows just committed (see SyncEngineDeps.onStored). */
   onStored?(table: 'receipts', rows: readonly unknown[]): void;
 }
@@ -62,6 +64,7 @@ export class ReceiptQueries {
         const res = parsePayload(ReceiptQueryResponseSchema, await transport.queryReceipts({ type: 'receipt-query', messageIds: ask.slice(i, i + size) }), 'receipt-query-result');
         const notMine = res.rejected.find((r) => r.r === 'not-sender');
         if (notMine) throw new ReceiptRuleError('not-sender', `getReadReceipts: message ${notMine.m} is not yours; only its sender may read its receipts`);
+        this.deps.onSuccess?.();
         this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts)));
       }
     } catch (err) {
@@ -92,6 +95,7 @@ export class ReceiptQueries {
     const key = `${id}|${opts.filter}|${cursor ?? ''}`;
     try {
       const res = parsePayload(MemberPageResponseSchema, await transport.memberPage({ type: 'member-page', messageId: id, filter: opts.filter, cursor, count }), 'member-page-result');
+      this.deps.onSuccess?.();
       // Caching is best effort: a full disk must not hide a page we already have.
       await db.memberPages.put({ key, messageId: id, page: res.page, fetchedAt: this.deps.now() }).catch(() => undefined);
       return res.page;

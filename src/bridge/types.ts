@@ -74,6 +74,11 @@ export interface SyncStatus {
   pendingMessages: number;
   rejectedAcks: number;
   failedMessages: number;
+  /**
+   * The most recent failure still standing, of the flusher's sends, the
+   * catch-up (pulls, receipt refresh) or an on-demand query (receipts, member
+   * pages, older messages). The next success of the same kind clears it.
+   */
   lastError: ErrorPayload | null;
   lastSyncAt: number | null;
 }
