@@ -143,6 +143,7 @@ describe('demo PWA end to end (Chromium)', () => {
       await eventually(() => storedMessageCount(bob.page, WORLD.group), 3);
 
       await bob.context.setOffline(true);
+      server.cutOff.add('bob');
       await eventually(async () => (await bob.badge()).connection, 'offline');
       await bob.openConversation(WORLD.group); // all three on screen: read now, receipts queued
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
@@ -155,6 +156,7 @@ describe('demo PWA end to end (Chromium)', () => {
       await eventually(async () => (await bob.badge()).pending, 3);
       for (const t of texts) expect(await alice.receiptOf(t)).toBe('0 read · 3 unread');
 
+      server.cutOff.delete('bob');
       await bob.context.setOffline(false);
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread');
       for (const t of texts) await eventually(() => bob.ackOf(t), 'sent');

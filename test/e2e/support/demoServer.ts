@@ -17,17 +17,33 @@ export class DemoServer {
   c2c = '';
   /** Signs tokens and cursors. A restart with another secret invalidates every token handed out (as a key rotation would). */
   secret = 'e2e-secret-of-the-demo-tests';
+  /**
+   * Users whose requests the server drops without an answer (their sockets are destroyed), as a network
+   * partition would. Playwright's offline emulation covers the page, but not every request of a dedicated
+   * worker, and the outbox's slow timer probes now and then even while the page says offline.
+   */
+  readonly cutOff = new Set<string>();
   /** Every request the server answered, as "METHOD /path" (to count ack batches). */
   readonly requests: string[] = [];
   private server: SyncServer | null = null;
   private store: SqliteStore | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'readsync-e2e-'));
 
+  /** `staticDir`: the app it serves on its origin (default: the built demo). */
+  constructor(private readonly staticDir: string = demoDist) {}
+
   /** Starts on `port` (0 = a free one; a restart reuses the first port and the same database file). */
   async start(port = this.port): Promise<this> {
     this.store = new SqliteStore({ filename: join(this.dir, 'readsync.db') });
     // A fixed secret keeps tokens and member-page cursors valid across a restart.
-    this.server = await createSyncServer({ store: this.store, config: { devMode: true, staticDir: demoDist, secret: this.secret } });
+    this.server = await createSyncServer({ store: this.store, config: { devMode: true, staticDir: this.staticDir, secret: this.secret } });
+    this.server.app.addHook('onRequest', async (req, reply) => {
+      const user = req.headers['x-readsync-user'] ?? (req.query as Record<string, unknown> | undefined)?.user;
+      if (typeof user === 'string' && this.cutOff.has(user)) {
+        reply.hijack();
+        req.raw.socket.destroy();
+      }
+    });
     this.server.app.addHook('onResponse', async (req) => {
       this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
     });
