@@ -12,7 +12,6 @@ import {
   type Conversation,
   type ErrorPayload,
   type Limits,
-  type MessageReceipt,
   type ReadMemberPage,
   type ServerConfig,
 } from '../src/protocol';
@@ -24,6 +23,7 @@ import type {
   MemberPageOptions,
   MessageRef,
   Query,
+  ReadReceiptResult,
   SendMessageInput,
   UpdateBatch,
   SyncStatus,
@@ -232,7 +232,7 @@ export class ReadSyncWorker implements WorkerApi {
     return result;
   }
 
-  async getReadReceipts(refs: MessageRef[]): Promise<MessageReceipt[]> {
+  async getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]> {
     await this.ready();
     return this.receiptQueries.receipts(parseRefs(refs, 'getReadReceipts'));
   }

@@ -7,10 +7,10 @@ import {
   parseArgument,
   parsePayload,
   type Limits,
-  type MessageReceipt,
   type ReadMemberPage,
+  type RejectReason,
 } from '../src/protocol';
-import type { MemberPageOptions } from '../src/bridge';
+import type { MemberPageOptions, ReadReceiptResult, ReceiptSkipReason } from '../src/bridge';
 import type { MessageRow, ReadSyncDb } from './db/ReadSyncDb';
 import type { Transport } from './transport/Transport';
 import { MemberOptionsSchema } from './apiSchemas';
@@ -36,6 +36,11 @@ export interface ReceiptQueriesDeps {
 
 const asError = (err: unknown): ReadSyncError => (err instanceof ReadSyncError ? err : toStorageError(err, 'request'));
 
+/** The reason to report for a server refusal of a receipt query item. */
+function skipReason(r: RejectReason): ReceiptSkipReason {
+  return r === 'not-sender' || r === 'receipt-not-requested' ? r : 'not-found';
+}
+
 /**
  * The sender's pulls: receipt state of my messages and read/unread member
  * pages. Online they come from the server (and update the store, monotonic);
@@ -46,25 +51,38 @@ const asError = (err: unknown): ReadSyncError => (err instanceof ReadSyncError ?
 export class ReceiptQueries {
   constructor(private readonly deps: ReceiptQueriesDeps) {}
 
-  /** Receipts of my messages, in the order asked; unknown, unsent or receipt-less messages are left out. */
-  async receipts(ids: readonly string[]): Promise<MessageReceipt[]> {
+  /**
+   * One result per id, in the order asked (duplicates answered twice): the
+   * receipt of my sent message that asked for receipts, or why there is none.
+   * Known rows are judged here; the others, and my receipt-bearing messages,
+   * are asked of the server, whose per-item refusals become the reasons. When
+   * the server cannot be reached, the store answers (unknown ids: not-found).
+   */
+  async receipts(ids: readonly string[]): Promise<ReadReceiptResult[]> {
     const { db, transport, userId } = this.deps;
     const unique = [...new Set(ids)];
     const rows = await withStorage('getReadReceipts', () => readMany(db.messages, unique));
+    // A Map: ids come from the caller and the network, and may be named `__proto__`.
+    const answers = new Map<string, ReadReceiptResult>();
+    const mine = new Map<string, MessageRow>();
     const ask: string[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
       if (row === undefined || !isMessageRow(row)) return void ask.push(id); // the server may know it
-      if (row.senderId !== userId) throw new ReceiptRuleError('not-sender', `getReadReceipts: message ${id} is not yours; only its sender may read its receipts`);
-      if (row.status === 'sent' && row.needReadReceipt) ask.push(id);
+      if (row.senderId !== userId) answers.set(id, { messageId: id, reason: 'not-sender' });
+      else if (!row.needReadReceipt) answers.set(id, { messageId: id, reason: 'receipt-not-requested' });
+      else if (row.status !== 'sent') answers.set(id, { messageId: id, reason: 'not-sent' });
+      else {
+        mine.set(id, row);
+        ask.push(id);
+      }
     });
     const size = this.deps.limits().maxReceiptQuery;
     try {
       for (let i = 0; i < ask.length; i += size) {
         const res = parsePayload(ReceiptQueryResponseSchema, await transport.queryReceipts({ type: 'receipt-query', messageIds: ask.slice(i, i + size) }), 'receipt-query-result');
-        const notMine = res.rejected.find((r) => r.r === 'not-sender');
-        if (notMine) throw new ReceiptRuleError('not-sender', `getReadReceipts: message ${notMine.m} is not yours; only its sender may read its receipts`);
         this.deps.onSuccess?.();
+        for (const r of res.rejected) answers.set(r.m, { messageId: r.m, reason: skipReason(r.r) });
         this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts)));
       }
     } catch (err) {
@@ -72,15 +90,17 @@ export class ReceiptQueries {
       if (!e.retryable) throw e;
       this.deps.onNetworkError(e);
     }
-    const stored = await withStorage('getReadReceipts', () => readMany(db.receipts, unique));
-    const out: MessageReceipt[] = [];
-    unique.forEach((id, i) => {
+    // The stored state, which is the server's answer merged monotonically with what we had.
+    const stored = await withStorage('getReadReceipts', () => readMany(db.receipts, ask));
+    ask.forEach((id, i) => {
+      if (answers.has(id)) return;
       const r = stored[i];
-      const row = rows[i];
-      if (r !== undefined && isReceiptRow(r)) out.push(r);
-      else if (row !== undefined && isMessageRow(row) && row.status === 'sent' && row.needReadReceipt) out.push(initialReceipt(row));
+      const row = mine.get(id);
+      if (r !== undefined && isReceiptRow(r)) answers.set(id, { messageId: id, receipt: r });
+      else if (row) answers.set(id, { messageId: id, receipt: initialReceipt(row) });
+      else answers.set(id, { messageId: id, reason: 'not-found' });
     });
-    return out;
+    return ids.map((id) => answers.get(id) as ReadReceiptResult);
   }
 
   /** One page of the read or unread members of my group message; the last fetched copy when offline. */

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type MessageReceipt, type ReadMemberPage } from '../src/protocol';
+import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type ReadMemberPage } from '../src/protocol';
 import type {
   EnvironmentSignal,
   LocalMessage,
@@ -7,6 +7,7 @@ import type {
   MemberPageOptions,
   MessageRef,
   Query,
+  ReadReceiptResult,
   SendMessageInput,
   SignOutOptions,
   SignOutResult,
@@ -117,7 +118,7 @@ export class WorkerEntry implements WorkerEntryApi {
   markRead(refs: MessageRef[]): Promise<MarkReadResult> {
     return this.w('markRead').markRead(refs);
   }
-  getReadReceipts(refs: MessageRef[]): Promise<MessageReceipt[]> {
+  getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]> {
     return this.w('getReadReceipts').getReadReceipts(refs);
   }
   getReadMembers(ref: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage> {

@@ -102,6 +102,18 @@ export interface MarkReadResult {
   skipped: { messageId: string; reason: 'own-message' | 'receipt-not-requested' | 'not-found' }[];
 }
 
+/**
+ * Why `getReadReceipts` has no receipt for a message: it is someone else's
+ * (`not-sender`), mine but sent without `needReadReceipt`
+ * (`receipt-not-requested`), mine but not on the server yet (`not-sent`:
+ * pending, or failed), or unknown here and to the server (`not-found`;
+ * offline: unknown here).
+ */
+export type ReceiptSkipReason = 'not-sender' | 'receipt-not-requested' | 'not-sent' | 'not-found';
+
+/** One answer of `getReadReceipts`: the receipt of the message asked, or why there is none. */
+export type ReadReceiptResult = { messageId: string; receipt: MessageReceipt; reason?: undefined } | { messageId: string; receipt?: undefined; reason: ReceiptSkipReason };
+
 /** Options of getReadMembers. `count` is capped at the server's page limit. */
 export interface MemberPageOptions {
   filter: MemberFilter;
@@ -154,8 +166,11 @@ export interface WorkerApi {
   receiveMessages(messages: Message[]): Promise<void>;
   /** Durably queues read acks; resolves after the IndexedDB commit. Works offline. */
   markRead(refs: MessageRef[]): Promise<MarkReadResult>;
-  /** Receipt state of my messages: from the server when reachable, else the stored state. */
-  getReadReceipts(refs: MessageRef[]): Promise<MessageReceipt[]>;
+  /**
+   * Receipt state of my messages, one result per message asked, in order: from
+   * the server when reachable, else the stored state.
+   */
+  getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]>;
   getReadMembers(ref: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage>;
   getConversations(): Promise<Conversation[]>;
   /** Forwarded online/offline/visibility signals. */

@@ -5,6 +5,7 @@ import type {
   MemberPageOptions,
   MessageRef,
   Query,
+  ReadReceiptResult,
   ReadState,
   SendMessageInput,
   SignOutOptions,
@@ -123,8 +124,14 @@ export class ReadSyncClient {
     return this.call((api) => api.markRead(refList(messages, 'markRead')));
   }
 
-  /** Receipt state of my messages: fresh from the server when reachable, else as stored. */
-  getReadReceipts(messages: MessageRef | readonly MessageRef[]): Promise<MessageReceipt[]> {
+  /**
+   * Receipt state of my messages: fresh from the server when reachable, else
+   * as stored. One result per message asked, in the order asked: `{ messageId,
+   * receipt }`, or `{ messageId, reason }` when there is none (`not-sender`,
+   * `receipt-not-requested`, `not-sent`, `not-found`). A list that mixes my
+   * messages with others' is answered item by item, never refused whole.
+   */
+  getReadReceipts(messages: MessageRef | readonly MessageRef[]): Promise<ReadReceiptResult[]> {
     return this.call((api) => api.getReadReceipts(refList(messages, 'getReadReceipts')));
   }
 

@@ -75,7 +75,7 @@ describe('ReadSyncClient with the real worker (fake-indexeddb, in-memory backend
 
     await wait(() => expect(aliceState.get()).toMatchObject({ label: 'Read', isPeerRead: true }));
     await wait(() => expect(batches.flat().some((r) => r.messageId === sent.id && r.isPeerRead)).toBe(true));
-    expect(await alice.client.getReadReceipts([sent])).toEqual([expect.objectContaining({ messageId: sent.id, isPeerRead: true })]);
+    expect(await alice.client.getReadReceipts([sent])).toEqual([{ messageId: sent.id, receipt: expect.objectContaining({ messageId: sent.id, isPeerRead: true }) }]);
   });
 
   it('group: counts and the member pages through the client', async () => {

@@ -94,7 +94,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
     expect(read?.timestamp).toBeGreaterThanOrEqual(readAt);
     // receipts$ fires once the receipt is stored; the read state may show it a moment earlier (preview)
     await until(() => alice.values.get(receipts) as MessageReceipt[] | undefined, (b) => b?.some((r) => r.messageId === msg.id && r.isPeerRead) === true, 'the receipts batch');
-    expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ messageId: msg.id, isPeerRead: true, readCount: 1, unreadCount: 0 })]);
+    expect(await alice.api.getReadReceipts([msg.id])).toEqual([{ messageId: msg.id, receipt: expect.objectContaining({ messageId: msg.id, isPeerRead: true, readCount: 1, unreadCount: 0 }) }]);
     // and the server agrees
     expect((await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [msg.id] })).receipts[0]).toMatchObject({ isPeerRead: true });
   });
@@ -116,7 +116,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
     await bob.api.flush();
     const st = await until(() => alice.state(aliceState), (x) => x?.label === '1 read · 2 unread', '1 read · 2 unread');
     expect(st).toMatchObject({ readCount: 1, unreadCount: 2, isPeerRead: false });
-    expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ readCount: 1, unreadCount: 2 })]);
+    expect(await alice.api.getReadReceipts([msg.id])).toEqual([{ messageId: msg.id, receipt: expect.objectContaining({ readCount: 1, unreadCount: 2 }) }]);
 
     const collect = (filter: 'read' | 'unread') => collectMemberPages((f, cursor, count) => alice.api.getReadMembers(msg.id, { filter: f, cursor, count }), filter);
     expect((await collect('read')).map((m) => m.userId)).toEqual(['bob']);

@@ -75,11 +75,11 @@ describe.each(PROTOTYPE_IDS)('conversation id %j', (convId) => {
     expect(marked.queued).toBe(1);
     await bob.api.flush();
     expect(await ackStatus(bob.db, sent.id)).toBe('sent');
-    const [receipt] = await until(
+    const [result] = await until(
       () => alice.api.getReadReceipts([sent.id]),
-      (rs) => rs[0]?.readCount === 1,
+      (rs) => rs[0]?.receipt?.readCount === 1,
       'alice sees the read',
     );
-    expect(receipt).toMatchObject({ convId, messageId: sent.id, readCount: 1, unreadCount: 0, isPeerRead: true });
+    expect(result?.receipt).toMatchObject({ convId, messageId: sent.id, readCount: 1, unreadCount: 0, isPeerRead: true });
   });
 });

@@ -52,7 +52,7 @@ describe('the seed flow through Comlink', () => {
     await alice.until(() => alice.values.get(receiptsSub) as MessageReceipt[] | undefined, (b) => b?.some((r) => r.messageId === msg.id && r.isPeerRead) === true, 'the receipts batch');
 
     const pulled = await alice.api.getReadReceipts([msg.id]);
-    expect(pulled).toEqual([expect.objectContaining({ messageId: msg.id, isPeerRead: true, convType: 'c2c' })]);
+    expect(pulled).toEqual([{ messageId: msg.id, receipt: expect.objectContaining({ messageId: msg.id, isPeerRead: true, convType: 'c2c' }) }]);
   });
 
   it('group of 3: "1 read · 2 unread", then member pages READ/UNREAD with no member twice and none missing', async () => {
@@ -71,7 +71,7 @@ describe('the seed flow through Comlink', () => {
     await bob.api.flush();
     const s = await alice.until(() => state(alice, aliceState), (x) => x?.label === '1 read · 2 unread', '1 read · 2 unread');
     expect(s).toMatchObject({ readCount: 1, unreadCount: 2, isPeerRead: false });
-    expect(await alice.api.getReadReceipts([msg.id])).toEqual([expect.objectContaining({ readCount: 1, unreadCount: 2 })]);
+    expect(await alice.api.getReadReceipts([msg.id])).toEqual([{ messageId: msg.id, receipt: expect.objectContaining({ readCount: 1, unreadCount: 2 }) }]);
 
     const collect = (filter: 'read' | 'unread') => collectMemberPages((f, cursor, count) => alice.api.getReadMembers(msg.id, { filter: f, cursor, count }), filter);
     const readers = await collect('read');

@@ -23,7 +23,7 @@ describe('wire limits are the library\'s business', () => {
     const before = alice.transport.count('queryReceipts');
     const receipts = await alice.api.getReadReceipts(ids);
     expect(receipts.map((r) => r.messageId)).toEqual(ids);
-    expect(receipts.every((r) => r.unreadCount === 5 && r.readCount === 0)).toBe(true);
+    expect(receipts.every((r) => r.receipt?.unreadCount === 5 && r.receipt.readCount === 0)).toBe(true);
     expect(alice.transport.count('queryReceipts') - before).toBe(3);
 
     const page = await alice.api.getReadMembers(ids[0] as string, { filter: 'unread', count: 1000 });

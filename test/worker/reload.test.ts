@@ -36,7 +36,7 @@ describe('reload: closing and reopening the database', () => {
     const rs2 = await again.sub({ kind: 'read-state', messageId: m.id });
     const s = await again.until(() => again.values.get(rs2) as ReadState | undefined, (x) => x !== undefined, 'state after reload');
     expect(s).toMatchObject({ label: '1 read · 1 unread', readCount: 1, unreadCount: 1, status: 'sent' });
-    expect(await again.api.getReadReceipts([m.id])).toEqual([expect.objectContaining({ readCount: 1, unreadCount: 1 })]);
+    expect(await again.api.getReadReceipts([m.id])).toEqual([{ messageId: m.id, receipt: expect.objectContaining({ readCount: 1, unreadCount: 1 }) }]);
     expect(await again.api.getReadMembers(m.id, { filter: 'read' })).toEqual(page);
     await expect(again.api.getReadMembers(m.id, { filter: 'unread' })).rejects.toMatchObject({ code: 'network' });
     expect(await again.api.getConversations()).toEqual([expect.objectContaining({ id: 'team', memberCount: 3 })]);

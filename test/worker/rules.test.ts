@@ -132,7 +132,7 @@ describe('receipt rules the client enforces', () => {
     await bob.until(() => bob.db.messages.get(g.id), (m) => m !== undefined, 'bob has it');
 
     expect(await codeOf(bob.api.getReadMembers(g.id, { filter: 'read' }))).toBe('not-sender');
-    expect(await codeOf(bob.api.getReadReceipts([g.id]))).toBe('not-sender');
+    expect(await bob.api.getReadReceipts([g.id])).toEqual([{ messageId: g.id, reason: 'not-sender' }]);
     // Unknown to bob locally: the server says no.
     expect(await codeOf(bob.api.getReadMembers(direct.id, { filter: 'unread' }))).toBe('not-sender');
     expect(await codeOf(alice.api.getReadMembers(direct.id, { filter: 'read' }))).toBe('invalid-argument');
@@ -155,6 +155,6 @@ describe('receipt rules the client enforces', () => {
     const refused = await dave.until(() => dave.db.messages.get(m.id), (r) => r?.ackStatus === 'rejected', 'dave ack rejected');
     expect(refused?.ackError?.code).toBe('not-in-audience');
     await alice.until(() => alice.values.get(rs) as ReadState | undefined, (s) => s?.label === '0 read · 1 unread', 'audience fixed at send time');
-    expect(await alice.api.getReadReceipts([m.id])).toEqual([expect.objectContaining({ readCount: 0, unreadCount: 1 })]);
+    expect(await alice.api.getReadReceipts([m.id])).toEqual([{ messageId: m.id, receipt: expect.objectContaining({ readCount: 0, unreadCount: 1 }) }]);
   });
 });
