@@ -1,8 +1,9 @@
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
 // Two builds from one config (`npm run build` runs both):
-// - the browser library: the UI-thread entry and the worker entry as separate
-//   chunks (apps load the worker as a module Worker);
+// - the browser library: the UI-thread entry, the worker entry (apps load it
+//   as a module Worker) and readsync/react, as separate chunks sharing one
+//   chunk of client code;
 // - `--ssr`: the reference server for Node (`readsync/server` and the
 //   `readsync-server` command), dependencies left external. Its entries are
 //   src/server/entry/*: they check the server's optional peer packages are
@@ -31,8 +32,9 @@ export default defineConfig(({ isSsrBuild }) =>
         build: {
           outDir: 'dist/lib',
           sourcemap: true,
-          lib: { entry: { index: 'src/index.ts', worker: 'worker/index.ts' }, formats: ['es'] },
-          rollupOptions: { external: ['dexie', 'rxjs', 'comlink', 'valibot'] },
+          lib: { entry: { index: 'src/index.ts', worker: 'worker/index.ts', react: 'src/react/index.ts' }, formats: ['es'] },
+          // React is an optional peer (only readsync/react imports it); the rest are dependencies.
+          rollupOptions: { external: ['dexie', 'rxjs', 'comlink', 'valibot', 'react', /^react\//] },
         },
         test,
       },

@@ -8,10 +8,11 @@
 // packages carry an install script and whether a native build ran, npm's
 // EBADENGINE / allowScripts warnings, and that `readsync`, `readsync/worker`
 // resolve and load in Node while `readsync/server` (whose packages are
-// optional peers) stops with an error naming the install command.
+// optional peers) stops with an error naming the install command, and
+// `readsync/react` (React is an optional peer too) fails naming 'react'.
 //
-// Exits 1 when the browser install pulls in a server package (or a native
-// build), or when an entry does not load as described; 2 on a broken harness.
+// Exits 1 when the browser install pulls in a server package, React (or a
+// native build), or when an entry does not load as described; 2 on a broken harness.
 //
 //   node scripts/checkInstall.mjs                 # packs this checkout (run `npm run build` first)
 //   node scripts/checkInstall.mjs --dir <path>    # packs another checkout (the "before" figure in docs/benchmarks.md)
@@ -40,6 +41,8 @@ const { values: opts } = parseArgs({
 
 /** Packages of the reference server and its native build: none may arrive with a browser install. */
 const SERVER_PACKAGES = ['fastify', '@fastify/websocket', 'ws', 'better-sqlite3', '@types/better-sqlite3', 'node-gyp', 'prebuild-install', 'bindings'];
+/** React is an optional peer too (only `readsync/react` imports it): a non-React app must not get it. */
+const REACT_PACKAGES = ['react', 'react-dom', '@types/react', 'scheduler'];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 const pkgDir = resolve(opts.dir ?? fileURLToPath(new URL('..', import.meta.url)));
@@ -111,6 +114,7 @@ const npmOutput = `${install.stdout}\n${install.stderr}`;
 // 3. What arrived.
 const packages = installedPackages(join(app, 'node_modules'));
 const serverPackages = SERVER_PACKAGES.filter((name) => packages.has(name));
+const reactPackages = REACT_PACKAGES.filter((name) => packages.has(name));
 const withScripts = [];
 const compiled = [];
 for (const [name, dirs] of packages) {
@@ -126,7 +130,7 @@ const direct = Object.keys(JSON.parse(readFileSync(join(app, 'node_modules', 're
 // 4. The entries, as Node sees them from the app.
 const probe = `
 const out = {};
-for (const spec of ['readsync', 'readsync/worker', 'readsync/server']) {
+for (const spec of ['readsync', 'readsync/worker', 'readsync/react', 'readsync/server']) {
   const r = { resolved: null, loaded: false, exports: 0, error: null };
   try { r.resolved = import.meta.resolve(spec).replace(/^.*node_modules\\//, ''); } catch (e) { r.error = e.message; }
   if (r.resolved) {
@@ -154,6 +158,11 @@ const binOutput = `${bin.stdout}${bin.stderr}`.trim().split('\n')[0];
 // 5. Verdict.
 const problems = [];
 if (serverPackages.length > 0) problems.push(`server packages installed with the browser library: ${serverPackages.join(', ')}`);
+if (reactPackages.length > 0) problems.push(`React installed with a non-React app: ${reactPackages.join(', ')}`);
+const react = entries['readsync/react'];
+if (reactPackages.length === 0 && (react.loaded || !/'react'/.test(react.error ?? ''))) {
+  problems.push(`readsync/react without React should fail naming the 'react' package, got: ${react.loaded ? 'it loaded' : react.error}`);
+}
 if (compiled.length > 0) problems.push(`a native build ran: ${compiled.map((c) => c.name).join(', ')}`);
 for (const spec of ['readsync', 'readsync/worker']) {
   if (!entries[spec].loaded) problems.push(`${spec} does not load in Node: ${entries[spec].error}`);
@@ -175,6 +184,7 @@ const report = {
   npmAdded: Number(/added (\d+) packages?/.exec(npmOutput)?.[1] ?? NaN),
   dependencies: direct,
   serverPackages,
+  reactPackages,
   installScripts: withScripts,
   nativeBuild: compiled.length > 0 ? compiled : 'no',
   warnings: {
@@ -195,6 +205,7 @@ else {
   console.log(`  install time     ${report.installSeconds} s`);
   console.log(`  packages         ${report.packages} besides readsync in node_modules; npm says "added ${report.npmAdded}" (dependencies: ${direct.join(', ')})`);
   console.log(`  server packages  ${serverPackages.length > 0 ? serverPackages.join(', ') : 'none'}`);
+  console.log(`  React packages   ${reactPackages.length > 0 ? reactPackages.join(', ') : 'none'}`);
   console.log(`  install scripts  ${withScripts.length > 0 ? withScripts.map((s) => `${s.name} (${s.scripts.join('; ')})`).join(', ') : 'none'}`);
   console.log(`  native build     ${compiled.length > 0 ? `yes: ${compiled.map((c) => `${c.name} ${c.addons.join(' ')}`).join(', ')}` : 'no'}`);
   console.log(`  npm warnings     EBADENGINE ${report.warnings.EBADENGINE}, allowScripts ${report.warnings.allowScripts}`);

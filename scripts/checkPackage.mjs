@@ -8,7 +8,8 @@
 // 3. A type test: a consumer project (in a temp dir, the tarball unpacked as
 //    node_modules/readsync, everything else linked from this repo's
 //    node_modules) imports `ReadState`, `createReadSyncClient` from 'readsync',
-//    the worker's and the server's API, and is type-checked with
+//    the worker's and the server's API, readsync/react's provider and hooks
+//    (given a client of 'readsync'), and is type-checked with
 //    moduleResolution node16, nodenext and bundler, skipLibCheck off so the
 //    shipped .d.ts files are checked too. `@ts-expect-error` lines fail the
 //    test if a type resolved to `any`.
@@ -65,6 +66,8 @@ try {
     `import { createReadSyncClient, ReadSyncError, type ReadState, type ReadSyncClient } from 'readsync';
 import { createWorkerApi, type Transport } from 'readsync/worker';
 import { createSyncServer, MemoryStore, type SyncServer } from 'readsync/server';
+import { ReadSyncProvider, useReadState, useReadTracker, type LiveResult } from 'readsync/react';
+import { createElement, type ReactNode } from 'react';
 
 export const makeClient: typeof createReadSyncClient = createReadSyncClient;
 export function label(state: ReadState): string {
@@ -74,6 +77,16 @@ export async function serve(): Promise<SyncServer> {
   return createSyncServer({ store: new MemoryStore() });
 }
 export type Parts = [ReadSyncClient, Transport, ReturnType<typeof createWorkerApi>, ReadSyncError];
+// readsync/react takes the client of 'readsync' (its own .d.ts must not declare an incompatible one).
+export function app(client: ReadSyncClient, children: ReactNode) {
+  return createElement(ReadSyncProvider, { client }, children);
+}
+export function useLabel(id: string): string {
+  const line: LiveResult<ReadState | null> = useReadState(id);
+  const track = useReadTracker({ minVisibleMs: 300 });
+  track(id);
+  return line.data?.label ?? line.error?.code ?? '';
+}
 
 // Each of these must be a type error; if a type resolved to \`any\`, it is not, and the test fails.
 // @ts-expect-error ReadState is an object, not a string
@@ -82,6 +95,8 @@ export const notAString: ReadState = 'read';
 createReadSyncClient();
 // @ts-expect-error createSyncServer knows its options
 void createSyncServer({ notAnOption: true });
+// @ts-expect-error useReadState takes a message id
+void useReadState(42);
 `,
   );
 
@@ -121,7 +136,7 @@ void createSyncServer({ notAnOption: true });
   const consumer = bundlerProgram.getSourceFile(join(app, 'consumer.ts'));
   const candidates = {};
   for (const statement of consumer.statements) {
-    if (!ts.isImportDeclaration(statement)) continue;
+    if (!ts.isImportDeclaration(statement) || !statement.moduleSpecifier.text.startsWith('readsync')) continue;
     const moduleSymbol = checker.getSymbolAtLocation(statement.moduleSpecifier);
     candidates[statement.moduleSpecifier.text] = checker
       .getExportsOfModule(moduleSymbol)
