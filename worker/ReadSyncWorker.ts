@@ -203,15 +203,18 @@ export class ReadSyncWorker implements WorkerApi {
   async sendMessage(input: SendMessageInput): Promise<LocalMessage> {
     await this.ready();
     const args = parseArgument(SendInputSchema, input, 'sendMessage');
+    // A conversation not synced yet is no reason to refuse: the message is stored and queued, and
+    // the server decides at flush (a refusal leaves it failed with the reason, like any other).
     const conv = await withStorage('sendMessage', () => this.db.conversations.get(args.convId));
-    if (!conv) {
-      throw new ReceiptRuleError('not-member', `sendMessage: you are not a member of conversation ${args.convId} (or it has not been synced yet)`);
+    if (conv && args.convType !== undefined && args.convType !== conv.type) {
+      throw new ValidationError(`sendMessage: ${args.convId} is a ${conv.type} conversation, not ${args.convType}`);
     }
     const needReadReceipt = args.needReadReceipt ?? false;
-    if (needReadReceipt && conv.type === 'group') this.assertReceiptsEnabled(conv);
+    if (needReadReceipt && conv?.type === 'group') this.assertReceiptsEnabled(conv);
     const createdAt = this.stamp();
     const out = { id: args.id ?? newMessageId(), convId: args.convId, text: args.text, needReadReceipt, createdAt };
-    const row = await withStorage('sendMessage', () => enqueueMessage(this.db, conv, out, this.userId));
+    const convType = conv?.type ?? args.convType ?? 'group';
+    const row = await withStorage('sendMessage', () => enqueueMessage(this.db, convType, out, this.userId));
     this.flusher.notifyEnqueued();
     return toLocalMessage(row);
   }

@@ -1,9 +1,10 @@
 import * as v from 'valibot';
-import { IdSchema, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
+import { CONV_TYPES, IdSchema, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
 
 /** Runtime shape of `SendMessageInput`. The text rules are the server's, so nothing is queued that it would refuse. */
 export const SendInputSchema = v.object({
   convId: IdSchema,
+  convType: v.optional(v.picklist(CONV_TYPES)),
   text: MessageTextSchema,
   needReadReceipt: v.optional(v.boolean()),
   id: v.optional(MessageIdSchema),

@@ -86,9 +86,19 @@ export interface SyncStatus {
 /** A reference to a message for markRead / getReadReceipts: its id, or the message itself. */
 export type MessageRef = string | { id: string };
 
-/** Input of sendMessage. `id` is generated when absent. */
+/**
+ * Input of sendMessage. `id` is generated when absent. The conversation need
+ * not be synced yet: the message is queued all the same and the server
+ * decides at flush.
+ */
 export interface SendMessageInput {
   convId: string;
+  /**
+   * The conversation's type, used while the worker does not know the
+   * conversation yet (default 'group'); the server's answer corrects it. For a
+   * known conversation it must match (else `invalid-argument`).
+   */
+  convType?: ConvType;
   text: string;
   needReadReceipt?: boolean;
   id?: string;

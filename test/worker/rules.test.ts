@@ -27,7 +27,7 @@ const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: st
 describe('receipt rules the client enforces', () => {
   it('skips my own messages and messages sent without needReadReceipt, and reports unknown ids', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await client(core, 'alice');
     const bob = await client(core, 'bob');
     const own = await sent(alice, 'team', true);
@@ -46,7 +46,7 @@ describe('receipt rules the client enforces', () => {
 
   it('acknowledging twice changes nothing', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await client(core, 'alice');
     const bob = await client(core, 'bob');
     const m = await sent(alice, 'team', true);
@@ -59,7 +59,7 @@ describe('receipt rules the client enforces', () => {
 
   it('refuses a receipt-requesting message into a group type without receipts, at once and with its code', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'town', name: 'Town', groupType: 'community', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'town', name: 'Town', groupType: 'community', members: ['alice', 'bob'] });
     const alice = await client(core, 'alice');
     await alice.until(() => alice.api.getConversations(), (cs) => cs.length === 1, 'group synced');
     const err = await alice.api.sendMessage({ convId: 'town', text: 'x', needReadReceipt: true }).catch((e: unknown) => e);
@@ -72,7 +72,7 @@ describe('receipt rules the client enforces', () => {
 
   it('when the client could not know, the server refuses at flush time and the message shows as failed', async () => {
     const core = newCore({ receiptGroupTypes: ['public'] });
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const first = await client(core, 'alice');
     await first.until(() => first.api.getConversations(), (cs) => cs.length === 1, 'synced');
     // An older copy of the conversation and no cached server config: the client cannot tell.
@@ -89,11 +89,14 @@ describe('receipt rules the client enforces', () => {
     expect(s?.label).toMatch(/^Failed: /);
   });
 
-  it('refuses sending into a conversation I am not a member of', async () => {
+  it('a message into a conversation I am not a member of is queued, then refused by the server and shown failed', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
+    await core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
     const alice = await client(core, 'alice');
-    expect(await codeOf(alice.api.sendMessage({ convId: 'other', text: 'x', needReadReceipt: true }))).toBe('not-member');
+    const m = await alice.api.sendMessage({ convId: 'other', text: 'x', needReadReceipt: true });
+    await alice.api.flush();
+    const row = await alice.until(() => alice.db.messages.get(m.id), (r) => r?.status === 'failed', 'refused');
+    expect(row?.error?.code).toBe('not-member');
   });
 
   it('a non-member acknowledgement is rejected by the server, shown as rejected, and does not block the queue', async () => {

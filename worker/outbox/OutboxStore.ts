@@ -207,7 +207,7 @@ export class OutboxStore {
           const s = r.message;
           const next: MessageRow = { ...m, status: 'sent' };
           delete next.error;
-          if (s) Object.assign(next, { seq: s.seq, sentAt: s.sentAt, audienceCount: s.audienceCount, pos: s.seq });
+          if (s) Object.assign(next, { convType: s.convType, seq: s.seq, sentAt: s.sentAt, audienceCount: s.audienceCount, pos: s.seq });
           putMessages.push(next);
           // A receipts event may have beaten this reply (after a crash): never replace a newer state.
           if (s && m.needReadReceipt && !receipts[i]) {

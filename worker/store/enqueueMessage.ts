@@ -1,6 +1,6 @@
 import Dexie from 'dexie';
 import { ReceiptRuleError } from '../../src/protocol';
-import type { Conversation, ConvType, OutgoingMessage } from '../../src/protocol';
+import type { ConvType, OutgoingMessage } from '../../src/protocol';
 import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb, type SendOutboxRow } from '../db/ReadSyncDb';
 
 /** The outbox key of a message I send: one per message. */
@@ -34,7 +34,7 @@ export function sendNow(out: OutgoingMessage, convType: ConvType, userId: string
  * The durable half of sendMessage: stores the rows of `sendNow` in ONE
  * read-write transaction. A reused id is refused with code `conflict`.
  */
-export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: OutgoingMessage, userId: string): Promise<MessageRow> {
+export async function enqueueMessage(db: ReadSyncDb, convType: ConvType, out: OutgoingMessage, userId: string): Promise<MessageRow> {
   return db.transaction('rw', [db.messages, db.outbox], async () => {
     if ((await db.messages.get(out.id)) !== undefined) {
       throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);
@@ -42,7 +42,7 @@ export async function enqueueMessage(db: ReadSyncDb, conv: Conversation, out: Ou
     // Send order across tabs: after every message already queued (by any worker on this database),
     // even when two tabs send within the same millisecond or their clocks disagree.
     const last = (await db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last()) as SendOutboxRow | undefined;
-    const [row, queued] = sendNow(out, conv.type, userId, Math.max(out.createdAt, (last?.enqueuedAt ?? 0) + 1));
+    const [row, queued] = sendNow(out, convType, userId, Math.max(out.createdAt, (last?.enqueuedAt ?? 0) + 1));
     await db.messages.add(row);
     await db.outbox.put(queued);
     return row;

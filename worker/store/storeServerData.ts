@@ -53,7 +53,7 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
       }
       if (old.senderId !== m.senderId || old.convId !== m.convId) return;
       if (old.status === 'sent' && old.seq !== null) return;
-      const row: MessageRow = { ...old, seq: m.seq, sentAt: m.sentAt, audienceCount: m.audienceCount, status: 'sent', pos: m.seq };
+      const row: MessageRow = { ...old, convType: m.convType, seq: m.seq, sentAt: m.sentAt, audienceCount: m.audienceCount, status: 'sent', pos: m.seq };
       delete row.error;
       puts.push(row);
     });
