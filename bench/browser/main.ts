@@ -1,8 +1,9 @@
 /** The bench page: exposes every workload on `window.bench` for the runner (playwright page.evaluate). */
 import * as raw from './rawWorkloads';
 import * as lib from './libWorkloads';
+import * as libSync from './libSyncWorkloads';
 
-const bench = { ...raw, ...lib };
+const bench = { ...raw, ...lib, ...libSync };
 export type BenchApi = typeof bench;
 (window as unknown as { bench: BenchApi }).bench = bench;
 document.title = 'bench ready';

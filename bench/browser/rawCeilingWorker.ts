@@ -3,7 +3,7 @@
  * plain fetch, plain postMessage. Requests are `{ id, op, args }`, replies
  * `{ id, result }` or `{ id, error }`; the burst is posted as `{ burst }`.
  */
-import type { AckOutboxRow, MessageRow } from '../../worker/db/ReadSyncDb';
+import type { AckOutboxRow, MessageRow, SendOutboxRow } from '../../worker/db/ReadSyncDb';
 import type { ReadState } from '../../src/bridge';
 import { deleteDb, done, openRawDb, request } from './rawIdb';
 import { ACK_KEYS_FROM, ACK_KEYS_TO, ackKey } from '../../worker/db/ackKeys';
@@ -114,6 +114,24 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
       await done(tx);
     }
     return request(d.transaction('outbox', 'readonly').objectStore('outbox').count());
+  },
+  /**
+   * Ceiling of a bulk send: one strict transaction putting the pending
+   * message rows and their outbox rows, then the same POST batches one after
+   * the other, reading each JSON reply.
+   */
+  async bulkSend(name: string, rows: MessageRow[], outbox: SendOutboxRow[], url: string, token: string, bodies: string[]) {
+    const d = await db(name);
+    const tx = d.transaction(['messages', 'outbox'], 'readwrite', { durability: 'strict' });
+    for (const r of rows) tx.objectStore('messages').put(r);
+    for (const o of outbox) tx.objectStore('outbox').put(o);
+    await done(tx);
+    for (const body of bodies) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+      if (!res.ok) throw new Error(`raw fetch: HTTP ${res.status} ${await res.text()}`);
+      await res.json();
+    }
+    return rows.length;
   },
   /** Prepares the burst of workload c (not timed). */
   async prepareBurst(updates: { id: number; value: ReadState }[]) {

@@ -3,6 +3,9 @@ import { makeMessages, makeReadState, makeReceipt, messageIds, toRow } from './f
 import { MainThreadMeter } from './MainThreadMeter';
 import { RawWorker } from './RawWorker';
 import { deleteDb } from './rawIdb';
+import { sendNow } from '../../worker/store/enqueueMessage';
+import type { OutgoingMessage } from '../../src/protocol';
+import type { MessageRow, SendOutboxRow } from '../../worker/db/ReadSyncDb';
 
 const CONV = 'g-bench';
 
@@ -115,5 +118,31 @@ export async function rawBurst(tag: string, n: number): Promise<{ ms: number; po
     return { ms, posts: meter.posts, maxPostsPerFrame: meter.maxPostsPerFrame, frames: Math.max(1, meter.frames), longestTaskMs: await meter.longestTask() };
   } finally {
     w.terminate();
+  }
+}
+
+/** g. the raw ceiling of a bulk send: put the rows and their outbox rows in one strict transaction, then POST the batches in turn. */
+export async function rawBulkSend(tag: string, url: string, token: string, convId: string, userId: string, bodies: string[]): Promise<{ ms: number }> {
+  const w = new RawWorker();
+  const dbName = `raw-g-${tag}`;
+  try {
+    await deleteDb(dbName);
+    const now = Date.now();
+    const messages = bodies.flatMap((b) => (JSON.parse(b) as { messages: OutgoingMessage[] }).messages);
+    const rows: MessageRow[] = [];
+    const outbox: SendOutboxRow[] = [];
+    messages.forEach((out, i) => {
+      const [row, queued] = sendNow({ ...out, convId }, 'group', userId, now + i);
+      rows.push(row);
+      outbox.push(queued);
+    });
+    const t0 = performance.now();
+    const written = await w.call<number>('bulkSend', dbName, rows, outbox, url, token, bodies);
+    const ms = performance.now() - t0;
+    if (written !== messages.length) throw new Error(`raw bulk send wrote ${written}`);
+    return { ms };
+  } finally {
+    w.terminate();
+    await deleteDb(dbName);
   }
 }

@@ -1,8 +1,10 @@
-import type { Page } from 'playwright-core';
 import type { Message } from '../../src/protocol';
 import type { BenchApi } from '../browser/main';
-import { median, type WorkloadResult } from './report';
-import type { BenchServer } from './startBenchServer';
+import { median } from './report';
+import { N, pairs, type Workload } from './workload';
+import { bulkSend, openHistory } from './syncWorkloads';
+
+export { N, pairs, type Workload };
 
 declare global {
   interface Window {
@@ -10,30 +12,8 @@ declare global {
   }
 }
 
-export const N = 10_000;
 /** Measured runs per side after one warm-up (BENCH_REPS overrides). */
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-
-export interface Workload {
-  key: string;
-  name: string;
-  run(page: Page, server: BenchServer): Promise<WorkloadResult>;
-}
-
-/**
- * One warm-up pair, then `reps` pairs, raw and library interleaved so that
- * drift (disk, thermal, GC) hits both sides alike. Returns all measured runs.
- */
-export async function pairs<R, L>(reps: number, raw: (rep: string) => Promise<R>, lib: (rep: string) => Promise<L>): Promise<{ raw: R[]; lib: L[] }> {
-  await raw('w0');
-  await lib('w0');
-  const out = { raw: [] as R[], lib: [] as L[] };
-  for (let i = 1; i <= reps; i++) {
-    out.raw.push(await raw(`r${i}`));
-    out.lib.push(await lib(`r${i}`));
-  }
-  return out;
-}
 
 /** One warm-up, then the median of REPS runs of `fn`. */
 async function medianOf(fn: () => Promise<number>): Promise<number> {
@@ -129,7 +109,7 @@ const flush: Workload = {
     const libReaders = readers('lib');
     const rawReaders = readers('raw');
     const durableReaders = ['durable-reader-1', 'durable-reader-2'];
-    core.admin.createGroup({ id: 'g-flush', name: 'bench flush', groupType: 'work', members: ['alice', ...libReaders, ...rawReaders, ...durableReaders] });
+    await core.admin.createGroup({ id: 'g-flush', name: 'bench flush', groupType: 'work', members: ['alice', ...libReaders, ...rawReaders, ...durableReaders] });
     // Ids as long as newMessageId()'s (16 chars), so the bytes per ack are realistic.
     const ids = Array.from({ length: N }, (_, i) => `flush_${String(i).padStart(10, '0')}`);
     const messages: Message[] = [];
@@ -190,4 +170,4 @@ const flush: Workload = {
   },
 };
 
-export const WORKLOADS: Workload[] = [markRead, flush, burst, coldStart];
+export const WORKLOADS: Workload[] = [markRead, flush, burst, coldStart, bulkSend, openHistory];
