@@ -1,34 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpEventStream, WS_CLOSE_TOKEN_EXPIRED, type WebSocketLike } from '../../worker/transport/HttpEventStream';
+import { HttpEventStream, WS_CLOSE_TOKEN_EXPIRED } from '../../worker/transport/HttpEventStream';
+import { fakeWebSocketClass, type FakeWebSocket } from '../support/FakeWebSocket';
 import type { EventStreamStatus } from '../../worker/transport/Transport';
 
-/** A scripted WebSocket: the test opens and closes it with any code. */
-class FakeSocket implements WebSocketLike {
-  static made: FakeSocket[] = [];
-  readyState = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code?: number }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.made.push(this);
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  serverClose(code: number): void {
-    this.readyState = 3;
-    this.onclose?.({ code });
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-}
+const made: FakeWebSocket[] = [];
+const FakeSocket = fakeWebSocketClass(made);
 
 afterEach(() => {
   vi.useRealTimers();
-  FakeSocket.made = [];
+  made.length = 0;
 });
 
 function stream() {
@@ -42,20 +22,20 @@ describe('HttpEventStream and an expired token', () => {
   it('does not reconnect after close code 4001: it reports unauthorized and waits for a new token', () => {
     vi.useFakeTimers();
     const { statuses } = stream();
-    FakeSocket.made[0]!.open();
-    FakeSocket.made[0]!.serverClose(WS_CLOSE_TOKEN_EXPIRED);
+    made[0]!.open();
+    made[0]!.serverClose(WS_CLOSE_TOKEN_EXPIRED);
     vi.advanceTimersByTime(60_000);
-    expect(FakeSocket.made).toHaveLength(1);
+    expect(made).toHaveLength(1);
     expect(statuses).toEqual(['connecting', 'open', 'unauthorized']);
   });
 
   it('still reconnects after other close codes (4000: resume from the cursor)', () => {
     vi.useFakeTimers();
     const { statuses } = stream();
-    FakeSocket.made[0]!.open();
-    FakeSocket.made[0]!.serverClose(4000);
+    made[0]!.open();
+    made[0]!.serverClose(4000);
     vi.advanceTimersByTime(100);
-    expect(FakeSocket.made).toHaveLength(2);
+    expect(made).toHaveLength(2);
     expect(statuses).toEqual(['connecting', 'open', 'closed', 'connecting']);
   });
 });
@@ -64,10 +44,10 @@ describe('HttpEventStream evicted for too many connections', () => {
   it('does not reconnect on its own after 4002 (tabs would take turns evicting each other)', () => {
     vi.useFakeTimers();
     const { statuses } = stream();
-    FakeSocket.made[0]!.open();
-    FakeSocket.made[0]!.serverClose(4002);
+    made[0]!.open();
+    made[0]!.serverClose(4002);
     vi.advanceTimersByTime(60_000);
-    expect(FakeSocket.made).toHaveLength(1);
+    expect(made).toHaveLength(1);
     expect(statuses).toEqual(['connecting', 'open', 'evicted']);
   });
 });
