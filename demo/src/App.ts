@@ -1,51 +1,60 @@
 import { Subscription } from 'rxjs';
-import type { Conversation, ReadSyncClient, SyncStatus } from '../../src';
+import type { Conversation, ReadSyncClient } from '../../src';
 import { h } from './dom';
 import { mountConversation } from './ConversationView';
+import { markOpen, renderConversationList } from './ConversationList';
+import { createSyncBadge } from './SyncBadge';
 import type { Session } from './session';
 
-/** Header (user, sync badge), conversation list, and the open conversation. Returns the unmount function. */
-export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Session, actions: { onSwitchUser(): void }): () => void {
+export interface AppActions {
+  onSwitchUser(): void;
+  /** Gets a new token after the server refused the old one. */
+  onSignInAgain(): Promise<void>;
+}
+
+/**
+ * Header (user, sync badge, switch user), the sign-in banner, the conversation
+ * list and the open conversation. On a narrow screen the list and the
+ * conversation are two views (`data-view` on the shell; CSS does the rest).
+ * Returns the unmount function.
+ */
+export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Session, actions: AppActions): () => void {
   const subs = new Subscription();
-  const badge = h('span', { class: 'badge', 'data-testid': 'sync-badge' }, '…');
-  const toast = h('div', { class: 'toast', 'data-testid': 'toast', hidden: true });
+  const toast = h('div', { class: 'toast', 'data-testid': 'toast', role: 'status', hidden: true });
   const list = h('ul', { class: 'conversations', 'data-testid': 'conversation-list' });
-  const pane = h('section', { class: 'pane' }, h('p', { class: 'hint' }, 'Pick a conversation.'));
-  root.replaceChildren(
+  const pane = h('section', { class: 'pane' });
+  const status = createSyncBadge(async () => actions.onSignInAgain().catch(showError));
+  const shell = h(
+    'div',
+    { class: 'shell', 'data-view': 'list' },
     h(
-      'div',
-      { class: 'shell' },
-      h(
-        'header',
-        {},
-        h('strong', {}, 'readsync'),
-        h('span', { class: 'me', 'data-testid': 'current-user' }, session.userId),
-        badge,
-        h('button', { class: 'link', 'data-testid': 'switch-user', onclick: () => actions.onSwitchUser() }, 'switch user'),
-      ),
-      h('nav', {}, list),
-      pane,
-      toast,
+      'header',
+      { class: 'topbar' },
+      h('h1', { class: 'brand' }, 'readsync'),
+      h('span', { class: 'me', 'data-testid': 'current-user' }, session.userId),
+      status.badge,
+      h('button', { type: 'button', class: 'link', 'data-testid': 'switch-user', onclick: () => actions.onSwitchUser() }, 'Switch user'),
     ),
+    status.banner,
+    h('main', { class: 'body' }, h('nav', { 'aria-label': 'Conversations' }, list), pane),
+    toast,
   );
+  root.replaceChildren(shell);
 
   let toastTimer: ReturnType<typeof setTimeout> | undefined;
-  const showError = (err: unknown): void => {
+  function showError(err: unknown): void {
     const e = err as { code?: string; message?: string };
     toast.textContent = e.code ? `${e.code}: ${e.message ?? ''}` : String(e.message ?? err);
     toast.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => (toast.hidden = true), 6000);
-  };
+  }
   subs.add(client.error$.subscribe(showError));
   subs.add(
     client.syncStatus$.subscribe({
-      next: (s) => renderBadge(badge, s),
+      next: (s) => status.render(s),
       error: (err: { code?: string }) => {
-        // The status stream ends only when the worker is gone (worker-failed) or the client closed.
-        badge.className = 'badge failed';
-        badge.dataset.connection = err.code ?? 'failed';
-        badge.textContent = err.code ?? 'failed';
+        status.fail(err.code ?? 'failed');
         showError(err);
       },
     }),
@@ -54,29 +63,33 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
   let conversations: Conversation[] = [];
   let closeConversation: (() => void) | null = null;
   let openId: string | null = null;
+  const showList = (): void => {
+    closeConversation?.();
+    closeConversation = null;
+    const was = openId;
+    openId = null;
+    history.replaceState(null, '', location.pathname + location.search);
+    pane.replaceChildren(h('p', { class: 'hint' }, 'Pick a conversation.'));
+    shell.dataset.view = 'list';
+    markOpen(list, null);
+    list.querySelector<HTMLElement>(`[data-conv-id="${CSS.escape(was ?? '')}"]`)?.focus();
+  };
   const open = (id: string | null): void => {
     const conv = conversations.find((c) => c.id === id);
     if (!conv || id === openId) return;
     closeConversation?.();
-    openId = id;
+    openId = conv.id;
     history.replaceState(null, '', `#${encodeURIComponent(conv.id)}`);
-    closeConversation = mountConversation(pane, client, session, conv, showError);
-    for (const li of list.children) li.classList.toggle('active', (li as HTMLElement).dataset.convId === id);
+    closeConversation = mountConversation(pane, client, session, conv, { showError, onBack: showList });
+    shell.dataset.view = 'conversation';
+    markOpen(list, openId);
   };
+  pane.replaceChildren(h('p', { class: 'hint' }, 'Pick a conversation.'));
   subs.add(
     client.conversations$.subscribe({
       next(convs) {
         conversations = convs ?? [];
-        list.replaceChildren(
-          ...conversations.map((c) =>
-            h(
-              'li',
-              { 'data-testid': 'conversation', 'data-conv-id': c.id, class: c.id === openId ? 'active' : undefined, onclick: () => open(c.id) },
-              h('span', { class: 'name' }, c.name || c.id),
-              h('small', {}, c.type === 'c2c' ? 'direct' : `${c.groupType ?? 'group'} · ${c.memberCount} members`),
-            ),
-          ),
-        );
+        renderConversationList(list, conversations, openId, open);
         if (openId === null) open(decodeURIComponent(location.hash.slice(1)) || null);
       },
       error: showError,
@@ -88,16 +101,4 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
     closeConversation?.();
     clearTimeout(toastTimer);
   };
-}
-
-function renderBadge(badge: HTMLElement, s: SyncStatus | null): void {
-  if (!s) return;
-  badge.dataset.connection = s.connection;
-  badge.dataset.pendingAcks = String(s.pendingAcks);
-  badge.className = `badge ${s.connection}`;
-  const parts = [s.connection, `${s.pendingAcks} pending`];
-  if (s.pendingMessages > 0) parts.push(`${s.pendingMessages} unsent`);
-  if (s.rejectedAcks + s.failedMessages > 0) parts.push(`${s.rejectedAcks + s.failedMessages} failed`);
-  badge.textContent = parts.join(' · ');
-  badge.title = s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : s.leader ? 'this tab syncs' : 'another tab syncs';
 }

@@ -4,27 +4,44 @@ import { h } from './dom';
 /** Members per page; small so that paging shows in the demo's four-person group. `?page=N` overrides. */
 const PAGE = Number(new URLSearchParams(location.search).get('page')) || 2;
 
-/** A dialog with the read and unread members of one of my group messages, each list paged with "more". */
-export function openMemberPanel(client: ReadSyncClient, messageId: string, showError: (e: unknown) => void): void {
-  document.querySelector('[data-testid="members-panel"]')?.remove();
+/**
+ * A modal dialog with the read and unread members of one of my group
+ * messages, each list paged with "more". A native <dialog> opened with
+ * showModal(): the rest of the page is inert, Esc closes it, the focus moves
+ * in (to "Close") and back to `opener` when it closes; a click on the
+ * backdrop closes it too.
+ */
+export function openMemberPanel(client: ReadSyncClient, messageId: string, opener: HTMLElement, showError: (e: unknown) => void): void {
+  document.querySelector<HTMLDialogElement>('[data-testid="members-panel"]')?.close();
   const counts = h('p', { 'data-testid': 'members-counts' });
   const columns = (['read', 'unread'] as const).map((filter) => column(client, messageId, filter, showError));
-  const close = h('button', { type: 'button', 'data-testid': 'members-close', onclick: () => dialog.remove() }, 'Close');
-  const dialog = h('div', { class: 'panel', role: 'dialog', 'data-testid': 'members-panel' }, h('h3', {}, 'Who has read it'), counts, h('div', { class: 'columns' }, ...columns), close);
+  const close = h('button', { type: 'button', 'data-testid': 'members-close', autofocus: true }, 'Close');
+  const dialog = h(
+    'dialog',
+    { class: 'panel', 'data-testid': 'members-panel', 'aria-labelledby': 'members-title' },
+    h('div', { class: 'panel-body' }, h('h3', { id: 'members-title' }, 'Who has read it'), counts, h('div', { class: 'columns' }, ...columns), close),
+  );
+  close.addEventListener('click', () => dialog.close());
+  // A click outside the body lands on the dialog element itself: that is the backdrop.
+  dialog.addEventListener('click', (ev) => {
+    if (ev.target === dialog) dialog.close();
+  });
   const sub = client.readState$(messageId).subscribe((s) => {
     if (s) counts.textContent = s.label;
   });
-  new MutationObserver((_, mo) => {
-    if (dialog.isConnected) return;
+  dialog.addEventListener('close', () => {
     sub.unsubscribe();
-    mo.disconnect();
-  }).observe(document.body, { childList: true });
+    dialog.remove();
+    if (opener.isConnected) opener.focus();
+  });
   document.body.append(dialog);
+  dialog.showModal();
 }
 
 function column(client: ReadSyncClient, messageId: string, filter: MemberFilter, showError: (e: unknown) => void): HTMLElement {
-  const list = h('ul', { 'data-testid': `members-${filter}` });
-  const more = h('button', { type: 'button', 'data-testid': `members-more-${filter}`, hidden: true }, 'more');
+  const heading = `members-${filter}-title`;
+  const list = h('ul', { 'data-testid': `members-${filter}`, 'aria-labelledby': heading });
+  const more = h('button', { type: 'button', class: 'link', 'data-testid': `members-more-${filter}`, hidden: true }, 'more');
   let cursor: string | null = null;
   const load = async (): Promise<void> => {
     more.disabled = true;
@@ -44,5 +61,5 @@ function column(client: ReadSyncClient, messageId: string, filter: MemberFilter,
   };
   more.addEventListener('click', () => void load());
   void load();
-  return h('section', {}, h('h4', {}, filter === 'read' ? 'Read' : 'Unread'), list, more);
+  return h('section', {}, h('h4', { id: heading }, filter === 'read' ? 'Read' : 'Unread'), list, more);
 }

@@ -18,7 +18,7 @@ declare global {
 }
 
 function showLogin(message = ''): void {
-  const status = h('p', { class: 'hint', 'data-testid': 'login-status' }, message);
+  const status = h('p', { class: 'hint', 'data-testid': 'login-status', role: 'status' }, message);
   const pick = async (userId: string): Promise<void> => {
     status.textContent = `Signing in as ${userId}…`;
     try {
@@ -26,7 +26,8 @@ function showLogin(message = ''): void {
       saveSession(session);
       start(session);
     } catch (err) {
-      status.textContent = `Could not sign in: ${(err as Error).message}. Is the server running (npm start)?`;
+      status.textContent = signInProblem(err);
+      status.dataset.reason = navigator.onLine ? 'server' : 'offline';
     }
   };
   root.replaceChildren(
@@ -35,10 +36,17 @@ function showLogin(message = ''): void {
       { class: 'login', 'data-testid': 'login' },
       h('h1', {}, 'readsync demo'),
       h('p', {}, 'Pick a user. Open a second window as someone else to play both sides.'),
-      h('div', { class: 'users' }, ...DEMO_USERS.map((u) => h('button', { 'data-testid': `user-${u}`, onclick: () => void pick(u) }, u))),
+      h('div', { class: 'users' }, ...DEMO_USERS.map((u) => h('button', { type: 'button', 'data-testid': `user-${u}`, onclick: () => void pick(u) }, u))),
       status,
     ),
   );
+}
+
+/** Why signing in failed, in the user's terms: offline is not a server fault. */
+function signInProblem(err: unknown): string {
+  if (!navigator.onLine) return 'You are offline. Signing in needs the network once; after that the demo works offline too. Connect and pick a user again.';
+  if (err instanceof TypeError) return 'Could not reach the readsync server. Is it running (npm start), and is this device online?';
+  return `The server refused the sign-in: ${(err as Error).message}.`;
 }
 
 function start(session: Session): void {
@@ -58,6 +66,13 @@ function start(session: Session): void {
   });
   window.readsync = client;
   const unmount = mountApp(root, client, session, {
+    // The "Sign in again" of the expired-sign-in banner. A real app runs its own login here.
+    async onSignInAgain() {
+      if (!navigator.onLine) throw new Error('You are offline: sign in again once the network is back.');
+      const fresh = await fetchDevToken(serverUrl, session.userId);
+      saveSession(fresh);
+      await client.setToken(fresh.token);
+    },
     async onSwitchUser() {
       unmount();
       window.readsync = undefined;

@@ -18,6 +18,12 @@ export async function eventually<T>(read: () => Promise<T>, want: T | RegExp, ti
   else await expect.poll(read, { timeout, interval: 100 }).toEqual(want);
 }
 
+/** Browser context options of a screen size. */
+export type Device = Pick<NonNullable<Parameters<Browser['newContext']>[0]>, 'viewport' | 'isMobile' | 'hasTouch' | 'deviceScaleFactor'>;
+export const DESKTOP: Device = { viewport: { width: 900, height: 640 } };
+/** A phone held upright: `width` CSS pixels wide (360-414 are the common ones). */
+export const phone = (width = 390): Device => ({ viewport: { width, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+
 /** One user of the demo in one tab: what they see and what they do. */
 export class DemoTab {
   constructor(
@@ -26,9 +32,9 @@ export class DemoTab {
     readonly page: Page,
   ) {}
 
-  /** A fresh browser profile (own IndexedDB, own service worker) signed in as `userId`. */
-  static async open(browser: Browser, baseUrl: string, userId: string): Promise<DemoTab> {
-    const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  /** A fresh browser profile (own IndexedDB, own service worker) signed in as `userId`; a desktop window unless `device` says otherwise. */
+  static async open(browser: Browser, baseUrl: string, userId: string, device: Device = DESKTOP): Promise<DemoTab> {
+    const context = await browser.newContext(device);
     const page = await context.newPage();
     const tab = new DemoTab(userId, context, page);
     tab.trace();
