@@ -14,6 +14,8 @@ import { DemoServer, WORLD } from './support/demoServer';
 import { horizontalOverflow, onScreen } from './support/layout';
 
 const RESULTS = new URL('../../test-results/', import.meta.url).pathname;
+// `npm run demo:screenshots` points this at demo/public/screenshots/ to refresh the manifest's screenshots on purpose.
+const MANIFEST_SHOTS = process.env.READSYNC_MANIFEST_SCREENSHOTS;
 const LONG = `A long link nobody wraps: https://example.com/${'x'.repeat(90)}`;
 let browser: Browser;
 let server: DemoServer;
@@ -82,6 +84,7 @@ describe('the demo on a phone and for everyone (Chromium)', () => {
       expect(await alice.message('Morning! Coffee at ten?').getByTestId('message-time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
       await page.setViewportSize({ width: 390, height: 844 });
       await page.screenshot({ path: `${RESULTS}demo-phone.png` });
+      if (MANIFEST_SHOTS) await page.screenshot({ path: `${MANIFEST_SHOTS}/phone.png` });
     },
     120_000,
   );
@@ -155,6 +158,7 @@ describe('the demo on a phone and for everyone (Chromium)', () => {
         const page = alice.page;
         await check(`${name} conversation`, page);
         if (name === 'desktop') await page.screenshot({ path: `${RESULTS}demo-desktop.png` });
+        if (name === 'desktop' && MANIFEST_SHOTS) await page.screenshot({ path: `${MANIFEST_SHOTS}/desktop.png` });
         await alice.message('Standup moves to 10:30').getByTestId('receipt').click();
         await page.getByRole('dialog').getByTestId('member').first().waitFor();
         await check(`${name} member dialog`, page);
