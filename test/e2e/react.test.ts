@@ -3,6 +3,7 @@
  * StrictMode with React's development build, so every effect mounts, unmounts
  * and mounts again. The provider creates its client, as a naive app would.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildReactPage } from './support/buildReactPage';
@@ -21,6 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  if (pageDir) rmSync(pageDir, { recursive: true, force: true });
 });
 
 afterEach(async () => {
