@@ -50,7 +50,7 @@ async function ackIngest(onDisk: boolean, synchronous: Synchronous, run: number)
   const file = (name: string) => (onDisk ? join(dir, `${run}-${synchronous}-${name}`) : ':memory:');
   const store = new SqliteStore({ filename: file('ours.db'), synchronous });
   const core = new SyncCore(store, { secret: 'bench', limits: { maxAckBatch: MESSAGES } });
-  core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => uid(i))] });
+  await core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => uid(i))] });
   for (let b = 0; b < MESSAGES; b += 100) {
     const messages = Array.from({ length: 100 }, (_, i) => ({ id: mid(b + i), convId: 'g', text: 'x', needReadReceipt: true, createdAt: 1 }));
     await core.sendMessages('alice', { type: 'send-messages', messages });
@@ -65,8 +65,8 @@ async function ackIngest(onDisk: boolean, synchronous: Synchronous, run: number)
   });
   const check = (await core.queryReceipts('alice', { type: 'receipt-query', messageIds: [mid(0)] })).receipts[0];
   if (check?.readCount !== READERS) throw new Error(`bench: expected ${READERS} reads, got ${check?.readCount}`);
-  core.close();
-  store.close();
+  await core.close();
+  await store.close();
 
   // Raw ceiling: the same rows, same table and indexes, same pragmas, one transaction per batch.
   const db = new Database(file('raw.db'));
@@ -91,7 +91,7 @@ const SINGLE_ACK_BATCHES = 2_000;
 async function singleAckIngest(synchronous: Synchronous, run: number): Promise<Timing> {
   const store = new SqliteStore({ filename: join(dir, `${run}-${synchronous}-single.db`), synchronous });
   const core = new SyncCore(store, { secret: 'bench' });
-  core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => uid(i))] });
+  await core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => uid(i))] });
   const perReader = SINGLE_ACK_BATCHES / READERS;
   const messages = Array.from({ length: perReader }, (_, i) => ({ id: mid(i), convId: 'g', text: 'x', needReadReceipt: true, createdAt: 1 }));
   await core.sendMessages('alice', { type: 'send-messages', messages });
@@ -103,8 +103,8 @@ async function singleAckIngest(synchronous: Synchronous, run: number): Promise<T
   });
   const check = (await core.queryReceipts('alice', { type: 'receipt-query', messageIds: [mid(0)] })).receipts[0];
   if (check?.readCount !== READERS) throw new Error(`bench: expected ${READERS} reads, got ${check?.readCount}`);
-  core.close();
-  store.close();
+  await core.close();
+  await store.close();
   return t;
 }
 
@@ -112,7 +112,7 @@ async function singleAckIngest(synchronous: Synchronous, run: number): Promise<T
 async function pageTime(members: number, filter: 'read' | 'unread', runs: number): Promise<number> {
   const store = new SqliteStore({ filename: join(dir, `pages-${members}-${filter}.db`) });
   const core = new SyncCore(store, { secret: 'bench' });
-  core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: members }, (_, i) => uid(i))] });
+  await core.admin.createGroup({ id: 'g', name: 'G', groupType: 'work', members: ['alice', ...Array.from({ length: members }, (_, i) => uid(i))] });
   await core.sendMessages('alice', { type: 'send-messages', messages: [{ id: mid(1), convId: 'g', text: 'x', needReadReceipt: true, createdAt: 1 }] });
   // The same 100 readers in both groups, interleaved with unread members, so a full unread page exists in both.
   const readers = Math.min(100, Math.floor(members / 2));
@@ -125,8 +125,8 @@ async function pageTime(members: number, filter: 'read' | 'unread', runs: number
     times.push(performance.now() - t);
     if (page.members.length !== (filter === 'read' ? readers : 100)) throw new Error('bench: unexpected page size');
   }
-  core.close();
-  store.close();
+  await core.close();
+  await store.close();
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)] ?? NaN;
 }

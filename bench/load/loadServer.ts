@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const groups = Math.ceil(setup.users / setup.groupSize);
   for (let g = 0; g < groups; g++) {
     const members = Array.from({ length: Math.min(setup.groupSize, setup.users - g * setup.groupSize) }, (_, i) => userId(g * setup.groupSize + i));
-    server.core.admin.createGroup({ id: `g${g}`, name: `G${g}`, groupType: 'work', members });
+    await server.core.admin.createGroup({ id: `g${g}`, name: `G${g}`, groupType: 'work', members });
   }
   for (let u = 0; u < setup.users; u++) {
     const messages = Array.from({ length: setup.messagesPerUser }, (_, i) => ({ id: messageId(u, i), convId: groupOf(u, setup.groupSize), text: 'load', needReadReceipt: true, createdAt: 1 }));
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const { url } = await server.listen(0, '127.0.0.1');
   const stop = async () => {
     await server.close().catch(() => undefined);
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   };

@@ -28,7 +28,7 @@ export async function startBenchServer(staticDir: string): Promise<BenchServer> 
     token: (userId) => issue(userId),
     async close() {
       await sync.close();
-      store.close();
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -119,7 +119,7 @@ async function serve(args: string[]): Promise<void> {
       ...(values.cors ? { corsOrigin: values.cors } : {}),
     },
   });
-  if (values.dev) seedDemo(server.core);
+  if (values.dev) await seedDemo(server.core);
   const { url } = await server.listen(port, host);
 
   console.log(`readsync sync server listening on ${url}`);

@@ -14,6 +14,7 @@ import { registerApiRoutes } from './http/registerApiRoutes';
 import { registerDevRoutes } from './http/registerDevRoutes';
 import { registerEventsRoute } from './http/registerEventsRoute';
 import { serveStatic } from './http/serveStatic';
+import { TurnScheduler } from './http/TurnScheduler';
 import { SqliteStore } from './store/SqliteStore';
 import type { Store } from './store/Store';
 
@@ -68,8 +69,9 @@ export interface SyncServer {
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
   const config = options.config ?? {};
   const ownStore = !options.store;
-  const store = options.store ?? new SqliteStore();
+  const store: Store = options.store ?? new SqliteStore();
   const core = new SyncCore(store, { receiptFlushMs: 10, ...config });
+  await core.start();
   const auth = options.auth ?? new TokenAuth(config.secret);
   const corsOrigin = config.corsOrigin ?? (config.devMode ? '*' : false);
   const limiter = config.rateLimit ? new RateLimiter(config.rateLimit) : null;
@@ -98,7 +100,10 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   installAuth(app, auth, limiter);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true, protocolVersion: PROTOCOL_VERSION }));
-  registerApiRoutes(app, core);
+  // A synchronous store runs requests one at a time in short slices, shared by every server of this
+  // process; a networked one keeps as many in flight as it serves at once.
+  const concurrency = store.concurrency ?? 1;
+  registerApiRoutes(app, core, concurrency > 1 ? new TurnScheduler(5, undefined, concurrency) : TurnScheduler.shared);
   const closeSockets = registerEventsRoute(app, core, config);
   if (config.devMode) registerDevRoutes(app, core, auth);
   if (config.staticDir) serveStatic(app, config.staticDir);
@@ -120,8 +125,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       closed = true;
       closeSockets();
       await app.close();
-      core.close();
-      if (ownStore) store.close();
+      await core.close();
+      if (ownStore) await store.close();
     },
   };
 }

@@ -38,7 +38,7 @@ async function world() {
   const auth = revocableAuth();
   const s = await startServer({ auth });
   cleanup.push(() => s.close());
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   let ackRequests = 0;
   const afterAck: (() => void)[] = [];
   // Count the ack batches the server applied (each answered request went through here once).
@@ -189,7 +189,7 @@ describe('auth lifecycle: the event stream’s token expires', () => {
     const receipts: string[] = [];
     client.receipts$.subscribe((batch) => receipts.push(...batch.map((r) => `${r.messageId}:${r.readCount}`)));
     await w.s.core.ackBatch('bob', { type: 'ack-batch', batchId: 'expiry-batch-1', acks: [{ m: id!, t: 5 }] });
-    w.s.core.flushEvents();
+    await w.s.core.flushEvents();
     await wait(() => expect(receipts).toContain(`${id}:1`));
     expect(getToken).toHaveBeenCalledTimes(1);
   });

@@ -49,8 +49,8 @@ const wait = (fn: () => void): Promise<void> => vi.waitFor(fn, { timeout: 5000, 
 
 async function world(): Promise<{ core: SyncCore; alice: User; bob: User; carol: User; c2c: string; group: string }> {
   const core = new SyncCore(new MemoryStore(), { secret: 'test-secret' });
-  const c2c = core.admin.createC2C('alice', 'bob').id;
-  const group = core.admin.createGroup({ id: 'work', name: 'Work', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] }).id;
+  const c2c = (await core.admin.createC2C('alice', 'bob')).id;
+  const group = (await core.admin.createGroup({ id: 'work', name: 'Work', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] })).id;
   const [alice, bob, carol] = await Promise.all([open(core, 'alice'), open(core, 'bob'), open(core, 'carol')]);
   for (const u of [alice, bob, carol]) {
     const convs = latest(u.client.conversations$);
@@ -125,7 +125,7 @@ describe('ReadSyncClient with the real worker (fake-indexeddb, in-memory backend
 
   it('worker errors arrive as ReadSyncError with their code', async () => {
     const { alice, bob, core, c2c } = await world();
-    core.admin.createGroup({ id: 'hangout', name: 'Hangout', groupType: 'community', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'hangout', name: 'Hangout', groupType: 'community', members: ['alice', 'bob'] });
     const sent = await alice.client.sendMessage({ convId: c2c, text: 'x', needReadReceipt: true });
     const bobMessages = latest<LocalMessage[]>(bob.client.messages$(c2c));
     await wait(() => expect(bobMessages.get()).toHaveLength(1));

@@ -1,6 +1,7 @@
 /**
- * The Store contract: MemoryStore and SqliteStore (and any future store, e.g.
- * PostgreSQL) must pass these. Run with `runStoreContractTests(name, makeStore)`.
+ * The Store contract: MemoryStore, SqliteStore and PostgresStore (and any
+ * future store) must pass these. Run with `runStoreContractTests(name, makeStore)`;
+ * `makeStore` gives a fresh, empty store each time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConversationRecord, MessageRecord, Store } from '../../src/server/store/Store';
@@ -33,165 +34,216 @@ const msg = (id: string, convId: string, seq: number, extra: Partial<MessageReco
   ...extra,
 });
 
-export function runStoreContractTests(name: string, makeStore: () => Store): void {
+export function runStoreContractTests(name: string, makeStore: () => Store | Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     afterEach(() => store?.close());
 
-    it('stores conversations, refuses a duplicate id, and updates seq and member count', () => {
-      store = makeStore();
-      store.insertConversation(conv('g1'));
-      store.insertConversation(conv('c1', { type: 'c2c', groupType: null, name: '', c2cUsers: ['alice', 'bob'], memberCount: 2 }));
-      expect(() => store.insertConversation(conv('g1'))).toThrow();
-      store.updateConversation('g1', { seq: 7, memberCount: 42 });
-      expect(store.getConversation('g1')).toEqual(conv('g1', { seq: 7, memberCount: 42 }));
-      expect(store.getConversation('c1')?.c2cUsers).toEqual(['alice', 'bob']);
-      expect(store.getConversation('nope')).toBeUndefined();
+    it('stores conversations, refuses a duplicate id, and updates seq and member count', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.insertConversation(conv('c1', { type: 'c2c', groupType: null, name: '', c2cUsers: ['alice', 'bob'], memberCount: 2 }));
+      await expect(store.insertConversation(conv('g1'))).rejects.toThrow();
+      await store.updateConversation('g1', { seq: 7, memberCount: 42 });
+      expect(await store.getConversation('g1')).toEqual(conv('g1', { seq: 7, memberCount: 42 }));
+      expect((await store.getConversation('c1'))?.c2cUsers).toEqual(['alice', 'bob']);
+      expect(await store.getConversation('nope')).toBeUndefined();
     });
 
-    it('keeps membership as spans of the sequence: join, leave, rejoin', () => {
-      store = makeStore();
-      store.insertConversation(conv('g1'));
-      store.insertConversation(conv('g2'));
-      store.openSpans('g1', ['bob', 'alice'], 0);
-      store.openSpans('g2', ['bob'], 0);
-      store.closeSpan('g1', 'bob', 5);
-      store.openSpans('g1', ['bob'], 9);
-      expect(store.currentSpan('g1', 'bob')).toEqual({ convId: 'g1', userId: 'bob', joinedSeq: 9, leftSeq: null });
-      expect(store.spanAt('g1', 'bob', 4)).toEqual({ convId: 'g1', userId: 'bob', joinedSeq: 0, leftSeq: 5 });
-      expect(store.spanAt('g1', 'bob', 5)).toBeUndefined(); // left at 5
-      expect(store.spanAt('g1', 'bob', 9)).toBeUndefined(); // joined at 9: member from 10 on
-      expect(store.spanAt('g1', 'bob', 10)?.joinedSeq).toBe(9);
-      expect(store.spanAt('g1', 'carol', 1)).toBeUndefined();
-      expect(store.spansOf('g1', 'bob').map((x) => [x.joinedSeq, x.leftSeq])).toEqual([
+    it('keeps membership as spans of the sequence: join, leave, rejoin', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.insertConversation(conv('g2'));
+      await store.openSpans('g1', ['bob', 'alice'], 0);
+      await store.openSpans('g2', ['bob'], 0);
+      await store.closeSpan('g1', 'bob', 5);
+      await store.openSpans('g1', ['bob'], 9);
+      expect(await store.currentSpan('g1', 'bob')).toEqual({ convId: 'g1', userId: 'bob', joinedSeq: 9, leftSeq: null });
+      expect(await store.spanAt('g1', 'bob', 4)).toEqual({ convId: 'g1', userId: 'bob', joinedSeq: 0, leftSeq: 5 });
+      expect(await store.spanAt('g1', 'bob', 5)).toBeUndefined(); // left at 5
+      expect(await store.spanAt('g1', 'bob', 9)).toBeUndefined(); // joined at 9: member from 10 on
+      expect((await store.spanAt('g1', 'bob', 10))?.joinedSeq).toBe(9);
+      expect(await store.spanAt('g1', 'carol', 1)).toBeUndefined();
+      expect((await store.spansOf('g1', 'bob')).map((x) => [x.joinedSeq, x.leftSeq])).toEqual([
         [0, 5],
         [9, null],
       ]);
-      expect(store.spansOf('g1', 'carol')).toEqual([]);
-      expect(store.conversationsOf('bob')).toEqual(['g1', 'g2']);
-      store.closeSpan('g2', 'bob', 1);
-      expect(store.conversationsOf('bob')).toEqual(['g1']);
-      expect(store.currentSpan('g2', 'bob')).toBeUndefined();
-      expect(() => store.closeSpan('g2', 'bob', 2)).toThrow();
+      expect(await store.spansOf('g1', 'carol')).toEqual([]);
+      expect(await store.conversationsOf('bob')).toEqual(['g1', 'g2']);
+      await store.closeSpan('g2', 'bob', 1);
+      expect(await store.conversationsOf('bob')).toEqual(['g1']);
+      expect(await store.currentSpan('g2', 'bob')).toBeUndefined();
+      await expect(store.closeSpan('g2', 'bob', 2)).rejects.toThrow();
     });
 
-    it('lists the unread audience of a message in userId order, a range at a time', () => {
-      store = makeStore();
-      store.insertConversation(conv('g1'));
-      store.openSpans('g1', ['alice', 'bob', 'carol', 'dave', 'erin', 'gina'], 0);
-      store.closeSpan('g1', 'gina', 1); // left before the message
-      store.openSpans('g1', ['frank'], 2); // joined before the message
-      store.insertMessage(msg('m1', 'g1', 3));
-      store.closeSpan('g1', 'erin', 4); // left after: still in the audience
-      store.openSpans('g1', ['zed'], 5); // joined after: not in it
-      store.insertReads([{ messageId: 'm1', userId: 'carol', readAt: 5, ackSeq: 1 }]);
+    it('lists the unread audience of a message in userId order, a range at a time', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.openSpans('g1', ['alice', 'bob', 'carol', 'dave', 'erin', 'gina'], 0);
+      await store.closeSpan('g1', 'gina', 1); // left before the message
+      await store.openSpans('g1', ['frank'], 2); // joined before the message
+      await store.insertMessage(msg('m1', 'g1', 3));
+      await store.closeSpan('g1', 'erin', 4); // left after: still in the audience
+      await store.openSpans('g1', ['zed'], 5); // joined after: not in it
+      await store.insertReads([{ messageId: 'm1', userId: 'carol', readAt: 5, ackSeq: 1 }]);
       const m = { id: 'm1', convId: 'g1', seq: 3, senderId: 'alice' };
-      expect(store.unreadAudience(m, null, 100)).toEqual(['bob', 'dave', 'erin', 'frank']);
-      expect(store.unreadAudience(m, null, 2)).toEqual(['bob', 'dave']);
-      expect(store.unreadAudience(m, 'dave', 2)).toEqual(['erin', 'frank']);
-      expect(store.unreadAudience(m, 'frank', 2)).toEqual([]);
+      expect(await store.unreadAudience(m, null, 100)).toEqual(['bob', 'dave', 'erin', 'frank']);
+      expect(await store.unreadAudience(m, null, 2)).toEqual(['bob', 'dave']);
+      expect(await store.unreadAudience(m, 'dave', 2)).toEqual(['erin', 'frank']);
+      expect(await store.unreadAudience(m, 'frank', 2)).toEqual([]);
     });
 
-    it('stores messages, pulls them by position, and keeps receipt counters', () => {
-      store = makeStore();
-      store.insertConversation(conv('g1'));
-      for (const n of [1, 2, 3, 4]) store.insertMessage(msg(`m${n}`, 'g1', n, { needReadReceipt: n !== 2 }));
-      expect(() => store.insertMessage(msg('m1', 'g1', 9))).toThrow();
-      expect(store.messagesAfter('g1', 1, 2).map((x) => x.id)).toEqual(['m2', 'm3']);
-      expect(store.messagesAfter('g1', 4, 10)).toEqual([]);
-      expect(store.getMessage('m2')).toEqual(msg('m2', 'g1', 2, { needReadReceipt: false }));
-      expect(store.getMessages(['m3', 'nope', 'm1', 'm3']).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
-      expect(store.getMessages([])).toEqual([]);
-      store.updateReadStates([
+    it('stores messages, pulls them by position, and keeps receipt counters', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      for (const n of [1, 2, 3, 4]) await store.insertMessage(msg(`m${n}`, 'g1', n, { needReadReceipt: n !== 2 }));
+      await expect(store.insertMessage(msg('m1', 'g1', 9))).rejects.toThrow();
+      expect((await store.messagesAfter('g1', 1, 2)).map((x) => x.id)).toEqual(['m2', 'm3']);
+      expect(await store.messagesAfter('g1', 4, 10)).toEqual([]);
+      expect(await store.getMessage('m2')).toEqual(msg('m2', 'g1', 2, { needReadReceipt: false }));
+      expect((await store.getMessages(['m3', 'nope', 'm1', 'm3'])).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
+      expect(await store.getMessages([])).toEqual([]);
+      await store.updateReadStates([
         { messageId: 'm3', added: 1, lastReadAt: 50, lastAckSeq: 7 },
         { messageId: 'm1', added: 2, lastReadAt: 60, lastAckSeq: 9 },
       ]);
-      store.updateReadStates([{ messageId: 'm4', added: 1, lastReadAt: 10, lastAckSeq: 3 }]);
-      store.updateReadStates([]);
-      expect(store.getMessage('m3')).toMatchObject({ readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
+      await store.updateReadStates([{ messageId: 'm4', added: 1, lastReadAt: 10, lastAckSeq: 3 }]);
+      await store.updateReadStates([]);
+      expect(await store.getMessage('m3')).toMatchObject({ readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
       // relative: counts add up, times and cursors only move forward
-      store.updateReadStates([{ messageId: 'm3', added: 2, lastReadAt: 40, lastAckSeq: 8 }]);
-      expect(store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 50, lastAckSeq: 8 });
-      store.updateReadStates([{ messageId: 'm3', added: 0, lastReadAt: 70, lastAckSeq: 1 }]);
-      expect(store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 70, lastAckSeq: 8 });
-      expect(store.receiptChangesOf('alice', 3, 10).map((x) => x.id)).toEqual(['m3', 'm1']);
-      expect(store.receiptChangesOf('alice', 0, 2).map((x) => x.id)).toEqual(['m4', 'm3']);
-      expect(store.receiptChangesOf('bob', 0, 10)).toEqual([]);
+      await store.updateReadStates([{ messageId: 'm3', added: 2, lastReadAt: 40, lastAckSeq: 8 }]);
+      expect(await store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 50, lastAckSeq: 8 });
+      await store.updateReadStates([{ messageId: 'm3', added: 0, lastReadAt: 70, lastAckSeq: 1 }]);
+      expect(await store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 70, lastAckSeq: 8 });
+      expect((await store.receiptChangesOf('alice', 3, 10)).map((x) => x.id)).toEqual(['m3', 'm1']);
+      expect((await store.receiptChangesOf('alice', 0, 2)).map((x) => x.id)).toEqual(['m4', 'm3']);
+      expect(await store.receiptChangesOf('bob', 0, 10)).toEqual([]);
     });
 
-    it('keeps one read per message and reader, listed in ack order', () => {
-      store = makeStore();
-      const inserted = store.insertReads([
+    it('keeps one read per message and reader, listed in ack order', async () => {
+      store = await makeStore();
+      const inserted = await store.insertReads([
         { messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 },
         { messageId: 'm1', userId: 'amy', readAt: 3, ackSeq: 2 },
         { messageId: 'm2', userId: 'zed', readAt: 4, ackSeq: 3 },
         { messageId: 'm1', userId: 'zed', readAt: 8, ackSeq: 4 }, // again in the same call: skipped
       ]);
       expect([...inserted].sort()).toEqual(['m1', 'm1', 'm2']);
-      expect(store.insertReads([])).toEqual([]);
+      expect(await store.insertReads([])).toEqual([]);
       // already stored: skipped, the stored read is kept as it was
-      expect(store.insertReads([{ messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 5 }, { messageId: 'm3', userId: 'amy', readAt: 1, ackSeq: 6 }])).toEqual(['m3']);
-      expect(store.getRead('m1', 'zed')).toEqual({ messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 });
-      expect(store.readsAfter('m1', 0, 10).map((r) => r.userId)).toEqual(['zed', 'amy']);
-      expect(store.readsAfter('m1', 1, 10).map((r) => r.userId)).toEqual(['amy']);
-      expect(store.readsAfter('m3', 0, 10).map((r) => [r.userId, r.ackSeq])).toEqual([['amy', 6]]);
-      expect(store.readsAfter('m4', 0, 10)).toEqual([]);
+      expect(await store.insertReads([{ messageId: 'm1', userId: 'zed', readAt: 9, ackSeq: 5 }, { messageId: 'm3', userId: 'amy', readAt: 1, ackSeq: 6 }])).toEqual(['m3']);
+      expect(await store.getRead('m1', 'zed')).toEqual({ messageId: 'm1', userId: 'zed', readAt: 5, ackSeq: 1 });
+      expect((await store.readsAfter('m1', 0, 10)).map((r) => r.userId)).toEqual(['zed', 'amy']);
+      expect((await store.readsAfter('m1', 1, 10)).map((r) => r.userId)).toEqual(['amy']);
+      expect((await store.readsAfter('m3', 0, 10)).map((r) => [r.userId, r.ackSeq])).toEqual([['amy', 6]]);
+      expect(await store.readsAfter('m4', 0, 10)).toEqual([]);
     });
 
-    it('hands out increasing ack sequence numbers', () => {
-      store = makeStore();
-      expect(store.lastAckSeq()).toBe(0);
-      expect(store.nextAckSeq()).toBe(1);
-      expect(store.nextAckSeq()).toBe(2);
-      expect(store.lastAckSeq()).toBe(2);
+    it('hands out increasing ack sequence numbers, in ranges', async () => {
+      store = await makeStore();
+      expect(await store.lastAckSeq()).toBe(0);
+      expect(await store.reserveAckSeqs(1)).toBe(1);
+      expect(await store.reserveAckSeqs(3)).toBe(2);
+      expect(await store.lastAckSeq()).toBe(4);
+      expect(await store.transaction((tx) => tx.reserveAckSeqs(2))).toBe(5);
+      expect(await store.lastAckSeq()).toBe(6);
     });
 
-    it('remembers ack batch results per user and forgets old ones', () => {
-      store = makeStore();
+    it('tells which of some users are members now, or left at a given position', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.openSpans('g1', ['amy', 'bob', 'cat', 'dan'], 0);
+      await store.closeSpan('g1', 'bob', 3);
+      await store.closeSpan('g1', 'cat', 5);
+      await store.closeSpan('g1', 'dan', 2);
+      await store.openSpans('g1', ['dan'], 4); // left and came back
+      const among = async (users: string[], leftAt?: number) => (await store.membersAmong('g1', users, leftAt)).sort();
+      expect(await among(['amy', 'bob', 'cat', 'dan', 'eve'])).toEqual(['amy', 'dan']);
+      expect(await among(['amy', 'bob', 'cat', 'dan', 'eve'], 5)).toEqual(['amy', 'cat', 'dan']);
+      expect(await among(['dan'], 2)).toEqual(['dan']);
+      expect(await among([])).toEqual([]);
+      expect(await store.membersAmong('nope', ['amy'])).toEqual([]);
+    });
+
+    it('remembers ack batch results per user and forgets old ones', async () => {
+      store = await makeStore();
       const res = { type: 'ack-batch-result' as const, batchId: 'b1', results: [{ m: 'm1', s: 'accepted' as const }] };
-      store.putBatchResult('bob', 'b1', res, 100);
-      store.putBatchResult('bob', 'b2', { ...res, batchId: 'b2' }, 200);
-      expect(store.getBatchResult('bob', 'b1')).toEqual(res);
-      expect(store.getBatchResult('carol', 'b1')).toBeUndefined();
-      store.pruneBatchResults(150);
-      expect(store.getBatchResult('bob', 'b1')).toBeUndefined();
-      expect(store.getBatchResult('bob', 'b2')?.batchId).toBe('b2');
+      await store.putBatchResult('bob', 'b1', res, 100);
+      await store.putBatchResult('bob', 'b2', { ...res, batchId: 'b2' }, 200);
+      expect(await store.getBatchResult('bob', 'b1')).toEqual(res);
+      expect(await store.getBatchResult('carol', 'b1')).toBeUndefined();
+      await store.pruneBatchResults(150);
+      expect(await store.getBatchResult('bob', 'b1')).toBeUndefined();
+      expect((await store.getBatchResult('bob', 'b2'))?.batchId).toBe('b2');
     });
 
-    it('rolls back everything a failed transaction wrote; nested transactions join the outer one', () => {
-      store = makeStore();
-      store.insertConversation(conv('g1'));
-      store.openSpans('g1', ['bob'], 0);
-      store.insertMessage(msg('m1', 'g1', 1));
-      expect(() =>
-        store.transaction(() => {
-          store.insertConversation(conv('g2'));
-          store.openSpans('g1', ['carol'], 2);
-          store.closeSpan('g1', 'bob', 2);
-          store.updateConversation('g1', { seq: 2, memberCount: 9 });
-          store.insertMessage(msg('m2', 'g1', 3));
-          store.transaction(() => {
-            const seq = store.nextAckSeq();
-            store.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq }]);
-            store.updateReadStates([{ messageId: 'm1', added: 1, lastReadAt: 1, lastAckSeq: seq }]);
+    it('rolls back everything a failed transaction wrote; nested transactions join the outer one', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.openSpans('g1', ['bob'], 0);
+      await store.insertMessage(msg('m1', 'g1', 1));
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertConversation(conv('g2'));
+          await tx.openSpans('g1', ['carol'], 2);
+          await tx.closeSpan('g1', 'bob', 2);
+          await tx.updateConversation('g1', { seq: 2, memberCount: 9 });
+          await tx.insertMessage(msg('m2', 'g1', 3));
+          await tx.transaction(async (inner) => {
+            const seq = await inner.reserveAckSeqs(1);
+            await inner.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq }]);
+            await inner.updateReadStates([{ messageId: 'm1', added: 1, lastReadAt: 1, lastAckSeq: seq }]);
           });
-          store.putBatchResult('bob', 'b1', { type: 'ack-batch-result', batchId: 'b1', results: [] }, 1);
+          await tx.putBatchResult('bob', 'b1', { type: 'ack-batch-result', batchId: 'b1', results: [] }, 1);
           throw new Error('abort');
         }),
-      ).toThrow('abort');
-      expect(store.getConversation('g2')).toBeUndefined();
-      expect(store.getConversation('g1')).toMatchObject({ seq: 0, memberCount: 0 });
-      expect(store.currentSpan('g1', 'bob')).toBeDefined();
-      expect(store.currentSpan('g1', 'carol')).toBeUndefined();
-      expect(store.conversationsOf('carol')).toEqual([]);
-      expect(store.getMessage('m2')).toBeUndefined();
-      expect(store.getMessage('m1')).toMatchObject({ readCount: 0, lastAckSeq: 0 });
-      expect(store.getRead('m1', 'bob')).toBeUndefined();
-      expect(store.lastAckSeq()).toBe(0);
-      expect(store.getBatchResult('bob', 'b1')).toBeUndefined();
+      ).rejects.toThrow('abort');
+      expect(await store.getConversation('g2')).toBeUndefined();
+      expect(await store.getConversation('g1')).toMatchObject({ seq: 0, memberCount: 0 });
+      expect(await store.currentSpan('g1', 'bob')).toBeDefined();
+      expect(await store.currentSpan('g1', 'carol')).toBeUndefined();
+      expect(await store.conversationsOf('carol')).toEqual([]);
+      expect(await store.getMessage('m2')).toBeUndefined();
+      expect(await store.getMessage('m1')).toMatchObject({ readCount: 0, lastAckSeq: 0 });
+      expect(await store.getRead('m1', 'bob')).toBeUndefined();
+      expect(await store.lastAckSeq()).toBe(0);
+      expect(await store.getBatchResult('bob', 'b1')).toBeUndefined();
       // and a committed one keeps everything
-      store.transaction(() => store.openSpans('g1', ['carol'], 2));
-      expect(store.conversationsOf('carol')).toEqual(['g1']);
+      await store.transaction((tx) => tx.openSpans('g1', ['carol'], 2));
+      expect(await store.conversationsOf('carol')).toEqual(['g1']);
+    });
+
+    it('never shows a transaction’s writes outside it before it commits, nor mixes two transactions', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside!: () => void;
+      const started = new Promise<void>((resolve) => (inside = resolve));
+      const first = store.transaction(async (tx) => {
+        await tx.updateConversation('g1', { seq: 1, memberCount: 1 });
+        const seq = await tx.reserveAckSeqs(2);
+        inside();
+        await gate;
+        return seq;
+      });
+      await started;
+      // A second transaction reads the conversation and takes ack numbers while the first is open.
+      const second = store.transaction(async (tx) => {
+        const c = await tx.getConversation('g1');
+        await tx.updateConversation('g1', { seq: (c?.seq ?? 0) + 1, memberCount: 2 });
+        return tx.reserveAckSeqs(2);
+      });
+      const outside = store.getConversation('g1');
+      const ackOutside = store.lastAckSeq();
+      release();
+      const [a, b] = await Promise.all([first, second]);
+      expect([a, b]).toEqual([1, 3]); // committed in the order they were taken
+      // What was read outside is either before the first commit or after it, never half of it.
+      expect([0, 1, 2]).toContain((await outside)?.seq);
+      expect([0, 2, 4]).toContain(await ackOutside);
+      expect(await store.getConversation('g1')).toMatchObject({ seq: 2, memberCount: 2 });
+      expect(await store.lastAckSeq()).toBe(4);
     });
   });
 }

@@ -14,9 +14,9 @@ export interface TransportWorld {
   /** A transport authenticated as `userId`. */
   transport(userId: string): Transport;
   admin: {
-    createC2C(a: string, b: string): { id: string };
-    createGroup(input: CreateGroupInput): { id: string };
-    join(convId: string, userId: string): unknown;
+    createC2C(a: string, b: string): Promise<{ id: string }>;
+    createGroup(input: CreateGroupInput): Promise<{ id: string }>;
+    join(convId: string, userId: string): Promise<unknown>;
   };
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('carries the c2c flow: send, pull, ack, receipt query', async () => {
       world = await setup();
-      const conv = world.admin.createC2C('alice', 'bob');
+      const conv = await world.admin.createC2C('alice', 'bob');
       const alice = world.transport('alice');
       const bob = world.transport('bob');
       const sent = await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: conv.id, text: 'hi', needReadReceipt: true, createdAt: 5 }] });
@@ -76,7 +76,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('pages group members with an opaque cursor', async () => {
       world = await setup();
-      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
       const alice = world.transport('alice');
       await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
       await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-b2', acks: [{ m: mid(1), t: 9 }] });
@@ -90,7 +90,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('rejects refused requests with a permanent typed error', async () => {
       world = await setup();
-      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
       await world.transport('alice').sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
       const bob = world.transport('bob');
       const err = await bob.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 5 }).catch((e: unknown) => e);
@@ -107,7 +107,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('reports per-item rejections and replays a batchId with its first result', async () => {
       world = await setup();
-      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
       await world.transport('alice').sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
       const bob = world.transport('bob');
       const req: AckBatchRequest = { type: 'ack-batch', batchId: 'contract-b5', acks: [{ m: mid(1), t: 7 }, { m: mid(2), t: 7 }] };
@@ -120,7 +120,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('streams hello, new messages and the sender-only receipt updates', async () => {
       world = await setup();
-      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
       const a = collect(world.transport('alice'));
       const b = collect(world.transport('bob'));
       closers.push(a.close, b.close);
@@ -138,7 +138,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
 
     it('replays receipt changes after `since` and stops delivering once closed', async () => {
       world = await setup();
-      world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
       const alice = world.transport('alice');
       await alice.sendMessages({ type: 'send-messages', messages: [1, 2].map((n) => ({ id: mid(n), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 })) });
       await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'contract-b8', acks: [{ m: mid(1), t: 3 }] });

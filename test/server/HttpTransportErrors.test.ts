@@ -142,7 +142,7 @@ describe('HttpTransport event stream', () => {
   it('resumes after the server drops the socket without missing a receipt update', async () => {
     const s = await startServer();
     try {
-      s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
       // reconnect slowly enough that the next ack surely lands while alice is away: it must come by replay
       const alice = s.transport('alice', { reconnect: { baseMs: 300, maxMs: 300, random: () => 1 } });
       await alice.sendMessages({ type: 'send-messages', messages: [1, 2].map((n) => ({ id: `msg0000${n}`, convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 })) });

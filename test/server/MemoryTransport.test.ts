@@ -13,9 +13,9 @@ runTransportContractTests('MemoryTransport', async () => {
   return { transport: (u) => new MemoryTransport(core, u), admin: core.admin, close: async () => {} };
 });
 
-function world() {
+async function world() {
   const core = new SyncCore(new MemoryStore(), { secret: 's' });
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   const alice = new MemoryTransport(core, 'alice');
   const bob = new MemoryTransport(core, 'bob');
   const send = (n: number) => alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(n), convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 }] });
@@ -24,8 +24,9 @@ function world() {
   return { core, alice, bob, send, ack, readCount };
 }
 
+/** Lets the backend's work and its event flush (at the end of an event-loop turn) run. */
 const flushAsync = async () => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
 describe('MemoryTransport fault injection', () => {
@@ -34,7 +35,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('fails requests with a retryable network error while offline, and nothing reaches the backend', async () => {
-    const w = world();
+    const w = await world();
     await w.send(1);
     w.bob.setOffline(true);
     const err = await w.ack(1).catch((e: unknown) => e);
@@ -50,7 +51,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('fails the next N requests of a kind with the given error, then passes', async () => {
-    const w = world();
+    const w = await world();
     await w.send(1);
     w.bob.failNext('ackBatch', new TransientError('rate-limited', 'slow down', { status: 429, retryAfterMs: 2000 }));
     w.bob.failNext('ackBatch', () => new TransientError('server', 'boom', { status: 503 }));
@@ -64,7 +65,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('can apply a request and lose the reply, so the retry sees the batch as already applied', async () => {
-    const w = world();
+    const w = await world();
     await w.send(1);
     w.bob.dropReplyNext('ackBatch');
     await expect(w.ack(1, 'lost-reply-1')).rejects.toMatchObject({ code: 'network' });
@@ -74,7 +75,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('passes backend refusals through as typed, non-retryable errors', async () => {
-    const w = world();
+    const w = await world();
     await w.send(1);
     const err = await w.bob.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReadSyncError);
@@ -82,7 +83,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('closes the event stream offline and resumes from the last cursor when back online', async () => {
-    const w = world();
+    const w = await world();
     const events: ServerEvent[] = [];
     const statuses: EventStreamStatus[] = [];
     w.alice.openEvents(null, { onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s) });
@@ -117,7 +118,7 @@ describe('MemoryTransport fault injection', () => {
   });
 
   it('deep-clones requests: changing the object after the call changes nothing sent', async () => {
-    const w = world();
+    const w = await world();
     await w.send(1);
     const req = { type: 'ack-batch' as const, batchId: 'clone-test-1', acks: [{ m: mid(1), t: 2 }] };
     const p = w.bob.ackBatch(req);

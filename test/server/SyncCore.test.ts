@@ -9,7 +9,7 @@ forEachStore(() => {
   describe('SyncCore: c2c', () => {
     it('runs the seed flow: send with receipt, peer reads, sender sees "Read" with the read time', async () => {
       const f = makeCore();
-      const conv = f.core.admin.createC2C('alice', 'bob');
+      const conv = await f.core.admin.createC2C('alice', 'bob');
       expect(conv.id).toBe(c2cId('bob', 'alice'));
       expect(conv.name).toBe('bob');
       const sent = await f.send('alice', conv.id, mid(1));
@@ -37,7 +37,7 @@ forEachStore(() => {
 
     it('refuses member pages for c2c messages', async () => {
       const f = makeCore();
-      const conv = f.core.admin.createC2C('alice', 'bob');
+      const conv = await f.core.admin.createC2C('alice', 'bob');
       await f.send('alice', conv.id, mid(1));
       await expect(f.core.memberPage('alice', { type: 'member-page', messageId: mid(1), filter: 'read', count: 10 })).rejects.toMatchObject({ code: 'invalid-argument' });
     });
@@ -46,7 +46,7 @@ forEachStore(() => {
   describe('SyncCore: group', () => {
     it('counts "1 read · 2 unread" and pages read and unread members one at a time', async () => {
       const f = makeCore();
-      team(f);
+      await team(f);
       const sent = await f.send('alice', 'team', mid(1));
       expect(sent.message?.audienceCount).toBe(3);
       await f.ack('bob', [mid(1)]);
@@ -67,17 +67,17 @@ forEachStore(() => {
 
     it('refuses a receipt-requesting message in a group type without receipts, but takes a plain one', async () => {
       const f = makeCore();
-      team(f, 'community');
+      await team(f, 'community');
       expect(await f.send('alice', 'team', mid(1), true)).toMatchObject({ status: 'rejected', reason: 'receipts-disabled' });
       expect(await f.send('alice', 'team', mid(2), false)).toMatchObject({ status: 'accepted' });
-      const conv = f.core.admin.get('team', 'bob');
+      const conv = await f.core.admin.get('team', 'bob');
       expect(conv?.receiptsEnabled).toBe(false);
     });
 
     it('follows the configured receipt group types', async () => {
       const f = makeCore({ receiptGroupTypes: ['community'] });
-      team(f, 'work', 'w');
-      team(f, 'community', 'c');
+      await team(f, 'work', 'w');
+      await team(f, 'community', 'c');
       expect(await f.send('alice', 'w', mid(1))).toMatchObject({ status: 'rejected', reason: 'receipts-disabled' });
       expect(await f.send('alice', 'c', mid(2))).toMatchObject({ status: 'accepted' });
       expect(f.core.getConfig().receiptGroupTypes).toEqual(['community']);
@@ -87,8 +87,8 @@ forEachStore(() => {
   describe('SyncCore: rules', () => {
     it('rejects every ack that breaks a rule, with its reason, and counts none of them', async () => {
       const f = makeCore();
-      team(f);
-      f.core.admin.createC2C('erin', 'frank');
+      await team(f);
+      await f.core.admin.createC2C('erin', 'frank');
       await f.send('alice', 'team', mid(1));
       await f.send('alice', 'team', mid(2), false);
       const res = await f.ack('bob', [mid(1), mid(2), mid(999), mid(1)]);
@@ -105,7 +105,7 @@ forEachStore(() => {
 
     it('lets only members send, and only the sender see receipts and member lists', async () => {
       const f = makeCore();
-      team(f);
+      await team(f);
       expect(await f.send('erin', 'team', mid(1))).toMatchObject({ status: 'rejected', reason: 'not-member' });
       expect(await f.send('alice', 'nowhere', mid(2))).toMatchObject({ status: 'rejected', reason: 'not-found' });
       await f.send('alice', 'team', mid(3));
@@ -119,7 +119,7 @@ forEachStore(() => {
 
     it('treats a resent message id as duplicate and a reused one as conflict', async () => {
       const f = makeCore();
-      team(f);
+      await team(f);
       const first = await f.send('alice', 'team', mid(1), true, 'hi');
       f.tick();
       const again = await f.send('alice', 'team', mid(1), true, 'hi');
@@ -132,7 +132,7 @@ forEachStore(() => {
 
     it('refuses oversized batches as a whole with invalid-argument', async () => {
       const f = makeCore({ limits: { maxAckBatch: 2, maxReceiptQuery: 2, maxMessageBatch: 1 } });
-      team(f);
+      await team(f);
       await f.send('alice', 'team', mid(1));
       await expect(f.ack('bob', [mid(1), mid(2), mid(3)])).rejects.toMatchObject({ code: 'invalid-argument' });
       await expect(f.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [mid(1), mid(2), mid(3)] })).rejects.toMatchObject({ code: 'invalid-argument' });
@@ -145,11 +145,11 @@ forEachStore(() => {
   describe('SyncCore: join and leave', () => {
     it('keeps the audience fixed at send time: later joiners are not in it, later leavers stay', async () => {
       const f = makeCore();
-      team(f);
+      await team(f);
       await f.send('alice', 'team', mid(1));
-      f.core.admin.join('team', 'erin');
-      f.core.admin.leave('team', 'carol');
-      expect(f.core.admin.get('team', 'alice')?.memberCount).toBe(4);
+      await f.core.admin.join('team', 'erin');
+      await f.core.admin.leave('team', 'carol');
+      expect((await f.core.admin.get('team', 'alice'))?.memberCount).toBe(4);
 
       // erin joined later: not in the audience, not listed as unread, ack refused
       expect((await f.ack('erin', [mid(1)])).results).toEqual([{ m: mid(1), s: 'rejected', r: 'not-in-audience' }]);
@@ -168,26 +168,26 @@ forEachStore(() => {
 
     it('lets a member who left and rejoined read what was sent while they were in', async () => {
       const f = makeCore();
-      team(f);
+      await team(f);
       await f.send('alice', 'team', mid(1));
-      f.core.admin.leave('team', 'bob');
+      await f.core.admin.leave('team', 'bob');
       await f.send('alice', 'team', mid(2));
-      f.core.admin.join('team', 'bob');
+      await f.core.admin.join('team', 'bob');
       const res = await f.ack('bob', [mid(1), mid(2)]);
       expect(res.results).toEqual([
         { m: mid(1), s: 'accepted' },
         { m: mid(2), s: 'rejected', r: 'not-in-audience' },
       ]);
-      expect(f.core.admin.get('team', 'bob')?.memberCount).toBe(4);
+      expect((await f.core.admin.get('team', 'bob'))?.memberCount).toBe(4);
     });
 
-    it('refuses leaving when not a member and join of a c2c', () => {
+    it('refuses leaving when not a member and join of a c2c', async () => {
       const f = makeCore();
-      team(f);
-      const c = f.core.admin.createC2C('alice', 'bob');
-      expect(() => f.core.admin.leave('team', 'erin')).toThrow(expect.objectContaining({ code: 'not-member' }));
-      expect(() => f.core.admin.join(c.id, 'carol')).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
-      expect(() => f.core.admin.join('nope', 'carol')).toThrow(expect.objectContaining({ code: 'not-found' }));
+      await team(f);
+      const c = await f.core.admin.createC2C('alice', 'bob');
+      await expect(f.core.admin.leave('team', 'erin')).rejects.toThrow(expect.objectContaining({ code: 'not-member' }));
+      await expect(f.core.admin.join(c.id, 'carol')).rejects.toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+      await expect(f.core.admin.join('nope', 'carol')).rejects.toThrow(expect.objectContaining({ code: 'not-found' }));
     });
   });
 });

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { ReceiptsEvent, ServerEvent } from '../../src/protocol';
+import type { Store } from '../../src/server/store/Store';
 import { forEachStore, makeCore, mid, newStore, settle } from './coreFixture';
 
 const receiptsOf = (events: ServerEvent[]) => events.filter((e): e is ReceiptsEvent => e.type === 'receipts');
 
-function group(f: ReturnType<typeof makeCore>, n: number, id = 'big') {
+async function group(f: ReturnType<typeof makeCore>, n: number, id = 'big') {
   const members = Array.from({ length: n }, (_, i) => `u${String(i).padStart(4, '0')}`);
-  f.core.admin.createGroup({ id, name: 'Big', groupType: 'work', members: ['alice', ...members] });
+  await f.core.admin.createGroup({ id, name: 'Big', groupType: 'work', members: ['alice', ...members] });
   return members;
 }
 forEachStore(() => {
   describe('SyncCore: idempotency and monotonic counts', () => {
     it('returns the first result for a replayed batchId and counts its acks once', async () => {
       const f = makeCore();
-      group(f, 3);
+      await group(f, 3);
       await f.send('alice', 'big', mid(1));
       const first = await f.ack('u0000', [mid(1), mid(404)], 100, 'same-batch-1');
       const again = await f.ack('u0000', [mid(1), mid(404)], 100, 'same-batch-1');
@@ -31,7 +32,7 @@ forEachStore(() => {
 
     it('never moves counts or the read time backwards, whatever order acks arrive in', async () => {
       const f = makeCore();
-      const members = group(f, 20);
+      const members = await group(f, 20);
       await f.send('alice', 'big', mid(1));
       let prev = { readCount: 0, timestamp: 0 };
       // readers report client clocks out of order
@@ -50,16 +51,14 @@ forEachStore(() => {
     it('stores nothing of a batch that fails half-way (all-or-nothing)', async () => {
       const store = newStore();
       const f = makeCore({ store });
-      group(f, 3);
+      await group(f, 3);
       await f.send('alice', 'big', mid(1));
       await f.send('alice', 'big', mid(2));
       // the reads get inserted, then the counter update fails
-    const realUpdate = store.updateReadStates.bind(store);
-    store.updateReadStates = () => {
-      throw new Error('disk full');
-    };
-    await expect(f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).rejects.toThrow('disk full');
-      store.updateReadStates = realUpdate;
+      const realTransaction = store.transaction.bind(store);
+      store.transaction = (fn) => realTransaction((tx) => fn(Object.assign(Object.create(tx) as Store, { updateReadStates: () => Promise.reject(new Error('disk full')) })));
+      await expect(f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).rejects.toThrow('disk full');
+      store.transaction = realTransaction;
       expect(await f.receipt('alice', mid(1))).toMatchObject({ readCount: 0 });
       // not remembered as applied either: the retry applies it
       expect((await f.ack('u0000', [mid(1), mid(2)], 100, 'failing-batch')).results.map((r) => r.s)).toEqual(['accepted', 'accepted']);
@@ -70,7 +69,7 @@ forEachStore(() => {
   describe('SyncCore: member pages', () => {
     it('pages read members completely and without duplicates while acks keep arriving', async () => {
       const f = makeCore();
-      const members = group(f, 60);
+      const members = await group(f, 60);
       await f.send('alice', 'big', mid(1));
       for (const u of members.slice(0, 20)) await f.ack(u, [mid(1)]);
       const seen: string[] = [];
@@ -91,7 +90,7 @@ forEachStore(() => {
 
     it('pages unread members in userId order; those who read meanwhile drop out, nobody twice', async () => {
       const f = makeCore();
-      const members = group(f, 30);
+      const members = await group(f, 30);
       await f.send('alice', 'big', mid(1));
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -111,7 +110,7 @@ forEachStore(() => {
 
     it('refuses a tampered cursor or one of another message, and caps count at maxMemberPage', async () => {
       const f = makeCore({ limits: { maxMemberPage: 5 } });
-      group(f, 12);
+      await group(f, 12);
       await f.send('alice', 'big', mid(1));
       await f.send('alice', 'big', mid(2));
       const { page } = await f.core.memberPage('alice', { type: 'member-page', messageId: mid(1), filter: 'unread', count: 50 });
@@ -132,13 +131,14 @@ forEachStore(() => {
   describe('SyncCore: events', () => {
     it('greets first, sends new messages to members, and receipts to the sender only, coalesced', async () => {
       const f = makeCore();
-      group(f, 3);
-      const alice = f.listen('alice');
-      const bob = f.listen('u0000');
-      const outsider = f.listen('erin');
+      await group(f, 3);
+      const alice = await f.listen('alice');
+      const bob = await f.listen('u0000');
+      const outsider = await f.listen('erin');
       expect(alice.events[0]).toMatchObject({ type: 'hello', userId: 'alice', protocolVersion: 1, cursor: 0 });
       await f.send('alice', 'big', mid(1));
       await f.send('alice', 'big', mid(2));
+      await settle();
       expect(bob.events.filter((e) => e.type === 'messages')).toHaveLength(2);
       expect(outsider.events.map((e) => e.type)).toEqual(['hello']);
 
@@ -158,17 +158,17 @@ forEachStore(() => {
 
     it('replays every receipt change after `since` as current state, then continues live', async () => {
       const f = makeCore();
-      group(f, 3);
+      await group(f, 3);
       for (const n of [1, 2, 3]) await f.send('alice', 'big', mid(n));
       await f.ack('u0000', [mid(1)]); // ack seq 1
       await f.ack('u0000', [mid(2)]); // 2
       await f.ack('u0001', [mid(1)]); // 3
-      const resumed = f.listen('alice', 2);
+      const resumed = await f.listen('alice', 2);
       expect(resumed.events[0]).toMatchObject({ type: 'hello', cursor: 3 });
       expect(receiptsOf(resumed.events)).toEqual([
         { type: 'receipts', cursor: 3, receipts: [expect.objectContaining({ messageId: mid(1), readCount: 2 })] },
       ]);
-      const fresh = f.listen('alice', 0);
+      const fresh = await f.listen('alice', 0);
       expect(receiptsOf(fresh.events).flatMap((e) => e.receipts.map((r) => r.messageId))).toEqual([mid(2), mid(1)]);
 
       await f.ack('u0002', [mid(3)]);
@@ -183,13 +183,15 @@ forEachStore(() => {
 
     it('announces membership changes to members and to the one who left', async () => {
       const f = makeCore();
-      group(f, 2);
-      const alice = f.listen('alice');
-      const leaver = f.listen('u0001');
-      f.core.admin.leave('big', 'u0001');
+      await group(f, 2);
+      const alice = await f.listen('alice');
+      const leaver = await f.listen('u0001');
+      await f.core.admin.leave('big', 'u0001');
+      await settle();
       expect(alice.events.at(-1)).toMatchObject({ type: 'conversation', conversation: { id: 'big', memberCount: 2, seq: 1 } });
       expect(leaver.events.at(-1)).toMatchObject({ type: 'conversation', conversation: { id: 'big', memberCount: 2 } });
-      f.core.admin.join('big', 'erin');
+      await f.core.admin.join('big', 'erin');
+      await settle();
       expect(leaver.events.filter((e) => e.type === 'conversation')).toHaveLength(1);
     });
   });

@@ -14,7 +14,7 @@ forEachStore(() => {
   describe('SyncCore: large ack batches', () => {
     it('answers each of 350 acks, with duplicates spread over the batch, and counts each read once', async () => {
       const f = makeCore({ limits: { maxAckBatch: 500 } });
-      f.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      await f.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
       for (let i = 0; i < 300; i++) await f.send('alice', 'team', mid(i));
       // bob read some earlier; a later batch repeats a few of them and a few of its own acks
       await f.ack('bob', [mid(5), mid(150), mid(299)]);
@@ -53,28 +53,28 @@ describe('MessageMetaCache', () => {
     lastAckSeq: 0,
   });
 
-  it('reads a message from the store once while it stays in use, and stays bounded', () => {
+  it('reads a message from the store once while it stays in use, and stays bounded', async () => {
     const store = new MemoryStore();
-    for (let i = 0; i < 100; i++) store.insertMessage(message(i));
+    for (let i = 0; i < 100; i++) await store.insertMessage(message(i));
     const fetched: string[] = [];
     const getMessages = store.getMessages.bind(store);
     store.getMessages = (ids) => {
       fetched.push(...ids);
       return getMessages(ids);
     };
-    const cache = new MessageMetaCache(store, 10);
+    const cache = new MessageMetaCache(10);
     const hot = [mid(1), mid(2)];
-    expect(cache.get([...hot, mid(404)])).toEqual([
+    expect(await cache.get(store, [...hot, mid(404)])).toEqual([
       { id: mid(1), convId: 'c', senderId: 'alice', seq: 2, needReadReceipt: false },
       { id: mid(2), convId: 'c', senderId: 'alice', seq: 3, needReadReceipt: true },
       undefined,
     ]);
     // many other messages pass through; the two used all along are never read again
-    for (let i = 10; i < 100; i++) expect(cache.get([...hot, mid(i)]).map((m) => m?.seq)).toEqual([2, 3, i + 1]);
+    for (let i = 10; i < 100; i++) expect((await cache.get(store, [...hot, mid(i)])).map((m) => m?.seq)).toEqual([2, 3, i + 1]);
     expect(fetched.filter((id) => hot.includes(id))).toEqual(hot);
     // one not used for a long time is gone and read again
     fetched.length = 0;
-    expect(cache.get([mid(10)])[0]?.seq).toBe(11);
+    expect((await cache.get(store, [mid(10)]))[0]?.seq).toBe(11);
     expect(fetched).toEqual([mid(10)]);
   });
 });
@@ -95,20 +95,20 @@ describe('stored ack batch results', () => {
   it.each([
     ['MemoryStore', () => new MemoryStore()],
     ['SqliteStore', () => new SqliteStore()],
-  ])('come back from %s exactly as given, every status and reason in order', (_, make) => {
+  ])('come back from %s exactly as given, every status and reason in order', async (_, make) => {
     const store = make();
-    store.putBatchResult('bob', 'batch-0001', result, 1);
-    store.putBatchResult('bob', 'batch-0002', { type: 'ack-batch-result', batchId: 'batch-0002', results: [] }, 1);
-    expect(store.getBatchResult('bob', 'batch-0001')).toEqual(result);
-    expect(store.getBatchResult('bob', 'batch-0002')).toEqual({ type: 'ack-batch-result', batchId: 'batch-0002', results: [] });
-    store.close();
+    await store.putBatchResult('bob', 'batch-0001', result, 1);
+    await store.putBatchResult('bob', 'batch-0002', { type: 'ack-batch-result', batchId: 'batch-0002', results: [] }, 1);
+    expect(await store.getBatchResult('bob', 'batch-0001')).toEqual(result);
+    expect(await store.getBatchResult('bob', 'batch-0002')).toEqual({ type: 'ack-batch-result', batchId: 'batch-0002', results: [] });
+    await store.close();
   });
 
-  it('are still read when stored as full JSON by an earlier version', () => {
+  it('are still read when stored as full JSON by an earlier version', async () => {
     const store = new SqliteStore();
     store.db.prepare('INSERT INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)').run('bob', 'batch-0001', JSON.stringify(result), 1);
-    expect(store.getBatchResult('bob', 'batch-0001')).toEqual(result);
-    store.close();
+    expect(await store.getBatchResult('bob', 'batch-0001')).toEqual(result);
+    await store.close();
   });
 });
 
@@ -129,41 +129,41 @@ describe('SqliteStore counter updates', () => {
   });
   const one = (messageId: string, ackSeq: number) => ({ messageId, added: 1, lastReadAt: ackSeq, lastAckSeq: ackSeq });
 
-  it('land on the right message after a rolled-back insert freed its row for another', () => {
+  it('land on the right message after a rolled-back insert freed its row for another', async () => {
     const store = new SqliteStore();
-    expect(() =>
-      store.transaction(() => {
-        store.insertMessage(msg(mid(1), 1));
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.insertMessage(msg(mid(1), 1));
         throw new Error('abort');
       }),
-    ).toThrow('abort');
-    store.insertMessage(msg(mid(2), 2)); // takes the row the rolled-back message had
-    store.transaction(() => store.updateReadStates([one(mid(1), 1)])); // no such message: nothing moves
-    store.transaction(() => store.updateReadStates([one(mid(2), 2)]));
-    expect(store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
-    expect(store.getMessage(mid(1))).toBeUndefined();
-    store.close();
+    ).rejects.toThrow('abort');
+    await store.insertMessage(msg(mid(2), 2)); // takes the row the rolled-back message had
+    await store.transaction((tx) => tx.updateReadStates([one(mid(1), 1)])); // no such message: nothing moves
+    await store.transaction((tx) => tx.updateReadStates([one(mid(2), 2)]));
+    expect(await store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
+    expect(await store.getMessage(mid(1))).toBeUndefined();
+    await store.close();
   });
 
-  it('land on the right message after another connection moved rows around', () => {
+  it('land on the right message after another connection moved rows around', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'readsync-'));
     try {
       const filename = join(dir, 'db.sqlite');
       const store = new SqliteStore({ filename });
-      store.transaction(() => {
-        store.insertMessage(msg(mid(1), 1));
-        store.insertMessage(msg(mid(2), 2));
+      await store.transaction(async (tx) => {
+        await tx.insertMessage(msg(mid(1), 1));
+        await tx.insertMessage(msg(mid(2), 2));
       });
-      store.transaction(() => store.updateReadStates([one(mid(1), 1), one(mid(2), 2)]));
+      await store.transaction((tx) => tx.updateReadStates([one(mid(1), 1), one(mid(2), 2)]));
       // e.g. a VACUUM elsewhere: the two messages swap rowids
       const other = new Database(filename);
       other.exec(`UPDATE messages SET rowid = rowid + 1000 WHERE id = '${mid(1)}';
         UPDATE messages SET rowid = rowid - 1 WHERE id = '${mid(2)}';`);
       other.close();
-      store.transaction(() => store.updateReadStates([one(mid(1), 3)]));
-      expect(store.getMessage(mid(1))).toMatchObject({ readCount: 2, lastAckSeq: 3 });
-      expect(store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
-      store.close();
+      await store.transaction((tx) => tx.updateReadStates([one(mid(1), 3)]));
+      expect(await store.getMessage(mid(1))).toMatchObject({ readCount: 2, lastAckSeq: 3 });
+      expect(await store.getMessage(mid(2))).toMatchObject({ readCount: 1, lastAckSeq: 2 });
+      await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

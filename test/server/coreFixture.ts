@@ -65,10 +65,11 @@ export function makeCore(options: SyncCoreOptions & { store?: Store } = {}) {
       }
       throw new Error('paging never finished');
     },
-    /** Subscribes and records events. */
-    listen(userId: string, since: number | null = null) {
+    /** Subscribes and records events; resolves once the hello (and the replay after `since`) has arrived. */
+    async listen(userId: string, since: number | null = null) {
       const events: ServerEvent[] = [];
       const stop = core.subscribe(userId, since, (e) => events.push(e));
+      await settle();
       return { events, stop };
     },
   };

@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function serverWith(config: SyncServerConfig = {}): Promise<Server> {
   s = await startServer({ config });
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
   return s;
 }
 

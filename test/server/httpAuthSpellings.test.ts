@@ -20,7 +20,7 @@ const calls: string[] = [];
 beforeAll(async () => {
   s = await startServer();
   port = Number(new URL(s.url).port);
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
   await s.core.sendMessages('alice', { type: 'send-messages', messages: [{ id: MSG, convId: 'team', text: 'hi', needReadReceipt: true, createdAt: 1 }] });
   // Count every call into the core made by a handler, whoever it claims to be.
   for (const name of ['sendMessages', 'pullMessages', 'ackBatch', 'queryReceipts', 'memberPage', 'getConfig', 'subscribe'] as const) {

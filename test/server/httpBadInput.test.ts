@@ -7,7 +7,7 @@ const MSG = 'badmsg01';
 
 beforeAll(async () => {
   s = await startServer();
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   await s.core.sendMessages('alice', { type: 'send-messages', messages: [{ id: MSG, convId: 'team', text: 'hi', needReadReceipt: true, createdAt: 1 }] });
 });
 afterAll(() => s.close());

@@ -70,7 +70,7 @@ async function server(): Promise<Server> {
 describe('seed flow over HTTP + WebSocket with two workers', () => {
   it('c2c: send with receipt → bob receives over the socket → markRead → alice sees "Read" live and in getReadReceipts', async () => {
     const s = await server();
-    const conv = s.core.admin.createC2C('alice', 'bob');
+    const conv = await s.core.admin.createC2C('alice', 'bob');
     const alice = await openUser(s, 'alice');
     const bob = await openUser(s, 'bob');
     await until(() => alice.api.getConversations(), (cs) => cs.some((c) => c.id === conv.id), 'alice sees the conversation');
@@ -101,7 +101,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
 
   it('group: "1 read · 2 unread", then READ/UNREAD member pages of 1 until finished, nobody twice or missing', async () => {
     const s = await server();
-    s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
+    await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
     const alice = await openUser(s, 'alice');
     const bob = await openUser(s, 'bob');
     await until(() => alice.api.getConversations(), (cs) => cs.length === 1, 'alice sees the group');
@@ -128,7 +128,7 @@ describe('seed flow over HTTP + WebSocket with two workers', () => {
 
   it('a group type without receipts fails the send at once, with a typed error', async () => {
     const s = await server();
-    s.core.admin.createGroup({ id: 'town', name: 'Town', groupType: 'community', members: ['alice', 'bob'] });
+    await s.core.admin.createGroup({ id: 'town', name: 'Town', groupType: 'community', members: ['alice', 'bob'] });
     const alice = await openUser(s, 'alice');
     await until(() => alice.api.getConversations(), (cs) => cs.length === 1, 'alice sees the group');
     await expect(alice.api.sendMessage({ convId: 'town', text: 'read this?', needReadReceipt: true })).rejects.toMatchObject({ code: 'receipts-disabled' });

@@ -5,7 +5,7 @@ let clock = 1_000_000;
 let s: Awaited<ReturnType<typeof startServer>>;
 beforeAll(async () => {
   s = await startServer({ config: { rateLimit: { perSecond: 1, burst: 2, now: () => clock } } });
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   await s.core.sendMessages('alice', { type: 'send-messages', messages: [{ id: 'ratemsg1', convId: 'team', text: 'x', needReadReceipt: true, createdAt: 1 }] });
 });
 afterAll(() => s.close());

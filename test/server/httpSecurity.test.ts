@@ -9,7 +9,7 @@ const MSG = 'secmsg01';
 
 beforeAll(async () => {
   s = await startServer();
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   await s.core.sendMessages('alice', { type: 'send-messages', messages: [{ id: MSG, convId: 'team', text: 'secret plans', needReadReceipt: true, createdAt: 1 }] });
 });
 afterAll(() => s.close());

@@ -13,12 +13,12 @@ let s: Server;
 beforeAll(async () => {
   s = await startServer({ store: new SqliteStore() });
   const members = Array.from({ length: N }, (_, i) => uid(i));
-  s.core.admin.createGroup({ id: 'huge', name: 'Everyone', groupType: 'public', members: ['alice', ...members] });
+  await s.core.admin.createGroup({ id: 'huge', name: 'Everyone', groupType: 'public', members: ['alice', ...members] });
   await s.core.sendMessages('alice', { type: 'send-messages', messages: [{ id: MSG, convId: 'huge', text: 'all hands', needReadReceipt: true, createdAt: 1 }] });
 });
 afterAll(async () => {
   await s.close();
-  s.server.core.store.close();
+  await s.server.core.store.close();
 });
 
 let batch = 0;

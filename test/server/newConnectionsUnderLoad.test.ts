@@ -19,7 +19,7 @@ const msg = (i: number) => `load${String(i).padStart(8, '0')}`;
 
 beforeAll(async () => {
   s = await startServer();
-  s.core.admin.createGroup({ id: 'big', name: 'Big', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => reader(i))] });
+  await s.core.admin.createGroup({ id: 'big', name: 'Big', groupType: 'work', members: ['alice', ...Array.from({ length: READERS }, (_, i) => reader(i))] });
   for (let b = 0; b < ACKS; b += 100) {
     const messages = Array.from({ length: 100 }, (_, i) => ({ id: msg(b + i), convId: 'big', text: 'x', needReadReceipt: true, createdAt: 1 }));
     await s.core.sendMessages('alice', { type: 'send-messages', messages });

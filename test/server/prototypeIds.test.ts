@@ -43,7 +43,7 @@ describe.each(PROTOTYPE_IDS)('conversation id %j', (convId) => {
   it('is pulled, delivered, acked and receipted like any other id, and its pull position is kept', async () => {
     const s = await startServer();
     cleanups.push(() => s.close());
-    s.core.admin.createGroup({ id: convId, name: 'Proto', groupType: 'work', members: ['alice', 'bob'] });
+    await s.core.admin.createGroup({ id: convId, name: 'Proto', groupType: 'work', members: ['alice', 'bob'] });
 
     // A first pull of a member, straight over HTTP: this was `500 internal`.
     const first = await s.transport('bob').pullMessages({ type: 'pull-messages', since: {} });

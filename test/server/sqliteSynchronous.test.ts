@@ -17,8 +17,8 @@ describe('SqliteStore durability (PRAGMA synchronous)', () => {
     stores.push(store);
     return store;
   };
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = undefined;
   });

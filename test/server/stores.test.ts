@@ -16,28 +16,28 @@ describe('SqliteStore on a file', () => {
     try {
       const filename = join(dir, 'db.sqlite');
       const first = new SyncCore(new SqliteStore({ filename }), { secret: 's' });
-      first.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      await first.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
       await first.sendMessages('alice', { type: 'send-messages', messages: [{ id: 'msg00001', convId: 'team', text: 'hi', needReadReceipt: true, createdAt: 1 }] });
       await first.ackBatch('bob', { type: 'ack-batch', batchId: 'batch-001', acks: [{ m: 'msg00001', t: 5 }] });
-      first.store.close();
+      await first.store.close();
 
       const second = new SyncCore(new SqliteStore({ filename }), { secret: 's' });
       expect((await second.queryReceipts('alice', { type: 'receipt-query', messageIds: ['msg00001'] })).receipts[0]).toMatchObject({ readCount: 1, unreadCount: 1, timestamp: 5 });
-      expect(second.store.lastAckSeq()).toBe(1);
+      expect(await second.store.lastAckSeq()).toBe(1);
       // the replayed batch is still recognised after the restart
       const replay = await second.ackBatch('bob', { type: 'ack-batch', batchId: 'batch-001', acks: [{ m: 'msg00001', t: 5 }] });
       expect(replay.results).toEqual([{ m: 'msg00001', s: 'accepted' }]);
       // a duplicate takes a sequence number too; the cursor a client saw must not be reused after a restart
       await second.ackBatch('bob', { type: 'ack-batch', batchId: 'batch-002', acks: [{ m: 'msg00001', t: 5 }] });
-      const seen = second.store.lastAckSeq();
+      const seen = await second.store.lastAckSeq();
       expect(seen).toBeGreaterThanOrEqual(1);
-      second.store.close();
+      await second.store.close();
 
       const third = new SyncCore(new SqliteStore({ filename }), { secret: 's' });
-      expect(third.store.lastAckSeq()).toBe(seen);
+      expect(await third.store.lastAckSeq()).toBe(seen);
       await third.ackBatch('carol', { type: 'ack-batch', batchId: 'batch-003', acks: [{ m: 'msg00001', t: 6 }] });
-      expect(third.store.getRead('msg00001', 'carol')?.ackSeq).toBeGreaterThan(seen);
-      third.store.close();
+      expect((await third.store.getRead('msg00001', 'carol'))?.ackSeq).toBeGreaterThan(seen);
+      await third.store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,7 +12,7 @@ let s: Server;
 
 beforeAll(async () => {
   s = await startServer();
-  s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await s.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
 });
 afterAll(() => s.close());
 

@@ -23,7 +23,7 @@ const incoming = (n: number) => ({
 /** alice with two incoming messages, one read, and one message of her own queued; offline keeps the queue as it is. */
 async function setup(offline = false): Promise<Client> {
   const core = newCore();
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
   const c = await openClient(core, 'alice');
   open.push(c);
   c.transport.setOffline(offline);

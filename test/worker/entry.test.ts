@@ -37,7 +37,7 @@ describe('the worker entry', () => {
 
   it('validates init options, then works; a second init is refused', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const api = entry(core);
     await expect(api.init({ ...init, serverUrl: 'not a url' })).rejects.toMatchObject({ code: 'invalid-argument' });
     await expect(api.init({ ...init, userId: '' })).rejects.toMatchObject({ code: 'invalid-argument' });
@@ -54,7 +54,7 @@ describe('the worker entry', () => {
 
   it('a worker started while the page is offline keeps its leftovers queued until the page says online', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const idb = new IDBFactory();
     const transports: MemoryTransport[] = [];
     const open = () => {

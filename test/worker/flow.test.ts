@@ -20,7 +20,7 @@ const state = (c: Client, id: number) => c.values.get(id) as ReadState | null | 
 describe('the seed flow through Comlink', () => {
   it('c2c: send with receipt → peer receives → markRead → sender sees "Read" live, in receipts and in getReadReceipts', async () => {
     const core = newCore();
-    const conv = core.admin.createC2C('alice', 'bob');
+    const conv = await core.admin.createC2C('alice', 'bob');
     const [alice, bob] = (await users(core, 'alice', 'bob')) as [Client, Client];
     await alice.until(() => alice.api.getConversations(), (cs) => cs.some((c) => c.id === conv.id), 'alice sees the conversation');
 
@@ -57,7 +57,7 @@ describe('the seed flow through Comlink', () => {
 
   it('group of 3: "1 read · 2 unread", then member pages READ/UNREAD with no member twice and none missing', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] });
     const [alice, bob] = (await users(core, 'alice', 'bob')) as [Client, Client];
     await alice.until(() => alice.api.getConversations(), (cs) => cs.length === 1, 'alice sees the group');
 

@@ -17,7 +17,7 @@ const rateLimited = () => new TransientError('rate-limited', 'HTTP 429', { statu
 
 async function world() {
   const core = newCore();
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
   const alice = await openClient(core, 'alice');
   open.push(alice);
   const status = await alice.sub({ kind: 'sync-status' });

@@ -12,7 +12,7 @@ afterEach(async () => {
 describe('wire limits are the library\'s business', () => {
   it('getReadReceipts splits a large request by the server\'s maxReceiptQuery; member pages are capped at maxMemberPage', async () => {
     const core = newCore({ limits: { maxReceiptQuery: 2, maxMemberPage: 2 } });
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'b1', 'b2', 'b3', 'b4', 'b5'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'b1', 'b2', 'b3', 'b4', 'b5'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     const ids: string[] = [];
@@ -37,7 +37,7 @@ describe('wire limits are the library\'s business', () => {
 describe('sync status', () => {
   it('a 5xx from a reachable server is shown as the last error, not as offline', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     const status = await alice.sub({ kind: 'sync-status' });
@@ -55,7 +55,7 @@ describe('sync status', () => {
 
   it('shows offline while the network is gone and the queue while it waits, then online and empty', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     const status = await alice.sub({ kind: 'sync-status' });

@@ -66,7 +66,7 @@ describe('receipt updates only move forward', () => {
 
   it('out-of-order and duplicate receipt events never move the live read state or the stored cursor backwards', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'b1', 'b2', 'b3', 'b4'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'b1', 'b2', 'b3', 'b4'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     await alice.worker.engine.idle();
@@ -98,7 +98,7 @@ describe('receipt updates only move forward', () => {
 
   it('a message delivered again never overwrites the stored server fields', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     const wire = { id: 'msgAAAAAAAA', convId: 'team', convType: 'group' as const, senderId: 'bob', text: 'hi', needReadReceipt: true, seq: 7, sentAt: 70, audienceCount: 1 };

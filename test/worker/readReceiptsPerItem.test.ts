@@ -26,7 +26,7 @@ async function sent(c: Client, convId: string, needReadReceipt: boolean) {
 
 async function world() {
   const core = newCore();
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   const alice = await client(core, 'alice');
   const bob = await client(core, 'bob');
   const mine = await sent(alice, 'team', true);

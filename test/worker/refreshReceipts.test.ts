@@ -9,7 +9,7 @@ afterEach(async () => {
 describe('catch-up receipt refresh', () => {
   it('asks for the receipts of my sent messages that asked for them, including ones sent from my other device, and nothing else', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await openClient(core, 'alice');
     open.push(alice);
     const here = await alice.api.sendMessage({ convId: 'team', text: 'from this device', needReadReceipt: true });

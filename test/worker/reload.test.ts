@@ -17,7 +17,7 @@ async function track(c: Promise<Client>): Promise<Client> {
 describe('reload: closing and reopening the database', () => {
   it('shows the same read state, receipts and member pages, even offline', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
     const alice = await track(openClient(core, 'alice'));
     const bob = await track(openClient(core, 'bob'));
     const m = await alice.api.sendMessage({ convId: 'team', text: 'x', needReadReceipt: true });
@@ -44,7 +44,7 @@ describe('reload: closing and reopening the database', () => {
 
   it('acks queued offline survive a reload and are flushed by the next worker', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await track(openClient(core, 'alice'));
     const m = await alice.api.sendMessage({ convId: 'team', text: 'x', needReadReceipt: true });
     await alice.api.flush();
@@ -68,7 +68,7 @@ describe('reload: closing and reopening the database', () => {
 
   it('catches up after a reconnect: messages missed while offline and receipts that changed', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const net = new MemoryTransport(core, 'alice');
     const alice = await track(openClient(core, 'alice', { transport: net }));
     const bob = await track(openClient(core, 'bob'));

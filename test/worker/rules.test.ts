@@ -101,8 +101,8 @@ describe('receipt rules the client enforces', () => {
 
   it('a non-member acknowledgement is rejected by the server, shown as rejected, and does not block the queue', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'carol'] });
+    await core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'carol'] });
     const carol = await client(core, 'carol');
     const foreign = await sent(carol, 'other', true);
     const mine = await sent(carol, 'team', true);
@@ -126,8 +126,8 @@ describe('receipt rules the client enforces', () => {
 
   it('only the sender may read receipts and member lists; member lists are for group messages', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
-    const c2c = core.admin.createC2C('alice', 'bob');
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const c2c = await core.admin.createC2C('alice', 'bob');
     const alice = await client(core, 'alice');
     const bob = await client(core, 'bob');
     const g = await sent(alice, 'team', true);
@@ -145,11 +145,11 @@ describe('receipt rules the client enforces', () => {
 
   it('a member who joined after the message is not in its audience', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await client(core, 'alice');
     const m = await sent(alice, 'team', true);
     const rs = await alice.sub({ kind: 'read-state', messageId: m.id });
-    core.admin.join('team', 'dave');
+    await core.admin.join('team', 'dave');
     const dave = await client(core, 'dave');
     // dave got the old message somehow (the app's own history); his ack is refused, counts stay.
     await dave.api.receiveMessages([toWire(await alice.db.messages.get(m.id))]);

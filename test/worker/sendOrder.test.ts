@@ -10,7 +10,7 @@ afterEach(async () => {
 describe('send order across tabs', () => {
   it('two tabs of one user sending in the same millisecond (one clock behind) keep the order the user sent in', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const idb = new IDBFactory();
     // Tab A's clock is frozen; tab B's is a second behind it.
     const tabA = await openClient(core, 'alice', { idb, worker: { now: () => 1_700_000_001_000 } });

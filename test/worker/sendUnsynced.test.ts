@@ -24,7 +24,7 @@ describe('sending into a conversation not synced yet', () => {
     const core = newCore();
     const alice = await unsynced(core, 'alice');
     // alice just created it on the server; her worker has not heard of it.
-    const conv = core.admin.createC2C('alice', 'bob');
+    const conv = await core.admin.createC2C('alice', 'bob');
     expect(await alice.db.conversations.get(conv.id)).toBeUndefined();
 
     const m = await alice.api.sendMessage({ convId: conv.id, text: 'first!', needReadReceipt: true });
@@ -48,8 +48,8 @@ describe('sending into a conversation not synced yet', () => {
 
   it('a refusal at flush (no such conversation, not a member) leaves the message failed with its reason, and the queue moves on', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
-    core.admin.createGroup({ id: 'mine', name: 'Mine', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
+    await core.admin.createGroup({ id: 'mine', name: 'Mine', groupType: 'work', members: ['alice', 'bob'] });
     const alice = await unsynced(core, 'alice');
     const nowhere = await alice.api.sendMessage({ convId: 'nowhere', text: 'x', needReadReceipt: true });
     const foreign = await alice.api.sendMessage({ convId: 'other', text: 'x' });

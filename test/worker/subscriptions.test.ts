@@ -27,7 +27,7 @@ const incoming = (n: number, convId = 'team'): Message => ({
 
 async function alice(): Promise<Client> {
   const core = newCore();
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
   const c = await openClient(core, 'alice');
   open.push(c);
   return c;
@@ -118,7 +118,7 @@ describe('the multiplexed subscription channel', () => {
 
   it('a second worker on the same database sees the first one\'s changes live', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     const tab1 = await openClient(core, 'alice');
     open.push(tab1);
     const tab2 = await openClient(core, 'alice', { idb: tab1.idb });
@@ -132,7 +132,7 @@ describe('the multiplexed subscription channel', () => {
 
   it('a second worker sees my ack go from pending to sent when the leader flushes it', async () => {
     const core = newCore();
-    core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
     await core.sendMessages('bob', { type: 'send-messages', messages: [{ id: mid(2), convId: 'team', text: 'read me', needReadReceipt: true, createdAt: Date.now() }] });
     const tab1 = await openClient(core, 'alice');
     open.push(tab1);
@@ -149,7 +149,7 @@ describe('the multiplexed subscription channel', () => {
     await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'pending', 'tab 2 sees the ack queued');
     await tab2.until(() => tab2.values.get(status) as SyncStatus | undefined, (s) => s?.pendingAcks === 1, 'one ack pending');
     await tab2.until(() => tab2.values.get(rs) as ReadState | undefined, (s) => s?.ackStatus === 'sent', 'tab 2 sees the ack sent');
-    expect(core.store.readsAfter(mid(2), 0, 10).map((r) => r.userId)).toEqual(['alice']);
+    expect((await core.store.readsAfter(mid(2), 0, 10)).map((r) => r.userId)).toEqual(['alice']);
     await tab2.until(() => tab2.values.get(status) as SyncStatus | undefined, (s) => s?.pendingAcks === 0, 'nothing pending');
   });
 

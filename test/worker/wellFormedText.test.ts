@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function setup() {
   const core = newCore();
-  core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+  await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
   const c = await openClient(core, 'alice');
   open.push(c);
   return { core, c };

@@ -33,31 +33,39 @@ export class GroupAdmin {
   ) {}
 
   /** The c2c conversation of two users, created on first use. */
-  createC2C(a: string, b: string): Conversation {
+  async createC2C(a: string, b: string): Promise<Conversation> {
     parseArgument(IdSchema, a, 'userId');
     parseArgument(IdSchema, b, 'userId');
     if (a === b) throw new ValidationError('a c2c conversation needs two different users');
     const id = c2cId(a, b);
-    const existing = this.store.getConversation(id);
+    const existing = await this.store.getConversation(id);
     if (existing) return this.view(existing, a);
     const users: [string, string] = a < b ? [a, b] : [b, a];
     const rec: ConversationRecord = { id, type: 'c2c', groupType: null, name: '', c2cUsers: users, seq: 0, memberCount: 2, createdAt: this.now() };
-    this.store.transaction(() => {
-      this.store.insertConversation(rec);
-      this.store.openSpans(id, users, 0);
-    });
-    this.hub.conversation(id, [], (u) => this.view(rec, u));
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.insertConversation(rec);
+        await tx.openSpans(id, users, 0);
+      });
+    } catch (err) {
+      // Created meanwhile by another request (another server process, on a shared store): use it.
+      const created = await this.store.getConversation(id);
+      if (created) return this.view(created, a);
+      throw err;
+    }
+    this.hub.conversation(id, 0, [], (u) => this.view(rec, u));
     return this.view(rec, a);
   }
 
   /** Creates a group with its initial members (members from position 0). */
-  createGroup(input: CreateGroupInput): Conversation {
+  async createGroup(input: CreateGroupInput): Promise<Conversation> {
     parseArgument(IdSchema, input.id, 'group id');
     parseArgument(GroupTypeSchema, input.groupType, 'groupType');
     if (typeof input.name !== 'string' || input.name.length > 200) throw new ValidationError('name: a string of at most 200 chars');
     const members = [...new Set(input.members)];
     for (const m of members) parseArgument(IdSchema, m, 'member');
-    if (this.store.getConversation(input.id)) throw new ReceiptRuleError('conflict', `conversation ${input.id} exists`, { status: 409 });
+    const conflict = () => new ReceiptRuleError('conflict', `conversation ${input.id} exists`, { status: 409 });
+    if (await this.store.getConversation(input.id)) throw conflict();
     const rec: ConversationRecord = {
       id: input.id,
       type: 'group',
@@ -68,50 +76,59 @@ export class GroupAdmin {
       memberCount: members.length,
       createdAt: this.now(),
     };
-    this.store.transaction(() => {
-      this.store.insertConversation(rec);
-      this.store.openSpans(rec.id, members, 0);
-    });
-    this.hub.conversation(rec.id, [], (u) => this.view(rec, u));
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.insertConversation(rec);
+        await tx.openSpans(rec.id, members, 0);
+      });
+    } catch (err) {
+      if (await this.store.getConversation(input.id)) throw conflict(); // created meanwhile elsewhere
+      throw err;
+    }
+    this.hub.conversation(rec.id, 0, [], (u) => this.view(rec, u));
     return this.view(rec, members[0] ?? '');
   }
 
   /** Adds a member from the next position on: earlier messages are not in their audience. No-op if already a member. */
-  join(convId: string, userId: string): Conversation {
+  async join(convId: string, userId: string): Promise<Conversation> {
     parseArgument(IdSchema, userId, 'userId');
-    const rec = this.group(convId);
-    if (this.store.currentSpan(convId, userId)) return this.view(rec, userId);
-    const next = { ...rec, seq: rec.seq + 1, memberCount: rec.memberCount + 1 };
-    this.store.transaction(() => {
-      this.store.openSpans(convId, [userId], next.seq);
-      this.store.updateConversation(convId, { seq: next.seq, memberCount: next.memberCount });
+    // The conversation is read inside the transaction (and locked there on a shared store), so the
+    // position taken is the next one even when others join, leave or send at the same time.
+    const { next, changed } = await this.store.transaction(async (tx) => {
+      const rec = await this.group(tx, convId);
+      if (await tx.currentSpan(convId, userId)) return { next: rec, changed: false };
+      const next = { ...rec, seq: rec.seq + 1, memberCount: rec.memberCount + 1 };
+      await tx.openSpans(convId, [userId], next.seq);
+      await tx.updateConversation(convId, { seq: next.seq, memberCount: next.memberCount });
+      return { next, changed: true };
     });
-    this.hub.conversation(convId, [], (u) => this.view(next, u));
+    if (changed) this.hub.conversation(convId, next.seq, [], (u) => this.view(next, u));
     return this.view(next, userId);
   }
 
   /** Removes a member from the next position on. Messages sent before stay in their audience (their reads, queued ones too, still count). */
-  leave(convId: string, userId: string): Conversation {
-    const rec = this.group(convId);
-    if (!this.store.currentSpan(convId, userId)) throw new ReceiptRuleError('not-member', `${userId} is not a member of ${convId}`, { status: 403 });
-    const next = { ...rec, seq: rec.seq + 1, memberCount: rec.memberCount - 1 };
-    this.store.transaction(() => {
-      this.store.closeSpan(convId, userId, next.seq);
-      this.store.updateConversation(convId, { seq: next.seq, memberCount: next.memberCount });
+  async leave(convId: string, userId: string): Promise<Conversation> {
+    const next = await this.store.transaction(async (tx) => {
+      const rec = await this.group(tx, convId);
+      if (!(await tx.currentSpan(convId, userId))) throw new ReceiptRuleError('not-member', `${userId} is not a member of ${convId}`, { status: 403 });
+      const next = { ...rec, seq: rec.seq + 1, memberCount: rec.memberCount - 1 };
+      await tx.closeSpan(convId, userId, next.seq);
+      await tx.updateConversation(convId, { seq: next.seq, memberCount: next.memberCount });
+      return next;
     });
-    this.hub.conversation(convId, [userId], (u) => this.view(next, u));
+    this.hub.conversation(convId, next.seq, [userId], (u) => this.view(next, u));
     return this.view(next, userId);
   }
 
   /** The conversation as `viewerId` sees it, if they are a member. */
-  get(convId: string, viewerId: string): Conversation | undefined {
-    const rec = this.store.getConversation(convId);
-    if (!rec || !this.store.currentSpan(convId, viewerId)) return undefined;
+  async get(convId: string, viewerId: string): Promise<Conversation | undefined> {
+    const rec = await this.store.getConversation(convId);
+    if (!rec || !(await this.store.currentSpan(convId, viewerId))) return undefined;
     return this.view(rec, viewerId);
   }
 
-  private group(convId: string): ConversationRecord {
-    const rec = this.store.getConversation(convId);
+  private async group(store: Store, convId: string): Promise<ConversationRecord> {
+    const rec = await store.getConversation(convId);
     if (!rec) throw new ReceiptRuleError('not-found', `conversation ${convId} not found`, { status: 404 });
     if (rec.type !== 'group') throw new ValidationError('join and leave apply to groups only');
     return rec;

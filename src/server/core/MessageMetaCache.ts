@@ -7,8 +7,10 @@ export type MessageMeta = Pick<MessageRecord, 'id' | 'convId' | 'senderId' | 'se
  * A bounded cache of immutable message metadata, so an ack batch does not
  * read its (usually recent, repeatedly acknowledged) messages back from
  * storage. Counters are never cached: they are updated relatively in the
- * store. Assumes this process is the database's only writer, as the
- * reference server does.
+ * store. Safe with any number of writers (several server processes on one
+ * PostgreSQL): these fields never change and messages are never deleted, and
+ * an unknown id is not remembered, so a message stored later by another
+ * process is found.
  *
  * Two generations instead of an exact LRU: a hit in the young generation is
  * one map lookup (an LRU refresh, a delete and a re-insert per ack, was a
@@ -19,13 +21,10 @@ export class MessageMetaCache {
   private young = new Map<string, MessageMeta>();
   private old = new Map<string, MessageMeta>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly capacity = 50_000,
-  ) {}
+  constructor(private readonly capacity = 50_000) {}
 
-  /** Metadata of each of `ids`, in the same order (undefined: no such message). */
-  get(ids: readonly string[]): (MessageMeta | undefined)[] {
+  /** Metadata of each of `ids`, in the same order (undefined: no such message); misses are read from `store`. */
+  async get(store: Store, ids: readonly string[]): Promise<(MessageMeta | undefined)[]> {
     const out = new Array<MessageMeta | undefined>(ids.length);
     let missing: number[] | undefined;
     for (let i = 0; i < ids.length; i++) {
@@ -40,7 +39,7 @@ export class MessageMetaCache {
     }
     if (missing) {
       const found = new Map<string, MessageMeta>();
-      for (const m of this.store.getMessages(missing.map((i) => ids[i] as string))) {
+      for (const m of await store.getMessages(missing.map((i) => ids[i] as string))) {
         const meta: MessageMeta = { id: m.id, convId: m.convId, senderId: m.senderId, seq: m.seq, needReadReceipt: m.needReadReceipt };
         found.set(m.id, meta);
         this.keep(m.id, meta);

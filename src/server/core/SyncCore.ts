@@ -23,10 +23,14 @@ import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptR
 import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
 import { applyAcks } from './applyAcks';
 import { EventHub } from './EventHub';
+import type { SubscribeOptions } from './EventHub';
 import { GroupAdmin } from './GroupAdmin';
 import { memberPage } from './memberPage';
 import { MessageMetaCache } from './MessageMetaCache';
+import { toMessage } from './toMessage';
 import { toReceipt } from './toReceipt';
+
+export { toMessage } from './toMessage';
 
 /** Options of the rules core. */
 export interface SyncCoreOptions {
@@ -34,7 +38,11 @@ export interface SyncCoreOptions {
   receiptGroupTypes?: readonly GroupType[];
   /** Wire limits, announced to clients and enforced. */
   limits?: Partial<Limits>;
-  /** Signs member-page cursors. Default: random per process (cursors then die with the process). */
+  /**
+   * Signs member-page cursors. Default: random per process (cursors then die
+   * with the process). Servers sharing a database share it, so a cursor made
+   * by one works on every other.
+   */
   secret?: string;
   /** Server clock (ms). */
   now?: () => number;
@@ -42,9 +50,12 @@ export interface SyncCoreOptions {
   batchRetentionMs?: number;
   /**
    * Receipt events are coalesced per message over this window (ms) before
-   * they go to the sender. 0 (default) = until the next microtask.
+   * they go to the sender. 0 (default) = until the end of the current
+   * event-loop turn (what commits in one turn goes in one event).
    */
   receiptFlushMs?: number;
+  /** Errors of background work (event fan-out); default: printed with console.error. */
+  onError?: (err: unknown) => void;
 }
 
 const DEFAULT_PULL_LIMIT = 500;
@@ -65,6 +76,7 @@ export class SyncCore implements SyncBackend {
   private readonly secret: string;
   private readonly now: () => number;
   private readonly batchRetentionMs: number;
+  private readonly onError: (err: unknown) => void;
   private lastPrune = 0;
 
   constructor(store: Store, options: SyncCoreOptions = {}) {
@@ -78,9 +90,19 @@ export class SyncCore implements SyncBackend {
     this.secret = options.secret ?? randomBytes(32).toString('hex');
     this.now = options.now ?? Date.now;
     this.batchRetentionMs = options.batchRetentionMs ?? 7 * 24 * 3600_000;
-    this.metas = new MessageMetaCache(store);
-    this.hub = new EventHub(store, () => this.getConfig(), options.receiptFlushMs ?? 0);
+    this.metas = new MessageMetaCache();
+    this.onError = options.onError ?? ((err: unknown) => console.error('readsync: background work failed:', err));
+    this.hub = new EventHub(store, () => this.getConfig(), (rec, viewer) => this.viewConversation(rec, viewer), options.receiptFlushMs ?? 0, this.onError);
     this.admin = new GroupAdmin(store, this.hub, (rec, viewer) => this.viewConversation(rec, viewer), this.now);
+  }
+
+  /**
+   * Starts what needs a round trip before serving: listening to a shared
+   * store's change feed. Single-process stores need nothing; `createSyncServer`
+   * calls it. Event subscribers wait for it.
+   */
+  start(): Promise<void> {
+    return this.hub.start();
   }
 
   getConfig(): ServerConfig {
@@ -109,18 +131,34 @@ export class SyncCore implements SyncBackend {
   async sendMessages(userId: string, req: SendMessagesRequest): Promise<SendMessagesResponse> {
     this.checkBatch(req.messages.length, this.config.limits.maxMessageBatch, 'messages');
     const sentAt = this.now();
-    const fresh = new Map<string, Message[]>();
-    const results = this.store.transaction(() =>
-      req.messages.map((m): SendResult => {
-        const existing = this.store.getMessage(m.id);
+    const { results, fresh } = await this.store.transaction(async (tx) => {
+      // Collected here, not outside: a store may run this function again (after a deadlock).
+      const fresh = new Map<string, Message[]>();
+      // Conversations are read (and on a shared store locked) in id order before anything is
+      // written, so concurrent sends to the same conversations cannot deadlock.
+      const convs = new Map<string, ConversationRecord | undefined>();
+      for (const convId of [...new Set(req.messages.map((m) => m.convId))].sort()) convs.set(convId, await tx.getConversation(convId));
+      const results: SendResult[] = [];
+      for (const m of req.messages) {
+        const existing = await tx.getMessage(m.id);
         if (existing) {
           const same = existing.senderId === userId && existing.convId === m.convId && existing.text === m.text && existing.needReadReceipt === m.needReadReceipt;
-          return same ? { id: m.id, status: 'duplicate', message: toMessage(existing) } : { id: m.id, status: 'rejected', reason: 'conflict' };
+          results.push(same ? { id: m.id, status: 'duplicate', message: toMessage(existing) } : { id: m.id, status: 'rejected', reason: 'conflict' });
+          continue;
         }
-        const conv = this.store.getConversation(m.convId);
-        if (!conv) return { id: m.id, status: 'rejected', reason: 'not-found' };
-        if (!this.store.currentSpan(conv.id, userId)) return { id: m.id, status: 'rejected', reason: 'not-member' };
-        if (m.needReadReceipt && !this.receiptsEnabled(conv)) return { id: m.id, status: 'rejected', reason: 'receipts-disabled' };
+        const conv = convs.get(m.convId);
+        if (!conv) {
+          results.push({ id: m.id, status: 'rejected', reason: 'not-found' });
+          continue;
+        }
+        if (!(await tx.currentSpan(conv.id, userId))) {
+          results.push({ id: m.id, status: 'rejected', reason: 'not-member' });
+          continue;
+        }
+        if (m.needReadReceipt && !this.receiptsEnabled(conv)) {
+          results.push({ id: m.id, status: 'rejected', reason: 'receipts-disabled' });
+          continue;
+        }
         const rec: MessageRecord = {
           id: m.id,
           convId: conv.id,
@@ -136,15 +174,17 @@ export class SyncCore implements SyncBackend {
           lastReadAt: 0,
           lastAckSeq: 0,
         };
-        this.store.insertMessage(rec);
-        this.store.updateConversation(conv.id, { seq: rec.seq, memberCount: conv.memberCount });
+        await tx.insertMessage(rec);
+        conv.seq = rec.seq;
+        await tx.updateConversation(conv.id, { seq: rec.seq, memberCount: conv.memberCount });
         const message = toMessage(rec);
         let list = fresh.get(conv.id);
         if (!list) fresh.set(conv.id, (list = []));
         list.push(message);
-        return { id: m.id, status: 'accepted', message };
-      }),
-    );
+        results.push({ id: m.id, status: 'accepted', message });
+      }
+      return { results, fresh };
+    });
     for (const [convId, messages] of fresh) this.hub.messages(convId, messages);
     return { type: 'send-messages-result', results };
   }
@@ -156,14 +196,14 @@ export class SyncCore implements SyncBackend {
     let hasMore = false;
     // A Map, never `req.since[convId]`: a conversation may be called `constructor` or `__proto__`.
     const since = pullPositions(req);
-    for (const convId of this.store.conversationsOf(userId)) {
-      const rec = this.store.getConversation(convId);
+    for (const convId of await this.store.conversationsOf(userId)) {
+      const rec = await this.store.getConversation(convId);
       if (!rec) continue;
       conversations.push(this.viewConversation(rec, userId));
       const after = since.get(convId) ?? 0;
       if (hasMore || rec.seq <= after) continue;
       const room = limit - messages.length;
-      const got = this.store.messagesAfter(convId, after, room + 1);
+      const got = await this.store.messagesAfter(convId, after, room + 1);
       if (got.length > room) hasMore = true;
       for (const m of got.slice(0, room)) messages.push(toMessage(m));
     }
@@ -172,25 +212,27 @@ export class SyncCore implements SyncBackend {
 
   async ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {
     this.checkBatch(req.acks.length, this.config.limits.maxAckBatch, 'acks');
-    this.pruneBatches();
-    let replay: AckBatchResponse | undefined;
-    const { response, changes } = this.store.transaction(() => {
-      replay = this.store.getBatchResult(userId, req.batchId);
+    const { response, changes } = await this.store.transaction(async (tx) => {
+      // On a shared store this also makes a concurrent request with the same batch id wait for ours.
+      const replay = await tx.getBatchResult(userId, req.batchId);
       if (replay) return { response: replay, changes: [] };
-      const applied = applyAcks(this.store, userId, req.acks, this.metas);
+      const applied = await applyAcks(tx, userId, req.acks, this.metas);
       const res: AckBatchResponse = { type: 'ack-batch-result', batchId: req.batchId, results: applied.results };
-      this.store.putBatchResult(userId, req.batchId, res, this.now());
+      await tx.putBatchResult(userId, req.batchId, res, this.now());
       return { response: res, changes: applied.changes };
     });
     for (const c of changes) this.hub.receiptChanged(c.senderId, c.messageId);
+    // Bounded retention, at most once an hour, after the answer is known (never in its way).
+    void this.pruneBatches().catch(this.onError);
     return response;
   }
 
   async queryReceipts(userId: string, req: ReceiptQueryRequest): Promise<ReceiptQueryResponse> {
     this.checkBatch(req.messageIds.length, this.config.limits.maxReceiptQuery, 'messageIds');
     const res: ReceiptQueryResponse = { type: 'receipt-query-result', receipts: [], rejected: [] };
+    const found = new Map((await this.store.getMessages(req.messageIds)).map((m) => [m.id, m]));
     for (const id of req.messageIds) {
-      const m = this.store.getMessage(id);
+      const m = found.get(id);
       if (!m) res.rejected.push({ m: id, r: 'not-found' });
       else if (m.senderId !== userId) res.rejected.push({ m: id, r: 'not-sender' });
       else if (!m.needReadReceipt) res.rejected.push({ m: id, r: 'receipt-not-requested' });
@@ -200,52 +242,37 @@ export class SyncCore implements SyncBackend {
   }
 
   async memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse> {
-    const msg = this.store.getMessage(req.messageId);
+    const msg = await this.store.getMessage(req.messageId);
     if (!msg) throw new ReceiptRuleError('not-found', `message ${req.messageId} not found`, { status: 404 });
     if (msg.senderId !== userId) throw new ReceiptRuleError('not-sender', 'only the sender may list who read a message', { status: 403 });
     if (msg.convType !== 'group') throw new ValidationError('member pages exist for group messages only');
     if (!msg.needReadReceipt) throw new ReceiptRuleError('receipt-not-requested', 'the message was sent without needReadReceipt', { status: 409 });
     const count = Math.min(req.count, this.config.limits.maxMemberPage);
-    return { type: 'member-page-result', page: memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count) };
+    return { type: 'member-page-result', page: await memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count) };
   }
 
-  subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void): () => void {
-    return this.hub.subscribe(userId, since, listener);
+  subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void, options?: SubscribeOptions): () => void {
+    return this.hub.subscribe(userId, since, listener, options);
   }
 
   /** Delivers coalesced receipt events now instead of at the end of the coalescing window. */
-  flushEvents(): void {
-    this.hub.flush();
+  flushEvents(): Promise<void> {
+    return this.hub.flush();
   }
 
-  /** Stops event delivery (timers, subscribers). The store is the caller's to close. */
-  close(): void {
-    this.hub.close();
+  /** Stops event delivery (timers, subscribers, the store's change feed). The store is the caller's to close. */
+  close(): Promise<void> {
+    return this.hub.close();
   }
 
   private checkBatch(n: number, max: number, what: string): void {
     if (n > max) throw new ValidationError(`${what}: at most ${max} per request (got ${n})`, { limit: max });
   }
 
-  private pruneBatches(): void {
+  private async pruneBatches(): Promise<void> {
     const now = this.now();
     if (now - this.lastPrune < 3600_000) return;
     this.lastPrune = now;
-    this.store.pruneBatchResults(now - this.batchRetentionMs);
+    await this.store.pruneBatchResults(now - this.batchRetentionMs);
   }
-}
-
-/** The wire form of a stored message. */
-export function toMessage(r: MessageRecord): Message {
-  return {
-    id: r.id,
-    convId: r.convId,
-    convType: r.convType,
-    senderId: r.senderId,
-    text: r.text,
-    needReadReceipt: r.needReadReceipt,
-    seq: r.seq,
-    sentAt: r.sentAt,
-    audienceCount: r.audienceCount,
-  };
 }

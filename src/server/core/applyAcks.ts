@@ -14,17 +14,21 @@ export interface ReceiptChange {
  * counters in O(1); a repeated ack is `duplicate` and changes nothing, so
  * counts only ever go up. Rejections carry the rule that refused them.
  */
-export function applyAcks(store: Store, userId: string, acks: readonly Ack[], metas: MessageMetaCache): { results: AckResult[]; changes: ReceiptChange[] } {
+export async function applyAcks(store: Store, userId: string, acks: readonly Ack[], metas: MessageMetaCache): Promise<{ results: AckResult[]; changes: ReceiptChange[] }> {
   // A batch costs a fixed number of statements whatever its size: its messages' metadata
-  // (cached), the reader's spans once per conversation, one multi-row insert of the reads
-  // that skips those already stored, and one relative update of the counters.
-  const messages = metas.get(acks.map((a) => a.m));
+  // (cached), the reader's spans once per conversation, one reservation of ack sequence
+  // numbers, one multi-row insert of the reads that skips those already stored, and one
+  // relative update of the counters.
+  const messages = await metas.get(store, acks.map((a) => a.m));
   const spans = new Map<string, MemberSpan[]>();
   const results: AckResult[] = new Array<AckResult>(acks.length);
   // The reads to insert, with the index of their ack and their message's sender.
   const reads: ReadRecord[] = [];
   const readAck: number[] = [];
   const senders: string[] = [];
+  // The reader's spans in every conversation of the batch, read at once (one round trip each, in parallel).
+  for (const m of messages) if (m && !spans.has(m.convId)) spans.set(m.convId, []);
+  await Promise.all([...spans.keys()].map(async (convId) => spans.set(convId, await store.spansOf(convId, userId))));
   for (let i = 0; i < acks.length; i++) {
     const ack = acks[i] as Ack;
     const msg = messages[i];
@@ -36,8 +40,7 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[], me
       results[i] = { m: ack.m, s: 'rejected', r: 'own-message' };
       continue;
     }
-    let mine = spans.get(msg.convId);
-    if (!mine) spans.set(msg.convId, (mine = store.spansOf(msg.convId, userId)));
+    const mine = spans.get(msg.convId) ?? [];
     // In the audience = member at send time (even if left since: queued reads still count).
     if (!inAudience(mine, msg.seq)) {
       results[i] = { m: ack.m, s: 'rejected', r: mine.some((s) => s.leftSeq === null) ? 'not-in-audience' : 'not-member' };
@@ -47,13 +50,17 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[], me
       results[i] = { m: ack.m, s: 'rejected', r: 'receipt-not-requested' };
       continue;
     }
-    // Sequence numbers are handed out before the insert; a duplicate leaves a gap, which
-    // cursors tolerate (they only need to grow).
-    reads.push({ messageId: msg.id, userId, readAt: ack.t, ackSeq: store.nextAckSeq() });
+    reads.push({ messageId: msg.id, userId, readAt: ack.t, ackSeq: 0 });
     readAck.push(i);
     senders.push(msg.senderId);
   }
-  const inserted = store.insertReads(reads);
+  if (reads.length === 0) return { results, changes: [] };
+  // Sequence numbers are handed out before the insert, as late in the transaction as they can
+  // be (a store with concurrent writers holds the sequence from here to the commit); a
+  // duplicate leaves a gap, which cursors tolerate (they only need to grow).
+  const first = await store.reserveAckSeqs(reads.length);
+  for (let r = 0; r < reads.length; r++) (reads[r] as ReadRecord).ackSeq = first + r;
+  const inserted = await store.insertReads(reads);
   const updates: ReadStateUpdate[] = [];
   const changes: ReceiptChange[] = [];
   if (inserted.length === reads.length) {
@@ -79,7 +86,7 @@ export function applyAcks(store: Store, userId: string, acks: readonly Ack[], me
       results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
     }
   }
-  store.updateReadStates(updates);
+  await store.updateReadStates(updates);
   return { results, changes };
 }
 

@@ -17,10 +17,10 @@ interface PageCursor {
  * arriving (new readers append at the end). Unread members come in userId
  * order; one who reads meanwhile simply drops out of the pages not yet fetched.
  */
-export function memberPage(store: Store, secret: string, msg: MessageRecord, filter: MemberFilter, cursor: string | null, count: number): ReadMemberPage {
+export async function memberPage(store: Store, secret: string, msg: MessageRecord, filter: MemberFilter, cursor: string | null, count: number): Promise<ReadMemberPage> {
   const after = cursor === null ? null : decode(secret, cursor, msg.id, filter);
   if (filter === 'read') {
-    const rows = store.readsAfter(msg.id, typeof after === 'number' ? after : 0, count + 1);
+    const rows = await store.readsAfter(msg.id, typeof after === 'number' ? after : 0, count + 1);
     const page = rows.slice(0, count);
     const last = page[page.length - 1];
     const more = rows.length > count && last !== undefined;
@@ -30,7 +30,7 @@ export function memberPage(store: Store, secret: string, msg: MessageRecord, fil
       isFinished: !more,
     };
   }
-  const ids = store.unreadAudience(msg, typeof after === 'string' ? after : null, count + 1);
+  const ids = await store.unreadAudience(msg, typeof after === 'string' ? after : null, count + 1);
   const page = ids.slice(0, count);
   const last = page[page.length - 1];
   const more = ids.length > count && last !== undefined;

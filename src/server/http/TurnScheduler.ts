@@ -18,13 +18,24 @@ export class TurnScheduler {
   /** One scheduler per event loop: every server in this process (thread) shares its turns. */
   static readonly shared = new TurnScheduler();
 
-  private readonly queue: (() => void)[] = [];
-  private draining = false;
+  private readonly queue: (() => Promise<void>)[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+  private turnEnd = 0;
 
   constructor(
     /** Work started per turn, in ms; a task is never cut, so a turn may run one task over it. */
     private readonly budgetMs = 5,
     private readonly now: () => number = () => performance.now(),
+    /**
+     * Tasks in flight at once. 1 (default) suits a store that works
+     * synchronously (SQLite): each task runs to its end, in the microtasks of
+     * the turn that started it, before the next starts, so the budget bounds
+     * the turn. A store that waits on the network (PostgreSQL) gets more, so
+     * the requests' round trips overlap; the budget then bounds what one turn
+     * starts.
+     */
+    private readonly concurrency = 1,
   ) {}
 
   /** Tasks waiting for a turn. */
@@ -34,33 +45,49 @@ export class TurnScheduler {
 
   /**
    * Runs `fn` in a later turn, after the work queued before it; settles with
-   * its result (or its error). `fn` should do its work synchronously: what it
-   * leaves for after an `await` runs outside the budget.
+   * its result (or its error). Its time counts against the turn's budget up to
+   * where it waits on I/O: work after that runs when the I/O is done.
    */
   run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push(() => {
+      this.queue.push(async () => {
         try {
-          resolve(fn());
+          resolve(await fn());
         } catch (err) {
           reject(err);
         }
       });
-      if (!this.draining) {
-        this.draining = true;
-        setImmediate(this.drain);
-      }
+      this.schedule();
     });
   }
 
-  private readonly drain = (): void => {
-    const end = this.now() + this.budgetMs;
-    do {
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.concurrency) return;
+    this.scheduled = true;
+    setImmediate(this.startTurn);
+  }
+
+  private readonly startTurn = (): void => {
+    this.scheduled = false;
+    this.turnEnd = this.now() + this.budgetMs;
+    this.startNext();
+  };
+
+  /** Starts queued tasks up to the concurrency; each one's end starts the next while the turn's budget lasts. */
+  private startNext(): void {
+    while (this.inFlight < this.concurrency) {
       const task = this.queue.shift();
-      if (!task) break;
-      task();
-    } while (this.now() < end);
-    if (this.queue.length > 0) setImmediate(this.drain);
-    else this.draining = false;
+      if (!task) return;
+      this.inFlight++;
+      void task().then(this.done);
+      if (this.inFlight < this.concurrency && this.now() >= this.turnEnd) break;
+    }
+  }
+
+  private readonly done = (): void => {
+    this.inFlight--;
+    if (this.queue.length === 0) return;
+    if (this.now() < this.turnEnd) this.startNext();
+    else this.schedule();
   };
 }

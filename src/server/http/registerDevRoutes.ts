@@ -27,20 +27,20 @@ export function registerDevRoutes(app: FastifyInstance, core: SyncCore, auth: Au
   });
   app.post('/v1/dev/c2c', async (req) => {
     const { peerId } = parseArgument(C2CRequest, req.body, 'request body');
-    const conversation = core.admin.createC2C(requireUser(req), peerId);
-    return { conversation: core.admin.get(conversation.id, requireUser(req)) ?? conversation };
+    const conversation = await core.admin.createC2C(requireUser(req), peerId);
+    return { conversation: (await core.admin.get(conversation.id, requireUser(req))) ?? conversation };
   });
   app.post('/v1/dev/groups', async (req) => {
     const body = parseArgument(GroupRequest, req.body, 'request body');
-    core.admin.createGroup({ ...body, members: [requireUser(req), ...body.members] });
-    return { conversation: core.admin.get(body.id, requireUser(req)) };
+    await core.admin.createGroup({ ...body, members: [requireUser(req), ...body.members] });
+    return { conversation: await core.admin.get(body.id, requireUser(req)) };
   });
   app.post('/v1/dev/groups/:id/join', async (req) => {
     const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
-    return { conversation: core.admin.join(id, requireUser(req)) };
+    return { conversation: await core.admin.join(id, requireUser(req)) };
   });
   app.post('/v1/dev/groups/:id/leave', async (req) => {
     const id = parseArgument(IdSchema, (req.params as { id?: unknown }).id, 'group id');
-    return { conversation: core.admin.leave(id, requireUser(req)) };
+    return { conversation: await core.admin.leave(id, requireUser(req)) };
   });
 }

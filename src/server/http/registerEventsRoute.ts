@@ -102,16 +102,23 @@ export function registerEventsRoute(app: FastifyInstance, core: SyncCore, option
       socket.on('message', () => {
         // The stream is one-way; client frames are ignored (ws enforces maxPayload).
       });
-      const unsubscribe = core.subscribe(userId, since, (event) => {
-        if (socket.readyState !== socket.OPEN) return;
-        const data = frame(event);
-        const buffered = socket.bufferedAmount;
-        if (buffered > 0 && buffered + lastBytes > maxBuffered) {
-          drop(entry, WS_CLOSE_RECONNECT, 'slow consumer: reconnect with your cursor');
-          return;
-        }
-        socket.send(data);
-      });
+      const unsubscribe = core.subscribe(
+        userId,
+        since,
+        (event) => {
+          if (socket.readyState !== socket.OPEN) return;
+          const data = frame(event);
+          const buffered = socket.bufferedAmount;
+          if (buffered > 0 && buffered + lastBytes > maxBuffered) {
+            drop(entry, WS_CLOSE_RECONNECT, 'slow consumer: reconnect with your cursor');
+            return;
+          }
+          socket.send(data);
+        },
+        // This process may have missed changes (a shared store's notifications were interrupted):
+        // the client catches up by reconnecting (pull, then receipts from its cursor).
+        { reconnect: () => drop(entry, WS_CLOSE_RECONNECT, 'catching up: reconnect with your cursor') },
+      );
       unsubscribers.set(entry, unsubscribe);
       // A session never outlives its token: close it when the token expires.
       let expiry: ReturnType<typeof setTimeout> | undefined;

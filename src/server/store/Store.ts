@@ -1,93 +1,175 @@
 import type { AckBatchResponse, ConvType, GroupType } from '../../protocol';
 
 /**
- * Storage of the reference sync server. Synchronous on purpose: the embedded
- * store is better-sqlite3 (synchronous), and a synchronous store lets the
- * rules core apply a whole ack batch inside one `transaction(fn)` with no
- * interleaving. Every method is a small, indexed operation: nothing here
- * scans a conversation's members or a message's readers as a whole.
+ * Storage of the reference sync server. Asynchronous, so that a networked
+ * database (PostgreSQL, shared by several server processes) fits behind it;
+ * the embedded stores (SQLite through better-sqlite3, memory) work
+ * synchronously inside and return settled promises. Every method is a small,
+ * indexed operation: nothing here scans a conversation's members or a
+ * message's readers as a whole.
  *
- * Implementations: `MemoryStore` (tests) and `SqliteStore` (embedded
- * default). Both pass test/contracts/storeContract.ts.
+ * Writes that must be atomic go through `transaction(fn)`, whose `tx` is the
+ * store bound to that transaction. Calls on the store itself (not on `tx`)
+ * never see a transaction's writes before it commits.
+ *
+ * Implementations: `MemoryStore` (tests), `SqliteStore` (embedded default, one
+ * process) and `PostgresStore` (several processes on one database). All pass
+ * test/contracts/storeContract.ts.
  */
 export interface Store {
   /**
-   * Runs `fn` atomically: either everything it wrote is kept or, if it
-   * throws, nothing is. Nested calls join the outer transaction.
+   * Runs `fn` atomically: either everything it wrote through `tx` is kept or,
+   * if it throws (rejects), nothing is. Transactions of one store do not
+   * interleave their effects. `tx.transaction(f)` joins the outer transaction.
+   * A store with concurrent writers may run `fn` again after a deadlock or
+   * serialization failure, so `fn` keeps its effects inside `tx` (or resets
+   * what it collects at its start).
    */
-  transaction<T>(fn: () => T): T;
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 
   // ---- conversations -------------------------------------------------------
-  getConversation(id: string): ConversationRecord | undefined;
-  /** Inserts a new conversation; throws if the id exists. */
-  insertConversation(rec: ConversationRecord): void;
+  /**
+   * The conversation. Inside a transaction, a store with concurrent writers
+   * locks it until the transaction ends: whoever read its `seq` there writes
+   * the next position, and nobody else meanwhile.
+   */
+  getConversation(id: string): Promise<ConversationRecord | undefined>;
+  /** Inserts a new conversation; rejects if the id exists. */
+  insertConversation(rec: ConversationRecord): Promise<void>;
   /** Sets the conversation's highest sequence position and member count. */
-  updateConversation(id: string, fields: { seq: number; memberCount: number }): void;
+  updateConversation(id: string, fields: { seq: number; memberCount: number }): Promise<void>;
 
   // ---- membership (spans in the conversation's sequence) -------------------
   /** The user's open span (current membership), if any. */
-  currentSpan(convId: string, userId: string): MemberSpan | undefined;
+  currentSpan(convId: string, userId: string): Promise<MemberSpan | undefined>;
   /** Every span of the user in the conversation, oldest first (one lookup for a whole ack batch). */
-  spansOf(convId: string, userId: string): MemberSpan[];
+  spansOf(convId: string, userId: string): Promise<MemberSpan[]>;
   /** The user's span containing position `seq` (joinedSeq < seq and not left before it), if any. */
-  spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined;
+  spanAt(convId: string, userId: string, seq: number): Promise<MemberSpan | undefined>;
   /** Opens spans for users joining at `joinedSeq`. The caller ensures none is a current member. */
-  openSpans(convId: string, userIds: readonly string[], joinedSeq: number): void;
-  /** Closes the user's open span at `leftSeq`. */
-  closeSpan(convId: string, userId: string, leftSeq: number): void;
-  /** Ids of the conversations the user currently belongs to. */
-  conversationsOf(userId: string): string[];
+  openSpans(convId: string, userIds: readonly string[], joinedSeq: number): Promise<void>;
+  /** Closes the user's open span at `leftSeq`; rejects if they are not a member. */
+  closeSpan(convId: string, userId: string, leftSeq: number): Promise<void>;
+  /** Ids of the conversations the user currently belongs to, sorted. */
+  conversationsOf(userId: string): Promise<string[]>;
+  /**
+   * Those of `userIds` who are current members of the conversation, or whose
+   * span was closed exactly at position `leftAt` (the members who just left).
+   * One lookup for all of them (the connected users an event goes to).
+   */
+  membersAmong(convId: string, userIds: readonly string[], leftAt?: number): Promise<string[]>;
   /**
    * Up to `limit` members of the message's audience (span contains its seq,
-   * sender left out) who have not read it, ordered by userId, after
-   * `afterUserId`. An index range read over the conversation's members.
+   * sender left out) who have not read it, ordered by userId (code-unit
+   * order), after `afterUserId`. An index range read over the conversation's members.
    */
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[];
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): Promise<string[]>;
 
   // ---- messages --------------------------------------------------------------
-  getMessage(id: string): MessageRecord | undefined;
+  getMessage(id: string): Promise<MessageRecord | undefined>;
   /** The stored messages among `ids` (any order; unknown ids are left out). One round trip for a batch. */
-  getMessages(ids: readonly string[]): MessageRecord[];
-  insertMessage(rec: MessageRecord): void;
+  getMessages(ids: readonly string[]): Promise<MessageRecord[]>;
+  /** Inserts a message; rejects if its id exists. */
+  insertMessage(rec: MessageRecord): Promise<void>;
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
-  messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[];
+  messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
   /**
    * Moves the incrementally maintained receipt state of messages forward (one
    * statement for a whole ack batch): `readCount += added`, and `lastReadAt`,
    * `lastAckSeq` to the larger of stored and given.
    */
-  updateReadStates(updates: readonly ReadStateUpdate[]): void;
+  updateReadStates(updates: readonly ReadStateUpdate[]): Promise<void>;
   /**
    * The sender's messages whose receipt state changed after global ack
    * sequence `afterAckSeq`, ascending by `lastAckSeq`, at most `limit`.
    */
-  receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[];
+  receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): Promise<MessageRecord[]>;
 
   // ---- reads (one row per message and reader, only for those who read) -----
-  getRead(messageId: string, userId: string): ReadRecord | undefined;
+  getRead(messageId: string, userId: string): Promise<ReadRecord | undefined>;
   /**
    * Inserts reads, skipping any (message, reader) already stored, earlier in
    * `recs` included; returns the message ids of the rows actually inserted.
    * One statement for a whole ack batch.
    */
-  insertReads(recs: readonly ReadRecord[]): string[];
+  insertReads(recs: readonly ReadRecord[]): Promise<string[]>;
   /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
-  readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[];
+  readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
 
   // ---- counters and idempotency --------------------------------------------
-  /** Highest global ack sequence used so far (0 when none). */
-  lastAckSeq(): number;
-  /** Reserves the next global ack sequence number. */
-  nextAckSeq(): number;
-  /** The stored result of an ack batch of this user, if it was applied. */
-  getBatchResult(userId: string, batchId: string): AckBatchResponse | undefined;
+  /**
+   * The global ack sequence's committed position: every number up to it is
+   * either used by a committed read or never will be (0 when none).
+   */
+  lastAckSeq(): Promise<number>;
+  /**
+   * Reserves `count` consecutive numbers of the global ack sequence and
+   * returns the first. Call it inside `transaction`: the numbers are
+   * persisted with what uses them, and taken back if it rolls back. With
+   * concurrent writers the transaction holds the sequence until it ends, so
+   * numbers are committed in order: a position a reader has seen is never
+   * filled in later (cursors and read-member pages rely on that).
+   */
+  reserveAckSeqs(count: number): Promise<number>;
+  /**
+   * The stored result of an ack batch of this user, if it was applied. Inside
+   * a transaction, a store with concurrent writers makes a concurrent
+   * transaction asking for the same (user, batch) wait here until this one
+   * ends, so a batch sent to two servers at once is applied once.
+   */
+  getBatchResult(userId: string, batchId: string): Promise<AckBatchResponse | undefined>;
   /** Stores a batch result, stamped `at` (ms), for replay. */
-  putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): void;
+  putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): Promise<void>;
   /** Forgets batch results stamped before `before` (bounded retention). */
-  pruneBatchResults(before: number): void;
+  pruneBatchResults(before: number): Promise<void>;
 
-  /** Releases resources (database handle). */
-  close(): void;
+  /**
+   * Present on stores that several server processes share: what other
+   * processes commit, as positions. Absent on single-process stores, whose
+   * server learns of every change from its own core.
+   */
+  readonly changes?: ChangeFeed;
+
+  /**
+   * How many operations this store usefully serves at once (PostgresStore:
+   * its pool size): the server keeps that many requests in flight. Absent:
+   * 1, a store that works synchronously, where requests run one after another.
+   */
+  readonly concurrency?: number;
+
+  /** Releases resources (database handle, connection pool). */
+  close(): Promise<void>;
+}
+
+/**
+ * Commits of every process sharing a store (this one's included), told as
+ * positions, never as data: a listener reads what changed from the store.
+ */
+export interface ChangeFeed {
+  /** Starts delivering changes to `listener`; resolves once they flow. Returns the function that stops it. */
+  listen(listener: ChangeListener): Promise<() => Promise<void>>;
+  /**
+   * Messages whose receipt state changed after global ack position
+   * `afterAckSeq`, ascending by `lastAckSeq`, at most `limit`: the receipt
+   * stream read from a position (an index range read).
+   */
+  receiptStatesAfter(afterAckSeq: number, limit: number): Promise<MessageRecord[]>;
+}
+
+/** What a `ChangeFeed` tells: a commit moved a position. */
+export type StoreChange =
+  /** The global ack sequence's committed position is now (at least) `position`. */
+  | { kind: 'receipts'; position: number }
+  /** Messages were stored in `convId` at positions (fromSeq, toSeq]. */
+  | { kind: 'messages'; convId: string; fromSeq: number; toSeq: number }
+  /** `convId` was created (seq 0) or its membership changed at position `seq`. */
+  | { kind: 'conversation'; convId: string; seq: number };
+
+/** Receives a `ChangeFeed`'s changes. */
+export interface ChangeListener {
+  change(change: StoreChange): void;
+  /** Changes may have been missed (the feed's connection dropped and came back): catch up from the store. */
+  resync(): void;
 }
 
 /** A conversation as stored. `name` is empty for c2c (each side is shown the peer). */

@@ -47,7 +47,7 @@ export class DemoServer {
     this.server.app.addHook('onResponse', async (req) => {
       this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
     });
-    const seeded = seedDemo(this.server.core);
+    const seeded = await seedDemo(this.server.core);
     if (seeded.groupId !== WORLD.group) throw new Error(`the demo seed changed: group ${seeded.groupId}`);
     this.c2c = seeded.c2cId;
     const { url, port: actual } = await this.server.listen(port, '127.0.0.1');
@@ -59,7 +59,7 @@ export class DemoServer {
   /** Stops listening and closes the database (open WebSockets are cut). */
   async stop(): Promise<void> {
     await this.server?.close();
-    this.store?.close();
+    await this.store?.close();
     this.server = null;
     this.store = null;
   }

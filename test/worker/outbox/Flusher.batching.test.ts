@@ -7,7 +7,7 @@ describe('Flusher: offline queue, then batched flush', () => {
   const tabs = trackTabs();
 
   it('offline → 617 markRead calls (1,234 acks) → online: ⌈1234/100⌉ ack requests, every ack counted once, outbox empty', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(1234);
     const tab = await openTab(world, 'bob', { flush: { ackBatchSize: 100 } });
     tabs.push(tab);
@@ -48,7 +48,7 @@ describe('Flusher: offline queue, then batched flush', () => {
   });
 
   it('a burst of markRead calls is coalesced by the debounce into one request', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(30);
     const tab = await openTab(world, 'bob');
     tabs.push(tab);
@@ -65,7 +65,7 @@ describe('Flusher: offline queue, then batched flush', () => {
   });
 
   it('the default ack batch is the server limit (500): 1,001 acks take 3 requests', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(1001);
     const tab = await openTab(world, 'bob', { start: false });
     tabs.push(tab);
@@ -85,7 +85,7 @@ describe('Flusher: offline queue, then batched flush', () => {
   });
 
   it('a read enqueued by a tab that is not the leader is flushed by the leader after its debounce', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(2);
     const leader = await openTab(world, 'bob');
     const other = await openTab(world, 'bob');
@@ -103,7 +103,7 @@ describe('Flusher: offline queue, then batched flush', () => {
   });
 
   it('triggers: leftovers flush when the page becomes visible, or when another request shows the network is back', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(2);
     const tab = await openTab(world, 'bob', { flush: { intervalMs: 600_000 } });
     tabs.push(tab);
@@ -132,7 +132,7 @@ describe('Flusher: ack requests in flight', () => {
   const tabs = trackTabs();
 
   it('keeps three ack requests on the wire at once, never more, and every ack still counts once', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(1000);
     const net = world.transport('bob');
     let open = 0;

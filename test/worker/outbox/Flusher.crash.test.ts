@@ -6,7 +6,7 @@ describe('Flusher: worker crash mid-flush', () => {
   const tabs = trackTabs();
 
   it('the server applied a batch, the worker died before the reply: a new worker resends, nothing lost, nothing counted twice', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(250);
     const ids = messages.map((m) => m.id);
     const net = world.transport('bob');
@@ -39,7 +39,7 @@ describe('Flusher: worker crash mid-flush', () => {
   });
 
   it('reply lost after the server applied it, then a reload: duplicates are harmless', async () => {
-    const world = new World(['bob', 'carol']);
+    const world = await World.create(['bob', 'carol']);
     const messages = await world.post(20);
     const ids = messages.map((m) => m.id);
     const net = world.transport('bob');

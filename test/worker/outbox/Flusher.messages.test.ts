@@ -8,7 +8,7 @@ describe('Flusher: sending my messages', () => {
   const tabs = trackTabs();
 
   it('sends pending messages in enqueue order per conversation, stores their server fields and an empty receipt', async () => {
-    const world = new World(['bob', 'carol', 'dave']);
+    const world = await World.create(['bob', 'carol', 'dave']);
     const tab = await openTab(world, 'bob');
     tabs.push(tab);
     const ids = ['msgA0000001', 'msgB0000002', 'msgC0000003'];
@@ -25,8 +25,8 @@ describe('Flusher: sending my messages', () => {
   });
 
   it('a refused message (receipts disabled in this group type) fails visibly and the next one still goes', async () => {
-    const world = new World(['bob']);
-    world.core.admin.createGroup({ id: 'lobby', name: 'Lobby', groupType: 'community', members: ['alice', 'bob'] });
+    const world = await World.create(['bob']);
+    await world.core.admin.createGroup({ id: 'lobby', name: 'Lobby', groupType: 'community', members: ['alice', 'bob'] });
     const tab = await openTab(world, 'bob');
     tabs.push(tab);
     await enqueueSend(tab.db, outgoing('refused00001', 'lobby', true), 'bob', Date.now());
@@ -40,7 +40,7 @@ describe('Flusher: sending my messages', () => {
   });
 
   it('a resend after a lost reply is recognised by its id: one message on the server', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const tab = await openTab(world, 'bob', { random: () => 0 });
     tabs.push(tab);
     const net = world.transport('bob');
@@ -57,7 +57,7 @@ describe('Flusher: sending my messages', () => {
   });
 
   it('messages go before acks, and big texts are split by the body limit', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const tab = await openTab(world, 'bob');
     tabs.push(tab);
     const [incoming] = await world.post(1);

@@ -12,7 +12,7 @@ describe('Flusher: retries and rejections', () => {
   const tabs = trackTabs();
 
   async function setup(options: { random?: () => number; hang?: boolean } = {}) {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(5);
     const net = world.transport('bob');
     const hanging = hangingTransport(net);

@@ -36,7 +36,7 @@ describe('leader election: one flusher per database', () => {
   const tabs = trackTabs();
 
   it('two workers on one database: only the leader sends; the other takes over when the first stops', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(4);
     const netA = timedTransport(world.transport('bob'));
     const netB = timedTransport(world.transport('bob'));
@@ -71,7 +71,7 @@ describe('leader election: one flusher per database', () => {
   });
 
   it('a leader that dies without letting go is replaced once its lease expires', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const [m] = await world.post(1);
     const a = await openTab(world, 'bob');
     const b = await openTab(world, 'bob');
@@ -88,7 +88,7 @@ describe('leader election: one flusher per database', () => {
   });
 
   it('many contenders starting, stopping and dying: never two leaders at once', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const db = world.openDb('bob');
     await db.open();
     const locks: { lock: LeaseLeaderLock; db: typeof db }[] = [];
@@ -116,7 +116,7 @@ describe('leader election: one flusher per database', () => {
   });
 
   it('a lease that lapsed while the event loop was blocked is a new term when renewed: the flusher resumes', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const db = world.openDb('bob');
     await db.open();
     let t = Date.now();
@@ -148,8 +148,8 @@ describe('leader election: one flusher per database', () => {
     expect(changes).toEqual(['a:true', 'a:false', 'b:true', 'b:false']);
   });
 
-  it('uses navigator.locks when the platform has it, the lease row otherwise', () => {
-    const world = new World(['bob']);
+  it('uses navigator.locks when the platform has it, the lease row otherwise', async () => {
+    const world = await World.create(['bob']);
     const db = world.openDb('bob');
     expect(createLeaderLock(db, { locks: new FakeLocks() })).toBeInstanceOf(WebLocksLeaderLock);
     expect(createLeaderLock(db, { locks: null })).toBeInstanceOf(LeaseLeaderLock);

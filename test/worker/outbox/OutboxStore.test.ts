@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 async function setup(n: number) {
-  const world = new World(['bob']);
+  const world = await World.create(['bob']);
   const messages = await world.post(n);
   const db = world.openDb('bob');
   dbs.push(db);

@@ -35,7 +35,7 @@ describe('ReadSyncWorker + Flusher: offline reads reach the server once', () => 
   }
 
   it('offline → 300 markRead calls → online: 6 requests of 50, every read counted once, outbox empty', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(300);
     const net = world.transport('bob');
     const bob = await worker(world, 'bob');
@@ -65,7 +65,7 @@ describe('ReadSyncWorker + Flusher: offline reads reach the server once', () => 
   });
 
   it('a worker and a plain flusher on one database: one leader; the worker sees the reads the other sent', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const messages = await world.post(3);
     const other = await openTab(world, 'bob'); // first: the leader
     tabs.push(other);

@@ -68,14 +68,20 @@ export const GROUP = 'team';
 
 /** The server and a group with `readers`; alice sends messages that ask for receipts. */
 export class World {
-  readonly core = new SyncCore(new MemoryStore(), { now: () => Date.now() });
+  private readonly store = new MemoryStore();
+  readonly core = new SyncCore(this.store, { now: () => Date.now() });
   readonly idb = new IDBFactory();
   private buses = new Map<string, KickBus>();
   private transports = new Map<string, MemoryTransport>();
   private seq = 0;
 
-  constructor(readonly readers: string[] = ['bob', 'carol']) {
-    this.core.admin.createGroup({ id: GROUP, name: 'Team', groupType: 'work', members: [SENDER, ...readers] });
+  private constructor(readonly readers: string[]) {}
+
+  /** A world whose group (sender and readers) exists on the server. */
+  static async create(readers: string[] = ['bob', 'carol']): Promise<World> {
+    const world = new World(readers);
+    await world.core.admin.createGroup({ id: GROUP, name: 'Team', groupType: 'work', members: [SENDER, ...readers] });
+    return world;
   }
 
   /** One transport per user: a device's network is shared by its tabs. */
@@ -115,7 +121,7 @@ export class World {
 
   /** Who the server recorded as readers of a message (one row per reader). */
   readersOf(messageId: string): string[] {
-    return this.core.store.readsAfter(messageId, 0, 1_000_000).map((r) => r.userId);
+    return this.store.data.readsAfter(messageId, 0, 1_000_000).map((r) => r.userId);
   }
 
   /** alice's receipt counts, as the server reports them. */

@@ -21,7 +21,7 @@ describe('a database written by schema version 1', () => {
   const tabs = trackTabs();
 
   it('opens with the current schema and flushes its pending acks and messages', async () => {
-    const world = new World(['bob']);
+    const world = await World.create(['bob']);
     const incoming = await world.post(4);
     const flushedByV1 = incoming.pop()!; // read and confirmed under v1: stored 'sent', no outbox row
     const now = Date.now();

@@ -55,7 +55,7 @@ async function runSchedule(seed: number): Promise<void> {
   const chance = (p: number) => rnd() < p;
   const tag = `seed ${seed} (rerun: READSYNC_SEED=${seed})`;
 
-  const world = new World([...USERS]);
+  const world = await World.create([...USERS]);
   const withReceipts = await world.post(14);
   const [noReceipt] = await world.post(1, false);
   const all: Message[] = [...withReceipts, noReceipt!];

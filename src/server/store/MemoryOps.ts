@@ -1,0 +1,294 @@
+import type { AckBatchResponse } from '../../protocol';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { SyncOps } from './SynchronousStore';
+
+interface ConvMembers {
+  /** userId → spans, oldest first. */
+  spans: Map<string, MemberSpan[]>;
+  /** Every userId that ever had a span, sorted: the "index" for ordered range reads. */
+  sorted: string[];
+}
+
+/** Index of the first element of sorted `arr` greater than `key`. */
+function upperBound(arr: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((arr[mid] as string) <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const copy = <T extends object>(x: T): T => ({ ...x });
+
+/**
+ * The operations of `MemoryStore`. Transactions keep an undo log, so a batch
+ * that throws half-way leaves nothing behind, exactly like SQLite.
+ */
+export class MemoryOps implements SyncOps {
+  private conversations = new Map<string, ConversationRecord>();
+  private members = new Map<string, ConvMembers>();
+  private userConvs = new Map<string, Set<string>>();
+  private messages = new Map<string, MessageRecord>();
+  private convMessages = new Map<string, MessageRecord[]>();
+  private reads = new Map<string, Map<string, ReadRecord>>();
+  private readOrder = new Map<string, ReadRecord[]>();
+  private batches = new Map<string, { result: AckBatchResponse; at: number }>();
+  private ackSeq = 0;
+  private undo: (() => void)[] | null = null;
+
+  begin(): void {
+    this.undo = [];
+  }
+
+  commit(): void {
+    this.undo = null;
+  }
+
+  rollback(): void {
+    const log = this.undo ?? [];
+    this.undo = null;
+    for (let i = log.length - 1; i >= 0; i--) (log[i] as () => void)();
+  }
+
+  private onUndo(f: () => void): void {
+    this.undo?.push(f);
+  }
+
+  getConversation(id: string): ConversationRecord | undefined {
+    const c = this.conversations.get(id);
+    return c && copy(c);
+  }
+
+  insertConversation(rec: ConversationRecord): void {
+    if (this.conversations.has(rec.id)) throw new Error(`conversation ${rec.id} exists`);
+    this.conversations.set(rec.id, copy(rec));
+    this.members.set(rec.id, { spans: new Map(), sorted: [] });
+    this.onUndo(() => {
+      this.conversations.delete(rec.id);
+      this.members.delete(rec.id);
+    });
+  }
+
+  updateConversation(id: string, fields: { seq: number; memberCount: number }): void {
+    const c = this.conversations.get(id);
+    if (!c) throw new Error(`no conversation ${id}`);
+    const before = copy(c);
+    Object.assign(c, fields);
+    this.onUndo(() => Object.assign(c, before));
+  }
+
+  currentSpan(convId: string, userId: string): MemberSpan | undefined {
+    const spans = this.members.get(convId)?.spans.get(userId);
+    const last = spans?.[spans.length - 1];
+    return last && last.leftSeq === null ? copy(last) : undefined;
+  }
+
+  spansOf(convId: string, userId: string): MemberSpan[] {
+    return (this.members.get(convId)?.spans.get(userId) ?? []).map(copy);
+  }
+
+  spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined {
+    const spans = this.members.get(convId)?.spans.get(userId) ?? [];
+    const s = spans.find((x) => x.joinedSeq < seq && (x.leftSeq === null || seq < x.leftSeq));
+    return s && copy(s);
+  }
+
+  openSpans(convId: string, userIds: readonly string[], joinedSeq: number): void {
+    const m = this.members.get(convId);
+    if (!m) throw new Error(`no conversation ${convId}`);
+    const fresh: string[] = [];
+    for (const userId of userIds) {
+      let spans = m.spans.get(userId);
+      if (!spans) {
+        spans = [];
+        m.spans.set(userId, spans);
+        fresh.push(userId);
+      }
+      spans.push({ convId, userId, joinedSeq, leftSeq: null });
+      let convs = this.userConvs.get(userId);
+      if (!convs) this.userConvs.set(userId, (convs = new Set()));
+      convs.add(convId);
+    }
+    if (fresh.length > 0) {
+      if (fresh.length > 64) m.sorted = [...m.sorted, ...fresh].sort();
+      else for (const u of fresh) m.sorted.splice(upperBound(m.sorted, u), 0, u);
+    }
+    this.onUndo(() => {
+      for (const userId of userIds) {
+        m.spans.get(userId)?.pop();
+        this.userConvs.get(userId)?.delete(convId);
+      }
+      for (const u of fresh) m.spans.delete(u);
+      if (fresh.length > 0) {
+        const gone = new Set(fresh);
+        m.sorted = m.sorted.filter((u) => !gone.has(u));
+      }
+    });
+  }
+
+  closeSpan(convId: string, userId: string, leftSeq: number): void {
+    const spans = this.members.get(convId)?.spans.get(userId);
+    const last = spans?.[spans.length - 1];
+    if (!last || last.leftSeq !== null) throw new Error(`${userId} is not a member of ${convId}`);
+    last.leftSeq = leftSeq;
+    this.userConvs.get(userId)?.delete(convId);
+    this.onUndo(() => {
+      last.leftSeq = null;
+      this.userConvs.get(userId)?.add(convId);
+    });
+  }
+
+  conversationsOf(userId: string): string[] {
+    return [...(this.userConvs.get(userId) ?? [])].sort();
+  }
+
+  membersAmong(convId: string, userIds: readonly string[], leftAt?: number): string[] {
+    const spans = this.members.get(convId)?.spans;
+    if (!spans) return [];
+    return [...new Set(userIds)].filter((u) => (spans.get(u) ?? []).some((s) => s.leftSeq === null || s.leftSeq === leftAt));
+  }
+
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[] {
+    const m = this.members.get(message.convId);
+    if (!m) return [];
+    const readers = this.reads.get(message.id);
+    const out: string[] = [];
+    for (let i = afterUserId === null ? 0 : upperBound(m.sorted, afterUserId); i < m.sorted.length && out.length < limit; i++) {
+      const userId = m.sorted[i] as string;
+      if (userId === message.senderId || readers?.has(userId)) continue;
+      if (this.spanAt(message.convId, userId, message.seq)) out.push(userId);
+    }
+    return out;
+  }
+
+  getMessage(id: string): MessageRecord | undefined {
+    const msg = this.messages.get(id);
+    return msg && copy(msg);
+  }
+
+  getMessages(ids: readonly string[]): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    for (const id of new Set(ids)) {
+      const m = this.messages.get(id);
+      if (m) out.push(copy(m));
+    }
+    return out;
+  }
+
+  insertMessage(rec: MessageRecord): void {
+    if (this.messages.has(rec.id)) throw new Error(`message ${rec.id} exists`);
+    const stored = copy(rec);
+    this.messages.set(rec.id, stored);
+    let list = this.convMessages.get(rec.convId);
+    if (!list) this.convMessages.set(rec.convId, (list = []));
+    list.push(stored);
+    this.onUndo(() => {
+      this.messages.delete(rec.id);
+      const l = this.convMessages.get(rec.convId);
+      if (l?.[l.length - 1] === stored) l.pop();
+    });
+  }
+
+  messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
+    const list = this.convMessages.get(convId) ?? [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid] as MessageRecord).seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return list.slice(lo, lo + limit).map(copy);
+  }
+
+  updateReadStates(updates: readonly ReadStateUpdate[]): void {
+    for (const u of updates) {
+      const msg = this.messages.get(u.messageId);
+      if (!msg) throw new Error(`no message ${u.messageId}`);
+      const before = { readCount: msg.readCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
+      Object.assign(msg, { readCount: msg.readCount + u.added, lastReadAt: Math.max(msg.lastReadAt, u.lastReadAt), lastAckSeq: Math.max(msg.lastAckSeq, u.lastAckSeq) });
+      this.onUndo(() => Object.assign(msg, before));
+    }
+  }
+
+  receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    for (const msg of this.messages.values()) if (msg.senderId === senderId && msg.lastAckSeq > afterAckSeq) out.push(msg);
+    return out
+      .sort((a, b) => a.lastAckSeq - b.lastAckSeq)
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  getRead(messageId: string, userId: string): ReadRecord | undefined {
+    const r = this.reads.get(messageId)?.get(userId);
+    return r && copy(r);
+  }
+
+  insertReads(recs: readonly ReadRecord[]): string[] {
+    const inserted: string[] = [];
+    for (const rec of recs) {
+      let byUser = this.reads.get(rec.messageId);
+      if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
+      if (byUser.has(rec.userId)) continue;
+      const stored = copy(rec);
+      byUser.set(rec.userId, stored);
+      let order = this.readOrder.get(rec.messageId);
+      if (!order) this.readOrder.set(rec.messageId, (order = []));
+      order.push(stored);
+      inserted.push(rec.messageId);
+      this.onUndo(() => {
+        this.reads.get(rec.messageId)?.delete(rec.userId);
+        const o = this.readOrder.get(rec.messageId);
+        if (o?.[o.length - 1] === stored) o.pop();
+      });
+    }
+    return inserted;
+  }
+
+  readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {
+    const order = this.readOrder.get(messageId) ?? [];
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((order[mid] as ReadRecord).ackSeq <= afterAckSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return order.slice(lo, lo + limit).map(copy);
+  }
+
+  lastAckSeq(): number {
+    return this.ackSeq;
+  }
+
+  reserveAckSeqs(count: number): number {
+    const before = this.ackSeq;
+    this.onUndo(() => (this.ackSeq = before));
+    this.ackSeq += count;
+    return before + 1;
+  }
+
+  getBatchResult(userId: string, batchId: string): AckBatchResponse | undefined {
+    const b = this.batches.get(`${userId}\u0000${batchId}`);
+    return b && structuredClone(b.result);
+  }
+
+  putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): void {
+    const key = `${userId}\u0000${batchId}`;
+    const before = this.batches.get(key);
+    this.batches.set(key, { result: structuredClone(result), at });
+    this.onUndo(() => (before ? this.batches.set(key, before) : this.batches.delete(key)));
+  }
+
+  pruneBatchResults(before: number): void {
+    for (const [key, b] of this.batches) if (b.at < before) this.batches.delete(key);
+  }
+
+  close(): void {
+    // nothing to release
+  }
+}

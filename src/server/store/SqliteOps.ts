@@ -1,0 +1,352 @@
+import Database from 'better-sqlite3';
+import type { AckBatchResponse } from '../../protocol';
+import { RowidCache } from './RowidCache';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { SyncOps } from './SynchronousStore';
+import { SQLITE_SCHEMA } from './sqliteSchema';
+import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toRead, toSpan } from './sqliteRows';
+import type { ConvRow, MsgRow, ReadRow, SpanRow } from './sqliteRows';
+
+/** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
+const MULTI_ROW = 100;
+const rows = (n: number, width: number): string => Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
+
+/** Options of `SqliteStore`. */
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' (default). */
+  filename?: string;
+  /**
+   * `PRAGMA synchronous` in WAL mode. `'full'` (default): every commit is
+   * fsynced before it returns, so an ack batch answered 200 survives a power
+   * loss or OS crash. `'normal'`: commits are fsynced only at WAL checkpoints;
+   * still safe against a crash of this process, but the last commits before a
+   * power loss can vanish although their clients were told they were stored
+   * (and have dropped them from their outboxes). Opt in only where that loss
+   * is acceptable; docs/benchmarks.md shows what each costs in ingest.
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+/**
+ * The operations of `SqliteStore`: SQLite through better-sqlite3
+ * (synchronous), WAL journal with `synchronous=FULL` unless told otherwise,
+ * prepared statements. Indexes make every operation a point lookup or a range
+ * read: counts live on the message row (O(1) per ack), read members are a
+ * range of (message_id, ack_seq), unread members a range of (conv_id,
+ * user_id) with a read-row anti-join, so pages cost O(page) even in a
+ * 100,000-member group.
+ */
+export class SqliteOps implements SyncOps {
+  readonly db: Database.Database;
+  private readonly q;
+  /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
+  private readonly inserts: Database.Statement[] = [];
+  private readonly updates = new Map<string, Database.Statement>();
+  private readonly rowids = new RowidCache();
+  /** PRAGMA data_version at the start of the last transaction: it moves when another connection commits. */
+  private dataVersion = 0;
+  /** Inside a transaction of ours, whose start checked `dataVersion`. */
+  private checked = false;
+  /** `ackSeq` when the open transaction began. */
+  private ackSeqAtBegin = 0;
+  /**
+   * Global ack sequence, kept in memory; written to `meta` when a transaction
+   * that used it commits (numbers handed out to duplicates leave gaps that must
+   * not be reused after a restart), restored if it rolls back.
+   */
+  private ackSeq: number;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.db = new Database(options.filename ?? ':memory:');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('foreign_keys = OFF');
+    // Statement journals (a multi-row UPDATE of message counters inside a transaction) and temp
+    // b-trees stay in memory: on disk, each one over 64 KiB created, wrote and unlinked a file in
+    // /var/tmp, ~30 times a second under load, all on the event loop. They are bounded by one
+    // statement's pages (our statements touch at most a batch's rows).
+    this.db.pragma('temp_store = MEMORY');
+    this.db.exec(SQLITE_SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      getConv: p('SELECT * FROM conversations WHERE id = ?'),
+      insConv: p(
+        'INSERT INTO conversations (id, type, group_type, name, user_a, user_b, seq, member_count, created_at) VALUES (@id, @type, @group_type, @name, @user_a, @user_b, @seq, @member_count, @created_at)',
+      ),
+      updConv: p('UPDATE conversations SET seq = ?, member_count = ? WHERE id = ?'),
+      currentSpan: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
+      spansOf: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? ORDER BY joined_seq'),
+      spanAt: p('SELECT * FROM spans WHERE conv_id = ? AND user_id = ? AND joined_seq < ? AND (left_seq IS NULL OR left_seq > ?) LIMIT 1'),
+      openSpan: p('INSERT INTO spans (conv_id, user_id, joined_seq, left_seq) VALUES (?, ?, ?, NULL)'),
+      closeSpan: p('UPDATE spans SET left_seq = ? WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
+      convsOf: p('SELECT conv_id FROM spans WHERE user_id = ? AND left_seq IS NULL ORDER BY conv_id').pluck(),
+      membersAmong: p('SELECT DISTINCT user_id FROM spans WHERE conv_id = ? AND user_id IN (SELECT value FROM json_each(?)) AND (left_seq IS NULL OR left_seq = ?)').pluck(),
+      unread: p(`SELECT s.user_id FROM spans s
+        WHERE s.conv_id = @conv AND s.user_id > @after AND s.user_id <> @sender
+          AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
+          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id)
+        ORDER BY s.user_id LIMIT @limit`).pluck(),
+      getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
+      getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
+      insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
+        VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
+      msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
+      getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
+      readSeq: p('SELECT ack_seq FROM reads WHERE message_id = ? AND user_id = ?').pluck(),
+      readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
+      maxAck: p("SELECT MAX(COALESCE((SELECT MAX(ack_seq) FROM reads), 0), COALESCE((SELECT value FROM meta WHERE key = 'ack_seq'), 0))").pluck(),
+      setAck: p("INSERT INTO meta (key, value) VALUES ('ack_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
+      putBatch: p('INSERT OR REPLACE INTO batches (user_id, batch_id, result, at) VALUES (?, ?, ?, ?)'),
+      pruneBatches: p('DELETE FROM batches WHERE at < ?'),
+      dataVersion: p('PRAGMA data_version').pluck(),
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+    };
+    this.ackSeq = this.q.maxAck.get() as number;
+  }
+
+  begin(): void {
+    this.q.begin.run();
+    // Under the write lock: nobody else can commit until we are done.
+    const version = this.q.dataVersion.get() as number;
+    if (version !== this.dataVersion) {
+      this.dataVersion = version;
+      this.rowids.clear();
+    }
+    this.checked = true;
+    this.ackSeqAtBegin = this.ackSeq;
+  }
+
+  commit(): void {
+    if (this.ackSeq !== this.ackSeqAtBegin) this.q.setAck.run(this.ackSeq);
+    this.q.commit.run();
+    this.checked = false;
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.q.rollback.run();
+    this.ackSeq = this.ackSeqAtBegin;
+    this.checked = false;
+    this.rowids.clear(); // rows inserted by the rolled-back transaction are gone
+  }
+
+  getConversation(id: string): ConversationRecord | undefined {
+    const r = this.q.getConv.get(id) as ConvRow | undefined;
+    return r && toConv(r);
+  }
+
+  insertConversation(rec: ConversationRecord): void {
+    this.q.insConv.run({
+      id: rec.id,
+      type: rec.type,
+      group_type: rec.groupType,
+      name: rec.name,
+      user_a: rec.c2cUsers?.[0] ?? null,
+      user_b: rec.c2cUsers?.[1] ?? null,
+      seq: rec.seq,
+      member_count: rec.memberCount,
+      created_at: rec.createdAt,
+    });
+  }
+
+  updateConversation(id: string, fields: { seq: number; memberCount: number }): void {
+    this.q.updConv.run(fields.seq, fields.memberCount, id);
+  }
+
+  currentSpan(convId: string, userId: string): MemberSpan | undefined {
+    const r = this.q.currentSpan.get(convId, userId) as SpanRow | undefined;
+    return r && toSpan(r);
+  }
+
+  spansOf(convId: string, userId: string): MemberSpan[] {
+    return (this.q.spansOf.all(convId, userId) as SpanRow[]).map(toSpan);
+  }
+
+  spanAt(convId: string, userId: string, seq: number): MemberSpan | undefined {
+    const r = this.q.spanAt.get(convId, userId, seq, seq) as SpanRow | undefined;
+    return r && toSpan(r);
+  }
+
+  openSpans(convId: string, userIds: readonly string[], joinedSeq: number): void {
+    const open = () => {
+      for (const u of userIds) this.q.openSpan.run(convId, u, joinedSeq);
+    };
+    if (this.db.inTransaction) open();
+    else this.db.transaction(open)();
+  }
+
+  closeSpan(convId: string, userId: string, leftSeq: number): void {
+    if (this.q.closeSpan.run(leftSeq, convId, userId).changes !== 1) throw new Error(`${userId} is not a member of ${convId}`);
+  }
+
+  conversationsOf(userId: string): string[] {
+    return this.q.convsOf.all(userId) as string[];
+  }
+
+  membersAmong(convId: string, userIds: readonly string[], leftAt?: number): string[] {
+    if (userIds.length === 0) return [];
+    return this.q.membersAmong.all(convId, JSON.stringify(userIds), leftAt ?? -1) as string[];
+  }
+
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[] {
+    return this.q.unread.all({ conv: message.convId, after: afterUserId ?? '', sender: message.senderId, seq: message.seq, msg: message.id, limit }) as string[];
+  }
+
+  getMessage(id: string): MessageRecord | undefined {
+    const r = this.q.getMsg.get(id) as (MsgRow & { rid: number }) | undefined;
+    if (!r) return undefined;
+    this.rowids.set(r.id, r.rid);
+    return toMsg(r);
+  }
+
+  getMessages(ids: readonly string[]): MessageRecord[] {
+    if (ids.length === 0) return [];
+    return (this.q.getMsgs.all(JSON.stringify(ids)) as (MsgRow & { rid: number })[]).map((r) => {
+      this.rowids.set(r.id, r.rid);
+      return toMsg(r);
+    });
+  }
+
+  insertMessage(rec: MessageRecord): void {
+    const { lastInsertRowid } = this.q.insMsg.run({
+      id: rec.id,
+      conv_id: rec.convId,
+      conv_type: rec.convType,
+      sender_id: rec.senderId,
+      text: rec.text,
+      need_receipt: rec.needReadReceipt ? 1 : 0,
+      seq: rec.seq,
+      sent_at: rec.sentAt,
+      audience_count: rec.audienceCount,
+      read_count: rec.readCount,
+      last_read_at: rec.lastReadAt,
+      last_ack_seq: rec.lastAckSeq,
+    });
+    this.rowids.set(rec.id, Number(lastInsertRowid));
+  }
+
+  messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
+    return (this.q.msgsAfter.all(convId, afterSeq, limit) as MsgRow[]).map(toMsg);
+  }
+
+  updateReadStates(updates: readonly ReadStateUpdate[]): void {
+    // Rows are found by rowid when all of a chunk's are known; the cache is only trusted inside
+    // a transaction, whose start checked that nobody else wrote.
+    const trusted = this.checked;
+    for (let i = 0; i < updates.length; i += MULTI_ROW) {
+      const n = Math.min(MULTI_ROW, updates.length - i);
+      // One new read per message (what an ack batch, one reader, produces) binds a column less.
+      let ones = true;
+      let byRowid = trusted;
+      const keys: (string | number)[] = new Array<string | number>(n);
+      for (let j = 0; j < n; j++) {
+        const u = updates[i + j] as ReadStateUpdate;
+        if (u.added !== 1) ones = false;
+        const rowid = byRowid ? this.rowids.get(u.messageId) : undefined;
+        if (rowid === undefined) byRowid = false;
+        keys[j] = rowid ?? u.messageId;
+      }
+      const width = ones ? 3 : 4;
+      const params: unknown[] = new Array(n * width);
+      for (let j = 0, k = 0; j < n; j++) {
+        const u = updates[i + j] as ReadStateUpdate;
+        params[k++] = byRowid ? keys[j] : u.messageId;
+        if (!ones) params[k++] = u.added;
+        params[k++] = u.lastReadAt;
+        params[k++] = u.lastAckSeq;
+      }
+      const key = `${n}${ones ? 'o' : 'n'}${byRowid ? 'r' : 'i'}`;
+      let stmt = this.updates.get(key);
+      if (!stmt) {
+        stmt = this.db.prepare(`WITH v(${ones ? 'k, lr, la' : 'k, n, lr, la'}) AS (VALUES ${rows(n, width)})
+          UPDATE messages SET read_count = read_count + ${ones ? '1' : 'v.n'}, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
+          FROM v WHERE messages.${byRowid ? 'rowid' : 'id'} = v.k`);
+        this.updates.set(key, stmt);
+      }
+      stmt.run(params);
+    }
+  }
+
+  receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): MessageRecord[] {
+    return (this.q.changes.all(senderId, afterAckSeq, limit) as MsgRow[]).map(toMsg);
+  }
+
+  getRead(messageId: string, userId: string): ReadRecord | undefined {
+    const r = this.q.getRead.get(messageId, userId) as ReadRow | undefined;
+    return r && toRead(r);
+  }
+
+  insertReads(recs: readonly ReadRecord[]): string[] {
+    const inserted: string[] = [];
+    let seen: Set<string> | undefined;
+    for (let i = 0; i < recs.length; i += MULTI_ROW) {
+      const n = Math.min(MULTI_ROW, recs.length - i);
+      const params: unknown[] = new Array(n * 4);
+      for (let j = 0; j < n; j++) {
+        const r = recs[i + j] as ReadRecord;
+        params[j * 4] = r.messageId;
+        params[j * 4 + 1] = r.userId;
+        params[j * 4 + 2] = r.readAt;
+        params[j * 4 + 3] = r.ackSeq;
+      }
+      // No RETURNING (it costs about a third of the insert): the row count tells whether every
+      // row went in, the usual case. Only when some were skipped are the chunk's rows looked up:
+      // a row is ours when the stored read carries the ack sequence we gave it (they are unique).
+      const changes = this.insertStatement(n).run(params).changes;
+      for (let j = 0; j < n; j++) {
+        const r = recs[i + j] as ReadRecord;
+        if (changes === n) inserted.push(r.messageId);
+        else {
+          const key = `${r.messageId}\u0000${r.userId}`;
+          if (seen?.has(key)) continue;
+          (seen ??= new Set()).add(key);
+          if (this.q.readSeq.get(r.messageId, r.userId) === r.ackSeq) inserted.push(r.messageId);
+        }
+      }
+    }
+    return inserted;
+  }
+
+  /** The multi-row read insert for `n` rows, prepared once per row count. */
+  private insertStatement(n: number): Database.Statement {
+    let stmt = this.inserts[n];
+    if (!stmt) this.inserts[n] = stmt = this.db.prepare(`INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES ${rows(n, 4)}`);
+    return stmt;
+  }
+
+  readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {
+    return (this.q.readsAfter.all(messageId, afterAckSeq, limit) as ReadRow[]).map(toRead);
+  }
+
+  lastAckSeq(): number {
+    return this.ackSeq;
+  }
+
+  reserveAckSeqs(count: number): number {
+    const first = this.ackSeq + 1;
+    this.ackSeq += count;
+    // Inside a transaction the counter is written at commit; outside, now.
+    if (!this.db.inTransaction) this.q.setAck.run(this.ackSeq);
+    return first;
+  }
+
+  getBatchResult(userId: string, batchId: string): AckBatchResponse | undefined {
+    const json = this.q.getBatch.get(userId, batchId) as string | undefined;
+    return json === undefined ? undefined : decodeBatchResult(json, batchId);
+  }
+
+  putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): void {
+    this.q.putBatch.run(userId, batchId, encodeBatchResult(result, batchId), at);
+  }
+
+  pruneBatchResults(before: number): void {
+    this.q.pruneBatches.run(before);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
