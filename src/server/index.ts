@@ -13,7 +13,9 @@ export type { AuthenticatedUser, Authenticator, TokenAuthOptions } from './auth/
 export { MemoryStore } from './store/MemoryStore';
 export { SqliteStore } from './store/SqliteStore';
 export type { SqliteStoreOptions } from './store/SqliteStore';
-export type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, Store } from './store/Store';
+export { PostgresStore, MissingPostgresDriverError, SchemaVersionError } from './store/PostgresStore';
+export type { PostgresStoreOptions } from './store/PostgresStore';
+export type { ChangeFeed, ChangeListener, ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store, StoreChange } from './store/Store';
 export { HTTP_STATUS } from './http/httpStatus';
 export { RateLimiter } from './http/RateLimiter';
 export type { RateLimitOptions } from './http/RateLimiter';

@@ -1,0 +1,599 @@
+import { createHash } from 'node:crypto';
+import type * as PgNamespace from 'pg';
+import type { Client, Pool, PoolClient, QueryResultRow } from 'pg';
+import type { AckBatchResponse } from '../../protocol';
+import { PostgresChangeFeed } from './PostgresChangeFeed';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
+import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import { decodeBatchResult, encodeBatchResult } from './sqliteRows';
+
+/** Options of `PostgresStore`. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (node-postgres's connection string, `?sslmode=…` included). */
+  connectionString: string;
+  /** Connections in this process's pool (default 10); also how many requests the server keeps in flight. */
+  poolSize?: number;
+  /** Schema that holds readsync's tables (default `readsync`): several deployments can share a database. */
+  schema?: string;
+  /** Errors of idle pool connections and of the notification listener (default: console.error). */
+  onError?: (err: unknown) => void;
+}
+
+/** Thrown when `pg` is not installed; `code` is stable. */
+export class MissingPostgresDriverError extends Error {
+  override readonly name = 'MissingPostgresDriverError';
+  readonly code = 'missing-server-packages';
+  constructor() {
+    super('PostgresStore needs the `pg` package, an optional peer dependency of readsync. Install it: npm install pg@8');
+  }
+}
+
+/** Thrown when the database's schema is not the version this code needs. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+  readonly code = 'schema-version';
+}
+
+type PgModule = typeof PgNamespace;
+type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
+
+/** What a transaction tells the other nodes at commit: positions, never data. */
+interface TxNotes {
+  /** Highest ack sequence number reserved (0: none). */
+  ackSeq: number;
+  /** convId → [fromSeq, toSeq] of messages inserted. */
+  messages: Map<string, [number, number]>;
+  /** convId → position of a creation or membership change. */
+  conversations: Map<string, number>;
+}
+
+interface MsgRow {
+  id: string;
+  conv_id: string;
+  conv_type: MessageRecord['convType'];
+  sender_id: string;
+  text: string;
+  need_receipt: boolean;
+  seq: number;
+  sent_at: number;
+  audience_count: number;
+  read_count: number;
+  last_read_at: number;
+  last_ack_seq: number;
+}
+
+const MSG_COLUMNS = 'id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq';
+const toMsg = (r: MsgRow): MessageRecord => ({
+  id: r.id,
+  convId: r.conv_id,
+  convType: r.conv_type,
+  senderId: r.sender_id,
+  text: r.text,
+  needReadReceipt: r.need_receipt,
+  seq: r.seq,
+  sentAt: r.sent_at,
+  audienceCount: r.audience_count,
+  readCount: r.read_count,
+  lastReadAt: r.last_read_at,
+  lastAckSeq: r.last_ack_seq,
+});
+const toSpan = (r: { conv_id: string; user_id: string; joined_seq: number; left_seq: number | null }): MemberSpan => ({
+  convId: r.conv_id,
+  userId: r.user_id,
+  joinedSeq: r.joined_seq,
+  leftSeq: r.left_seq,
+});
+
+/** SQLSTATEs after which a transaction is simply run again: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+/** Shared by the store and its transactions. */
+interface Shared {
+  s: string;
+  channel: string;
+  /** Runs a top-level transaction on a connection of its own. */
+  run<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The store's operations over one connection: the pool (each statement on
+ * its own, autocommit) or a transaction's client. `PostgresStore` is the
+ * former; `transaction` hands `fn` the latter.
+ */
+class PostgresSession implements Store {
+  constructor(
+    private readonly db: Queryable,
+    private readonly shared: Shared,
+    private readonly notes: TxNotes | null,
+  ) {}
+
+  /** A statement, prepared once per connection under `name` (or planned for its values each time, when `name` is null). */
+  private async rows<R extends QueryResultRow>(name: string | null, text: string, values: unknown[]): Promise<R[]> {
+    return (await this.db.query<R>(name === null ? { text, values } : { name, text, values })).rows;
+  }
+
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.notes ? fn(this) : this.shared.run(fn);
+  }
+
+  async getConversation(id: string): Promise<ConversationRecord | undefined> {
+    const { s } = this.shared;
+    // Inside a transaction the row is locked until it ends: the next position is ours to write.
+    const lock = this.notes ? ' FOR UPDATE' : '';
+    const [r] = await this.rows<{ id: string; type: ConversationRecord['type']; group_type: ConversationRecord['groupType']; name: string; user_a: string | null; user_b: string | null; seq: number; member_count: number; created_at: number }>(
+      `rs-get-conv${lock ? '-lock' : ''}`,
+      `SELECT * FROM ${s}.conversations WHERE id = $1${lock}`,
+      [id],
+    );
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      type: r.type,
+      groupType: r.group_type,
+      name: r.name,
+      c2cUsers: r.user_a !== null && r.user_b !== null ? [r.user_a, r.user_b] : null,
+      seq: r.seq,
+      memberCount: r.member_count,
+      createdAt: r.created_at,
+    };
+  }
+
+  async insertConversation(rec: ConversationRecord): Promise<void> {
+    const { s } = this.shared;
+    await this.rows(
+      'rs-ins-conv',
+      `INSERT INTO ${s}.conversations (id, type, group_type, name, user_a, user_b, seq, member_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [rec.id, rec.type, rec.groupType, rec.name, rec.c2cUsers?.[0] ?? null, rec.c2cUsers?.[1] ?? null, rec.seq, rec.memberCount, rec.createdAt],
+    );
+    this.notes?.conversations.set(rec.id, rec.seq);
+  }
+
+  async updateConversation(id: string, fields: { seq: number; memberCount: number }): Promise<void> {
+    await this.rows('rs-upd-conv', `UPDATE ${this.shared.s}.conversations SET seq = $1, member_count = $2 WHERE id = $3`, [fields.seq, fields.memberCount, id]);
+  }
+
+  async currentSpan(convId: string, userId: string): Promise<MemberSpan | undefined> {
+    const [r] = await this.rows<Parameters<typeof toSpan>[0]>(
+      'rs-cur-span',
+      `SELECT * FROM ${this.shared.s}.spans WHERE conv_id = $1 AND user_id = $2 AND left_seq IS NULL`,
+      [convId, userId],
+    );
+    return r && toSpan(r);
+  }
+
+  async spansOf(convId: string, userId: string): Promise<MemberSpan[]> {
+    return (
+      await this.rows<Parameters<typeof toSpan>[0]>('rs-spans-of', `SELECT * FROM ${this.shared.s}.spans WHERE conv_id = $1 AND user_id = $2 ORDER BY joined_seq`, [convId, userId])
+    ).map(toSpan);
+  }
+
+  async spanAt(convId: string, userId: string, seq: number): Promise<MemberSpan | undefined> {
+    const [r] = await this.rows<Parameters<typeof toSpan>[0]>(
+      'rs-span-at',
+      `SELECT * FROM ${this.shared.s}.spans WHERE conv_id = $1 AND user_id = $2 AND joined_seq < $3 AND (left_seq IS NULL OR left_seq > $3) LIMIT 1`,
+      [convId, userId, seq],
+    );
+    return r && toSpan(r);
+  }
+
+  async openSpans(convId: string, userIds: readonly string[], joinedSeq: number): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.rows(
+      'rs-open-spans',
+      `INSERT INTO ${this.shared.s}.spans (conv_id, user_id, joined_seq, left_seq) SELECT $1, u, $3, NULL FROM unnest($2::text[]) AS u`,
+      [convId, userIds, joinedSeq],
+    );
+    if (this.notes && !this.notes.conversations.has(convId)) this.notes.conversations.set(convId, joinedSeq);
+    // A bulk join (a large group created or imported) changes the table more than the planner's
+    // statistics know until autovacuum comes by; with them stale, a member page was planned as a
+    // sort of the whole group (96 ms instead of 0.3 ms at 100,000 members). Refresh them now.
+    if (userIds.length >= 10_000) await this.rows(null, `ANALYZE ${this.shared.s}.spans`, []);
+  }
+
+  async closeSpan(convId: string, userId: string, leftSeq: number): Promise<void> {
+    const res = await this.db.query({
+      name: 'rs-close-span',
+      text: `UPDATE ${this.shared.s}.spans SET left_seq = $1 WHERE conv_id = $2 AND user_id = $3 AND left_seq IS NULL`,
+      values: [leftSeq, convId, userId],
+    });
+    if (res.rowCount !== 1) throw new Error(`${userId} is not a member of ${convId}`);
+    this.notes?.conversations.set(convId, leftSeq);
+  }
+
+  async conversationsOf(userId: string): Promise<string[]> {
+    return (
+      await this.rows<{ conv_id: string }>('rs-convs-of', `SELECT conv_id FROM ${this.shared.s}.spans WHERE user_id = $1 AND left_seq IS NULL ORDER BY conv_id`, [userId])
+    ).map((r) => r.conv_id);
+  }
+
+  async membersAmong(convId: string, userIds: readonly string[], leftAt?: number): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    return (
+      await this.rows<{ user_id: string }>(
+        'rs-members-among',
+        `SELECT DISTINCT user_id FROM ${this.shared.s}.spans WHERE conv_id = $1 AND user_id = ANY($2::text[]) AND (left_seq IS NULL OR left_seq = $3)`,
+        [convId, userIds, leftAt ?? -1],
+      )
+    ).map((r) => r.user_id);
+  }
+
+  async unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): Promise<string[]> {
+    const { s } = this.shared;
+    return (
+      // The reader check is a LATERAL probe with LIMIT 1, so the plan is a walk of the members'
+      // index range in user_id order with one reads-index probe per member, whatever the
+      // statistics say: a hash anti-join over every reader of the message would cost O(readers)
+      // per page.
+      await this.rows<{ user_id: string }>(
+        'rs-unread',
+        `SELECT sp.user_id FROM ${s}.spans sp
+          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id LIMIT 1) rd ON true
+          WHERE sp.conv_id = $1 AND sp.user_id > $2 AND sp.user_id <> $3
+            AND sp.joined_seq < $4 AND (sp.left_seq IS NULL OR sp.left_seq > $4)
+            AND rd.hit IS NULL
+          ORDER BY sp.user_id LIMIT $6`,
+        [message.convId, afterUserId ?? '', message.senderId, message.seq, message.id, limit],
+      )
+    ).map((r) => r.user_id);
+  }
+
+  async getMessage(id: string): Promise<MessageRecord | undefined> {
+    const [r] = await this.rows<MsgRow>('rs-get-msg', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE id = $1`, [id]);
+    return r && toMsg(r);
+  }
+
+  async getMessages(ids: readonly string[]): Promise<MessageRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.rows<MsgRow>('rs-get-msgs', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE id = ANY($1::text[])`, [ids])).map(toMsg);
+  }
+
+  async insertMessage(rec: MessageRecord): Promise<void> {
+    await this.rows(
+      'rs-ins-msg',
+      `INSERT INTO ${this.shared.s}.messages (${MSG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [rec.id, rec.convId, rec.convType, rec.senderId, rec.text, rec.needReadReceipt, rec.seq, rec.sentAt, rec.audienceCount, rec.readCount, rec.lastReadAt, rec.lastAckSeq],
+    );
+    if (this.notes) {
+      const range = this.notes.messages.get(rec.convId);
+      if (range) {
+        range[0] = Math.min(range[0], rec.seq - 1);
+        range[1] = Math.max(range[1], rec.seq);
+      } else this.notes.messages.set(rec.convId, [rec.seq - 1, rec.seq]);
+    }
+  }
+
+  async messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+    return (
+      await this.rows<MsgRow>('rs-msgs-after', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE conv_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [convId, afterSeq, limit])
+    ).map(toMsg);
+  }
+
+  async updateReadStates(updates: readonly ReadStateUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const ids: string[] = [];
+    const added: number[] = [];
+    const readAt: number[] = [];
+    const ackSeq: number[] = [];
+    for (const u of updates) {
+      ids.push(u.messageId);
+      added.push(u.added);
+      readAt.push(u.lastReadAt);
+      ackSeq.push(u.lastAckSeq);
+    }
+    // One statement for the batch, whatever its size: the arrays are its only parameters.
+    await this.rows(
+      'rs-upd-reads',
+      `UPDATE ${this.shared.s}.messages m SET read_count = m.read_count + v.n, last_read_at = GREATEST(m.last_read_at, v.lr), last_ack_seq = GREATEST(m.last_ack_seq, v.la)
+        FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) WHERE m.id = v.id`,
+      [ids, added, readAt, ackSeq],
+    );
+  }
+
+  async receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): Promise<MessageRecord[]> {
+    return (
+      await this.rows<MsgRow>(
+        'rs-changes-of',
+        `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE sender_id = $1 AND last_ack_seq > $2 ORDER BY last_ack_seq LIMIT $3`,
+        [senderId, afterAckSeq, limit],
+      )
+    ).map(toMsg);
+  }
+
+  async getRead(messageId: string, userId: string): Promise<ReadRecord | undefined> {
+    const [r] = await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
+      'rs-get-read',
+      `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND user_id = $2`,
+      [messageId, userId],
+    );
+    return r && { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq };
+  }
+
+  async insertReads(recs: readonly ReadRecord[]): Promise<string[]> {
+    if (recs.length === 0) return [];
+    const ids: string[] = [];
+    const users: string[] = [];
+    const readAt: number[] = [];
+    const ackSeq: number[] = [];
+    for (const r of recs) {
+      ids.push(r.messageId);
+      users.push(r.userId);
+      readAt.push(r.readAt);
+      ackSeq.push(r.ackSeq);
+    }
+    // Rows already stored, or earlier in this call, are skipped (the first of a pair goes in).
+    return (
+      await this.rows<{ message_id: string }>(
+        'rs-ins-reads',
+        `INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) ON CONFLICT DO NOTHING RETURNING message_id`,
+        [ids, users, readAt, ackSeq],
+      )
+    ).map((r) => r.message_id);
+  }
+
+  async readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
+    return (
+      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
+        'rs-reads-after',
+        `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3`,
+        [messageId, afterAckSeq, limit],
+      )
+    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+  }
+
+  async lastAckSeq(): Promise<number> {
+    const [r] = await this.rows<{ value: number }>('rs-last-ack', `SELECT value FROM ${this.shared.s}.counters WHERE name = 'ack_seq'`, []);
+    return r?.value ?? 0;
+  }
+
+  async reserveAckSeqs(count: number): Promise<number> {
+    // The row lock is held until the transaction ends: the next reservation (any node) waits for
+    // our commit, so numbers become visible in order.
+    const [r] = await this.rows<{ value: number }>('rs-reserve-ack', `UPDATE ${this.shared.s}.counters SET value = value + $1 WHERE name = 'ack_seq' RETURNING value`, [count]);
+    const last = r?.value ?? count;
+    if (this.notes) this.notes.ackSeq = Math.max(this.notes.ackSeq, last);
+    return last - count + 1;
+  }
+
+  async getBatchResult(userId: string, batchId: string): Promise<AckBatchResponse | undefined> {
+    if (this.notes) {
+      // The same batch on another node at the same time waits here for our commit, then finds our
+      // result: a transaction-scoped advisory lock on the (user, batch) pair. The primary key of
+      // `batches` is the backstop: a second insert of the pair fails the transaction.
+      await this.rows('rs-batch-lock', 'SELECT pg_advisory_xact_lock($1::int8)', [batchLockKey(this.shared.s, userId, batchId)]);
+    }
+    const [r] = await this.rows<{ result: string }>('rs-get-batch', `SELECT result FROM ${this.shared.s}.batches WHERE user_id = $1 AND batch_id = $2`, [userId, batchId]);
+    return r && decodeBatchResult(r.result, batchId);
+  }
+
+  async putBatchResult(userId: string, batchId: string, result: AckBatchResponse, at: number): Promise<void> {
+    await this.rows('rs-put-batch', `INSERT INTO ${this.shared.s}.batches (user_id, batch_id, result, at) VALUES ($1, $2, $3, $4)`, [
+      userId,
+      batchId,
+      encodeBatchResult(result, batchId),
+      at,
+    ]);
+  }
+
+  async pruneBatchResults(before: number): Promise<void> {
+    await this.rows('rs-prune-batches', `DELETE FROM ${this.shared.s}.batches WHERE at < $1`, [before]);
+  }
+
+  close(): Promise<void> {
+    return Promise.reject(new Error('close() inside a transaction'));
+  }
+}
+
+/** A 64-bit advisory lock key for (schema, user, batch), as a decimal string. */
+function batchLockKey(schema: string, userId: string, batchId: string): string {
+  const h = createHash('sha256').update(`${schema}\u0000${userId}\u0000${batchId}`).digest();
+  return h.readBigInt64BE(0).toString();
+}
+
+const IDENT = /^[a-z_][a-z0-9_]{0,40}$/;
+
+/**
+ * `Store` on PostgreSQL through node-postgres (`pg`) and its pool, for
+ * several server processes on one database. Same transactions and
+ * invariants as `SqliteStore`: an ack batch is one transaction (all or
+ * nothing), counts live on the message row (O(1) per ack), member pages are
+ * index range reads, batch results are stored for idempotent replays.
+ *
+ * What makes it safe with many writers:
+ * - a conversation read inside a transaction is locked (`FOR UPDATE`), so
+ *   positions in its sequence are taken one at a time;
+ * - the global ack sequence is a counter row updated inside the ack
+ *   transaction: the next reservation waits for the commit, so positions
+ *   become visible in order and a cursor never skips a later commit;
+ * - a batch id is locked for its transaction (advisory lock) and its result
+ *   has a unique key, so the same batch sent to two nodes is applied once.
+ *
+ * At commit a transaction NOTIFYs what moved (positions, never data); the
+ * `changes` feed LISTENs, and each node's event hub reads what changed.
+ * Create with `PostgresStore.open`; the schema comes from
+ * `PostgresStore.migrate` (`readsync-server --pg <url> --migrate`).
+ */
+export class PostgresStore extends PostgresSession {
+  readonly changes: ChangeFeed;
+  readonly concurrency: number;
+  private closed = false;
+  /** The quoted schema, `"readsync"`. */
+  private readonly tables: string;
+  private readonly channel: string;
+  private readonly txShared: Shared;
+
+  private constructor(
+    private readonly pg: PgModule,
+    private readonly pool: Pool,
+    private readonly options: PostgresStoreOptions,
+    schema: string,
+  ) {
+    const shared: Shared = {
+      s: `"${schema}"`,
+      channel: `readsync_${schema}`,
+      run: (fn) => this.runTransaction(fn),
+    };
+    super(pool, shared, null);
+    this.txShared = shared;
+    this.tables = shared.s;
+    this.channel = shared.channel;
+    this.concurrency = options.poolSize ?? 10;
+    this.changes = new PostgresChangeFeed(() => this.newClient(), shared.channel, (after, limit) => this.receiptStatesAfter(after, limit), options.onError);
+  }
+
+  /**
+   * Connects to an already migrated database. Rejects with
+   * `SchemaVersionError` if its schema is missing, older or newer than this
+   * code's, and with `MissingPostgresDriverError` if `pg` is not installed.
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = checkSchemaName(options.schema ?? 'readsync');
+    const pg = await loadPg();
+    const onError = options.onError ?? ((err: unknown) => console.error('readsync: PostgreSQL:', err));
+    const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, types: int8AsNumber(pg) });
+    pool.on('error', onError); // an idle connection that broke: the pool replaces it
+    try {
+      const version = await schemaVersion(pool, schema);
+      if (version !== POSTGRES_SCHEMA_VERSION) {
+        throw new SchemaVersionError(
+          version === 0
+            ? `PostgreSQL schema "${schema}" is not set up: run readsync-server --pg <url> --migrate (or PostgresStore.migrate) first`
+            : `PostgreSQL schema "${schema}" is at version ${version}, this readsync needs ${POSTGRES_SCHEMA_VERSION}: ${version < POSTGRES_SCHEMA_VERSION ? 'run readsync-server --pg <url> --migrate' : 'upgrade this server'}`,
+        );
+      }
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresStore(pg, pool, { ...options, onError }, schema);
+  }
+
+  /**
+   * Applies the migrations the database lacks, each in its own transaction,
+   * under an advisory lock (several nodes running it at once is safe).
+   * Returns the versions before and after.
+   */
+  static async migrate(options: Pick<PostgresStoreOptions, 'connectionString' | 'schema'>): Promise<{ from: number; to: number }> {
+    const schema = checkSchemaName(options.schema ?? 'readsync');
+    const pg = await loadPg();
+    const client = new pg.Client({ connectionString: options.connectionString, types: int8AsNumber(pg) });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1::int8)', [batchLockKey(schema, 'readsync', 'migrate')]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const from = await schemaVersion(client, schema);
+      if (from > POSTGRES_SCHEMA_VERSION) throw new SchemaVersionError(`PostgreSQL schema "${schema}" is at version ${from}, newer than this readsync (${POSTGRES_SCHEMA_VERSION})`);
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (m.version <= from) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql.replaceAll('{s}', `"${schema}"`));
+          await client.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+      return { from, to: POSTGRES_SCHEMA_VERSION };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      await client.end();
+    }
+  }
+
+  /**
+   * Messages whose receipt state changed after global ack position `after`,
+   * ascending: the receipt stream, read by every node's event hub.
+   */
+  private async receiptStatesAfter(after: number, limit: number): Promise<MessageRecord[]> {
+    return (
+      await this.pool.query<MsgRow>({
+        name: 'rs-states-after',
+        text: `SELECT ${MSG_COLUMNS} FROM ${this.tables}.messages WHERE last_ack_seq > $1 ORDER BY last_ack_seq LIMIT $2`,
+        values: [after, limit],
+      })
+    ).rows.map(toMsg);
+  }
+
+  private async newClient(): Promise<Client> {
+    const client = new this.pg.Client({ connectionString: this.options.connectionString, types: int8AsNumber(this.pg) });
+    await client.connect();
+    return client;
+  }
+
+  private async runTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map() };
+        let out: T;
+        try {
+          out = await fn(new PostgresSession(client, this.txShared, notes));
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => (broken = true));
+          throw err;
+        }
+        // Notifications are delivered at commit, in commit order, and only if it commits.
+        await client.query(`${this.notifications(client, notes)}COMMIT`);
+        return out;
+      } catch (err) {
+        if (attempt < MAX_ATTEMPTS && RETRYABLE.has(String((err as { code?: unknown }).code))) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** NOTIFY statements for what a transaction moved (positions only), to precede its COMMIT. */
+  private notifications(client: PoolClient, notes: TxNotes): string {
+    const payloads: string[] = [];
+    if (notes.ackSeq > 0) payloads.push(`r ${notes.ackSeq}`);
+    for (const [convId, [from, to]] of notes.messages) payloads.push(`m ${convId} ${from} ${to}`);
+    for (const [convId, seq] of notes.conversations) payloads.push(`c ${convId} ${seq}`);
+    const channel = client.escapeIdentifier(this.channel);
+    return payloads.map((p) => `NOTIFY ${channel}, ${client.escapeLiteral(p)}; `).join('');
+  }
+
+  override close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return this.pool.end();
+  }
+}
+
+function checkSchemaName(schema: string): string {
+  if (!IDENT.test(schema)) throw new Error(`schema: lower-case letters, digits and _ (at most 41), not ${JSON.stringify(schema)}`);
+  return schema;
+}
+
+async function loadPg(): Promise<PgModule> {
+  try {
+    const mod = (await import('pg')) as PgModule & { default?: PgModule };
+    return mod.default ?? mod;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') throw new MissingPostgresDriverError();
+    throw err;
+  }
+}
+
+/** bigint columns as JavaScript numbers (every value here is far below 2^53). */
+function int8AsNumber(pg: PgModule) {
+  return {
+    getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  };
+}
+
+async function schemaVersion(db: Queryable, schema: string): Promise<number> {
+  const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`"${schema}".schema_migrations`]);
+  if (!exists.rows[0]?.t) return 0;
+  const r = await db.query<{ v: number | null }>(`SELECT max(version) AS v FROM "${schema}".schema_migrations`);
+  return r.rows[0]?.v ?? 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * PostgresStore against a real PostgreSQL (a throwaway cluster for this
+ * file): the store contract suite, unchanged, plus what only a shared
+ * database has: migrations, and concurrency between connections.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SyncCore } from '../../src/server/core/SyncCore';
+import { PostgresStore } from '../../src/server/store/PostgresStore';
+import { runStoreContractTests } from '../contracts/storeContract';
+import { startPostgres } from '../support/postgres';
+import type { TestPostgres } from '../support/postgres';
+import { freshSchema, openPostgresStore } from '../support/postgresStores';
+
+let cluster: TestPostgres;
+beforeAll(async () => {
+  cluster = await startPostgres();
+});
+afterAll(() => cluster?.stop());
+
+runStoreContractTests('PostgresStore', () => openPostgresStore(cluster.url));
+
+describe('PostgresStore schema', () => {
+  it('refuses to open a database that was not migrated, and migrating twice is harmless', async () => {
+    await expect(PostgresStore.open({ connectionString: cluster.url, schema: 'never_migrated' })).rejects.toMatchObject({ code: 'schema-version' });
+    const schema = await freshSchema(cluster.url);
+    expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: 1, to: 1 });
+    const store = await PostgresStore.open({ connectionString: cluster.url, schema });
+    expect(await store.lastAckSeq()).toBe(0);
+    await store.close();
+  });
+
+  it('migrates from several nodes at once without a conflict', async () => {
+    const schema = `concurrent_${process.pid}`;
+    const results = await Promise.all([1, 2, 3].map(() => PostgresStore.migrate({ connectionString: cluster.url, schema })));
+    expect(results.map((r) => r.to)).toEqual([1, 1, 1]);
+    expect(results.filter((r) => r.from === 0)).toHaveLength(1);
+  });
+});
+
+describe('PostgresStore with concurrent connections', () => {
+  it('takes positions in a conversation one at a time: concurrent sends get consecutive seqs', async () => {
+    const store = await openPostgresStore(cluster.url, { poolSize: 8 });
+    const core = new SyncCore(store, { secret: 's' });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const sends = Array.from({ length: 20 }, (_, i) =>
+      core.sendMessages(i % 2 ? 'alice' : 'bob', { type: 'send-messages', messages: [{ id: `msg${String(i).padStart(5, '0')}`, convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 }] }),
+    );
+    const seqs = (await Promise.all(sends)).map((r) => r.results[0]?.message?.seq);
+    expect([...seqs].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await store.getConversation('team'))?.seq).toBe(20);
+    await core.close();
+    await store.close();
+  });
+
+  it('applies the same ack batch sent twice at once exactly once, with one stored answer', async () => {
+    const schema = await freshSchema(cluster.url);
+    const [a, b] = await Promise.all([openPostgresStore(cluster.url, { schema }), openPostgresStore(cluster.url, { schema })]);
+    const nodeA = new SyncCore(a, { secret: 's' });
+    const nodeB = new SyncCore(b, { secret: 's' });
+    await nodeA.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const ids = Array.from({ length: 50 }, (_, i) => `msg${String(i).padStart(5, '0')}`);
+    await nodeA.sendMessages('alice', { type: 'send-messages', messages: ids.map((id) => ({ id, convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 })) });
+    const batch = { type: 'ack-batch' as const, batchId: 'same-batch-01', acks: ids.map((m) => ({ m, t: 5 })) };
+    for (let round = 0; round < 5; round++) {
+      const req = { ...batch, batchId: `same-batch-${round}` };
+      const [ra, rb] = await Promise.all([nodeA.ackBatch('bob', req), nodeB.ackBatch('bob', req)]);
+      expect(ra).toEqual(rb); // the second waited for the first, then replayed its answer
+    }
+    expect((await nodeB.queryReceipts('alice', { type: 'receipt-query', messageIds: ids })).receipts.every((r) => r.readCount === 1)).toBe(true);
+    const raw = new pg.Client(cluster.url);
+    await raw.connect();
+    expect((await raw.query(`SELECT count(*)::int AS n FROM "${schema}".reads`)).rows[0]).toEqual({ n: 50 });
+    expect((await raw.query(`SELECT count(*)::int AS n FROM "${schema}".batches`)).rows[0]).toEqual({ n: 5 });
+    await raw.end();
+    for (const c of [nodeA, nodeB]) await c.close();
+    for (const s of [a, b]) await s.close();
+  });
+
+  it('commits ack positions in order: whoever reads the sequence never sees a gap filled later', async () => {
+    const store = await openPostgresStore(cluster.url, { poolSize: 6 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reserved!: () => void;
+    const inside = new Promise<void>((resolve) => (reserved = resolve));
+    const first = store.transaction(async (tx) => {
+      const n = await tx.reserveAckSeqs(3);
+      reserved();
+      await held;
+      return n;
+    });
+    await inside;
+    // A second reservation waits for the first transaction to end.
+    let secondDone = false;
+    const second = store.transaction((tx) => tx.reserveAckSeqs(2)).then((n) => ((secondDone = true), n));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(secondDone).toBe(false);
+    expect(await store.lastAckSeq()).toBe(0); // nothing committed yet
+    release();
+    expect(await Promise.all([first, second])).toEqual([1, 4]);
+    expect(await store.lastAckSeq()).toBe(5);
+    await store.close();
+  });
+});
