@@ -11,6 +11,7 @@ import { TokenAuth } from './auth/TokenAuth';
 import { createSyncServer } from './createSyncServer';
 import { DEMO_USERS, seedDemo } from './seedDemo';
 import { SqliteStore } from './store/SqliteStore';
+import type { Store } from './store/Store';
 
 const USAGE = `Usage:
   readsync-server [options]                 run the reference sync server
@@ -23,6 +24,12 @@ Server options:
   --sqlite-synchronous <full|normal>
                         full (default): every acknowledged write survives power loss.
                         normal: faster ingest, but the last commits before a power loss can vanish
+  --pg <url>            PostgreSQL instead of SQLite (env DATABASE_URL): run several of these servers
+                        ("nodes") on one database behind any load balancer; needs READSYNC_SECRET
+                        (the same on every node) and the pg package (npm install pg@8)
+  --migrate             with --pg: create or upgrade the schema, then exit (run once per deploy)
+  --pg-schema <name>    schema holding readsync's tables (default readsync)
+  --pg-pool <n>         connections per node (default 10)
   --cors <origin>       allow a web app on another origin (e.g. https://app.example.com, or *)
   --static <dir>        serve a built SPA/PWA from the same origin
   --dev                 dev mode: POST /v1/dev/token issues tokens for anyone, demo data. Never in production
@@ -57,6 +64,17 @@ function createPrivateFile(file: string): void {
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
 }
 
+/** The URL without its password, for the log. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(connection string)';
+  }
+}
+
 function parseDuration(s: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(s);
   if (!m) throw new UsageError(`--ttl: not a duration: ${s} (e.g. 3600s, 90m, 12h, 30d)`);
@@ -87,6 +105,10 @@ async function serve(args: string[]): Promise<void> {
       host: { type: 'string', default: process.env.HOST || '127.0.0.1' },
       db: { type: 'string' },
       'sqlite-synchronous': { type: 'string', default: 'full' },
+      pg: { type: 'string', default: process.env.DATABASE_URL || undefined },
+      migrate: { type: 'boolean', default: false },
+      'pg-schema': { type: 'string', default: 'readsync' },
+      'pg-pool': { type: 'string', default: '10' },
       cors: { type: 'string' },
       dev: { type: 'boolean', default: false },
       static: { type: 'string' },
@@ -103,10 +125,36 @@ async function serve(args: string[]): Promise<void> {
   const host = values.host === '' ? '127.0.0.1' : values.host;
   const synchronous = values['sqlite-synchronous'];
   if (synchronous !== 'full' && synchronous !== 'normal') throw new UsageError(`--sqlite-synchronous: full or normal, not ${synchronous}`);
-  const db = dbPath(values.db);
-  if (db) createPrivateFile(db);
-  const store = new SqliteStore({ filename: db ?? ':memory:', synchronous });
-  const secret = loadSecret(db, values.secret, true);
+  const pgUrl = values.pg || undefined;
+  if (values.migrate && !pgUrl) throw new UsageError('--migrate: needs --pg <url> (or DATABASE_URL)');
+  if (pgUrl && values.db) throw new UsageError('--pg and --db: choose one storage');
+  let store: Store;
+  let secret: string | undefined;
+  let db: string | undefined;
+  let storage: string;
+  if (pgUrl) {
+    const poolSize = Number(values['pg-pool']);
+    if (!Number.isInteger(poolSize) || poolSize < 1) throw new UsageError(`--pg-pool: a positive integer, not ${values['pg-pool']}`);
+    // Loaded only here: SQLite users need not install pg.
+    const { PostgresStore } = await import('./store/PostgresStore');
+    const options = { connectionString: pgUrl, schema: values['pg-schema'], poolSize };
+    if (values.migrate) {
+      const { from, to } = await PostgresStore.migrate(options);
+      console.log(from === to ? `readsync: schema "${options.schema}" is up to date (version ${to})` : `readsync: schema "${options.schema}" migrated from version ${from} to ${to}`);
+      return;
+    }
+    // Every node must sign and check tokens and cursors alike: a random per-process secret would not do.
+    if (!values.secret) throw new UsageError('--pg: set READSYNC_SECRET (the same on every node): tokens and cursors signed by one node must verify on the others');
+    store = await PostgresStore.open(options);
+    secret = values.secret;
+    storage = `PostgreSQL ${redactUrl(pgUrl)} (schema ${options.schema}, ${poolSize} connections)`;
+  } else {
+    db = dbPath(values.db);
+    if (db) createPrivateFile(db);
+    store = new SqliteStore({ filename: db ?? ':memory:', synchronous });
+    secret = loadSecret(db, values.secret, true);
+    storage = db ? `${db} (synchronous=${synchronous})` : 'in memory (lost on exit)';
+  }
   const staticDir = values.static ? resolve(values.static) : undefined;
   if (staticDir && !existsSync(staticDir)) console.warn(`readsync: --static ${staticDir} does not exist (build the demo first); serving the API only`);
 
@@ -123,7 +171,7 @@ async function serve(args: string[]): Promise<void> {
   const { url } = await server.listen(port, host);
 
   console.log(`readsync sync server listening on ${url}`);
-  console.log(`  storage: ${db ? `${db} (synchronous=${synchronous})` : 'in memory (lost on exit)'}`);
+  console.log(`  storage: ${storage}`);
   if (!secret) console.log('  secret: random for this process (tokens and cursors die with it; set READSYNC_SECRET or use --db)');
   if (values.cors) console.log(`  CORS: ${values.cors}`);
   if (values.dev) console.log(`  dev mode: POST ${url}/v1/dev/token {"userId": "alice"} issues tokens; demo users: ${DEMO_USERS.join(', ')}`);
