@@ -223,6 +223,16 @@ export class MemoryOps implements SyncOps {
       .map(copy);
   }
 
+  /** Messages whose receipt state changed after `afterAckSeq`, ascending (the receipt stream; a scan: tests only). */
+  receiptStatesAfter(afterAckSeq: number, limit: number): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    for (const msg of this.messages.values()) if (msg.lastAckSeq > afterAckSeq) out.push(msg);
+    return out
+      .sort((a, b) => a.lastAckSeq - b.lastAckSeq)
+      .slice(0, limit)
+      .map(copy);
+  }
+
   getRead(messageId: string, userId: string): ReadRecord | undefined {
     const r = this.reads.get(messageId)?.get(userId);
     return r && copy(r);

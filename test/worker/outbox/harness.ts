@@ -16,6 +16,7 @@ import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
 import { MemoryTransport } from '../../../worker/transport/MemoryTransport';
+import { ClusterBackend, FeedMemoryStore } from '../../support/clusterBackend';
 import type { Transport } from '../../../worker/transport/Transport';
 import type { FlushOptions } from '../../../src/bridge';
 
@@ -68,18 +69,29 @@ export const GROUP = 'team';
 
 /** The server and a group with `readers`; alice sends messages that ask for receipts. */
 export class World {
-  private readonly store = new MemoryStore();
-  readonly core = new SyncCore(this.store, { now: () => Date.now() });
+  private readonly store: MemoryStore;
+  /** The server as the test reads it (with `cluster`: one more node on the same store). */
+  readonly core: SyncCore;
+  /** Several nodes the devices' requests are spread over (`create(readers, { nodes })`), or none. */
+  readonly cluster: ClusterBackend | null;
   readonly idb = new IDBFactory();
   private buses = new Map<string, KickBus>();
   private transports = new Map<string, MemoryTransport>();
   private seq = 0;
 
-  private constructor(readonly readers: string[]) {}
+  private constructor(
+    readonly readers: string[],
+    cluster?: { nodes: number; random: () => number },
+  ) {
+    const options = { now: () => Date.now() };
+    this.store = cluster ? new FeedMemoryStore() : new MemoryStore();
+    this.core = new SyncCore(this.store, options);
+    this.cluster = cluster ? new ClusterBackend(this.store as FeedMemoryStore, cluster.nodes, cluster.random, options) : null;
+  }
 
-  /** A world whose group (sender and readers) exists on the server. */
-  static async create(readers: string[] = ['bob', 'carol']): Promise<World> {
-    const world = new World(readers);
+  /** A world whose group (sender and readers) exists on the server; with `nodes`, a server of that many nodes. */
+  static async create(readers: string[] = ['bob', 'carol'], cluster?: { nodes: number; random: () => number }): Promise<World> {
+    const world = new World(readers, cluster);
     await world.core.admin.createGroup({ id: GROUP, name: 'Team', groupType: 'work', members: [SENDER, ...readers] });
     return world;
   }
@@ -87,7 +99,7 @@ export class World {
   /** One transport per user: a device's network is shared by its tabs. */
   transport(user: string): MemoryTransport {
     let t = this.transports.get(user);
-    if (!t) this.transports.set(user, (t = new MemoryTransport(this.core, user)));
+    if (!t) this.transports.set(user, (t = new MemoryTransport(this.cluster ?? this.core, user)));
     return t;
   }
 
