@@ -62,7 +62,15 @@ interface MsgRow {
   last_ack_seq: number;
 }
 
-const MSG_COLUMNS = 'id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq';
+/** A message with its receipt counters (0 until its first read). */
+const MSG_SELECT = (s: string) =>
+  `SELECT m.id, m.conv_id, m.conv_type, m.sender_id, m.text, m.need_receipt, m.seq, m.sent_at, m.audience_count,
+    COALESCE(r.read_count, 0) AS read_count, COALESCE(r.last_read_at, 0) AS last_read_at, COALESCE(r.last_ack_seq, 0) AS last_ack_seq
+    FROM ${s}.messages m LEFT JOIN ${s}.receipt_states r ON r.message_id = m.id`;
+/** Messages whose receipt changed, from the receipt states' side (their index gives the order). */
+const CHANGED_SELECT = (s: string) =>
+  `SELECT m.id, m.conv_id, m.conv_type, m.sender_id, m.text, m.need_receipt, m.seq, m.sent_at, m.audience_count, r.read_count, r.last_read_at, r.last_ack_seq
+    FROM ${s}.receipt_states r JOIN ${s}.messages m ON m.id = r.message_id`;
 const toMsg = (r: MsgRow): MessageRecord => ({
   id: r.id,
   convId: r.conv_id,
@@ -239,21 +247,31 @@ class PostgresSession implements Store {
   }
 
   async getMessage(id: string): Promise<MessageRecord | undefined> {
-    const [r] = await this.rows<MsgRow>('rs-get-msg', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE id = $1`, [id]);
+    const [r] = await this.rows<MsgRow>('rs-get-msg', `${MSG_SELECT(this.shared.s)} WHERE m.id = $1`, [id]);
     return r && toMsg(r);
   }
 
   async getMessages(ids: readonly string[]): Promise<MessageRecord[]> {
     if (ids.length === 0) return [];
-    return (await this.rows<MsgRow>('rs-get-msgs', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE id = ANY($1::text[])`, [ids])).map(toMsg);
+    return (await this.rows<MsgRow>('rs-get-msgs', `${MSG_SELECT(this.shared.s)} WHERE m.id = ANY($1::text[])`, [ids])).map(toMsg);
   }
 
   async insertMessage(rec: MessageRecord): Promise<void> {
+    const { s } = this.shared;
     await this.rows(
       'rs-ins-msg',
-      `INSERT INTO ${this.shared.s}.messages (${MSG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [rec.id, rec.convId, rec.convType, rec.senderId, rec.text, rec.needReadReceipt, rec.seq, rec.sentAt, rec.audienceCount, rec.readCount, rec.lastReadAt, rec.lastAckSeq],
+      `INSERT INTO ${s}.messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [rec.id, rec.convId, rec.convType, rec.senderId, rec.text, rec.needReadReceipt, rec.seq, rec.sentAt, rec.audienceCount],
     );
+    if (rec.readCount !== 0 || rec.lastReadAt !== 0 || rec.lastAckSeq !== 0) {
+      await this.rows('rs-ins-state', `INSERT INTO ${s}.receipt_states (message_id, sender_id, read_count, last_read_at, last_ack_seq) VALUES ($1, $2, $3, $4, $5)`, [
+        rec.id,
+        rec.senderId,
+        rec.readCount,
+        rec.lastReadAt,
+        rec.lastAckSeq,
+      ]);
+    }
     if (this.notes) {
       const range = this.notes.messages.get(rec.convId);
       if (range) {
@@ -265,7 +283,7 @@ class PostgresSession implements Store {
 
   async messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     return (
-      await this.rows<MsgRow>('rs-msgs-after', `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE conv_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [convId, afterSeq, limit])
+      await this.rows<MsgRow>('rs-msgs-after', `${MSG_SELECT(this.shared.s)} WHERE m.conv_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`, [convId, afterSeq, limit])
     ).map(toMsg);
   }
 
@@ -275,17 +293,31 @@ class PostgresSession implements Store {
     const added: number[] = [];
     const readAt: number[] = [];
     const ackSeq: number[] = [];
+    const at = new Map<string, number>();
     for (const u of updates) {
+      // One row per message (an upsert may not touch a row twice): repeats are merged.
+      const i = at.get(u.messageId);
+      if (i !== undefined) {
+        added[i]! += u.added;
+        readAt[i] = Math.max(readAt[i]!, u.lastReadAt);
+        ackSeq[i] = Math.max(ackSeq[i]!, u.lastAckSeq);
+        continue;
+      }
+      at.set(u.messageId, ids.length);
       ids.push(u.messageId);
       added.push(u.added);
       readAt.push(u.lastReadAt);
       ackSeq.push(u.lastAckSeq);
     }
-    // One statement for the batch, whatever its size: the arrays are its only parameters.
+    // One statement for the batch, whatever its size: the arrays are its only parameters. The
+    // first read of a message creates its narrow state row; an unknown message moves nothing.
+    const { s } = this.shared;
     await this.rows(
       'rs-upd-reads',
-      `UPDATE ${this.shared.s}.messages m SET read_count = m.read_count + v.n, last_read_at = GREATEST(m.last_read_at, v.lr), last_ack_seq = GREATEST(m.last_ack_seq, v.la)
-        FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) WHERE m.id = v.id`,
+      `INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
+        SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
+        ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
+          last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)`,
       [ids, added, readAt, ackSeq],
     );
   }
@@ -294,7 +326,7 @@ class PostgresSession implements Store {
     return (
       await this.rows<MsgRow>(
         'rs-changes-of',
-        `SELECT ${MSG_COLUMNS} FROM ${this.shared.s}.messages WHERE sender_id = $1 AND last_ack_seq > $2 ORDER BY last_ack_seq LIMIT $3`,
+        `${CHANGED_SELECT(this.shared.s)} WHERE r.sender_id = $1 AND r.last_ack_seq > $2 ORDER BY r.last_ack_seq LIMIT $3`,
         [senderId, afterAckSeq, limit],
       )
     ).map(toMsg);
@@ -514,7 +546,7 @@ export class PostgresStore extends PostgresSession {
     return (
       await this.pool.query<MsgRow>({
         name: 'rs-states-after',
-        text: `SELECT ${MSG_COLUMNS} FROM ${this.tables}.messages WHERE last_ack_seq > $1 ORDER BY last_ack_seq LIMIT $2`,
+        text: `${CHANGED_SELECT(this.tables)} WHERE r.last_ack_seq > $1 ORDER BY r.last_ack_seq LIMIT $2`,
         values: [after, limit],
       })
     ).rows.map(toMsg);

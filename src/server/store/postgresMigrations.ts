@@ -12,9 +12,14 @@
  *   unread-member range (ordered by user_id) of a group;
  *   spans_open (user_id, conv_id) WHERE left_seq IS NULL: a user's conversations.
  * - messages_conv_seq (conv_id, seq): pulling a conversation after a position.
- * - messages_sender_ack (sender_id, last_ack_seq): replaying a sender's
- *   receipt changes after a cursor; messages_ack (last_ack_seq): the receipt
- *   stream every node reads after the position it has delivered.
+ *   Messages never change once stored; their receipt counters live in
+ *   receipt_states, a narrow row per message that has been read, because an
+ *   ack batch rewrites the counter row of every message it reads (in
+ *   PostgreSQL an update writes a new row version and new entries in every
+ *   index of the table: on the message row that was 4 indexes and the text).
+ * - receipt_states_sender (sender_id, last_ack_seq): replaying a sender's
+ *   receipt changes after a cursor; receipt_states_ack (last_ack_seq): the
+ *   receipt stream every node reads after the position it has delivered.
  * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
  *   reads_order (message_id, ack_seq): read members in ack order.
  * - batches PK (user_id, batch_id): ack batch results for idempotent replays.
@@ -31,7 +36,7 @@ export interface Migration {
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'conversations, membership spans, messages with receipt counters, reads, batch results, counters',
+    description: 'conversations, membership spans, messages, receipt states, reads, batch results, counters',
     sql: `
 CREATE TABLE {s}.conversations (
   id text COLLATE "C" PRIMARY KEY,
@@ -63,14 +68,19 @@ CREATE TABLE {s}.messages (
   need_receipt boolean NOT NULL,
   seq bigint NOT NULL,
   sent_at bigint NOT NULL,
-  audience_count integer NOT NULL,
+  audience_count integer NOT NULL
+);
+CREATE UNIQUE INDEX messages_conv_seq ON {s}.messages (conv_id, seq);
+
+CREATE TABLE {s}.receipt_states (
+  message_id text COLLATE "C" PRIMARY KEY,
+  sender_id text COLLATE "C" NOT NULL,
   read_count integer NOT NULL,
   last_read_at bigint NOT NULL,
   last_ack_seq bigint NOT NULL
-);
-CREATE UNIQUE INDEX messages_conv_seq ON {s}.messages (conv_id, seq);
-CREATE INDEX messages_sender_ack ON {s}.messages (sender_id, last_ack_seq);
-CREATE INDEX messages_ack ON {s}.messages (last_ack_seq) WHERE last_ack_seq > 0;
+) WITH (fillfactor = 70);
+CREATE INDEX receipt_states_sender ON {s}.receipt_states (sender_id, last_ack_seq);
+CREATE INDEX receipt_states_ack ON {s}.receipt_states (last_ack_seq);
 
 CREATE TABLE {s}.reads (
   message_id text COLLATE "C" NOT NULL,
