@@ -11,12 +11,18 @@
  *
  * Run: npx tsx bench/load/busyClients.bench.ts   (or `npm run bench -- load`)
  * Env: BENCH_LOAD_USERS (200), BENCH_LOAD_SECONDS (20), BENCH_LOAD_ACKS (acks per batch, 50),
- *      BENCH_LOAD_EVENTS=0 (no event streams), BENCH_LOAD_SYNCHRONOUS=normal
+ *      BENCH_LOAD_EVENTS=0 (no event streams), BENCH_LOAD_SYNCHRONOUS=normal,
+ *      BENCH_LOAD_NODES=2 (issue 12: that many node processes on one throwaway PostgreSQL with
+ *      its durable defaults; user u talks to node u mod N, as a balancer would spread them; one
+ *      probe per node)
  */
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { PostgresStore } from '../../src/server/store/PostgresStore';
+import { startPostgres } from '../../test/support/postgres';
+import type { TestPostgres } from '../../test/support/postgres';
 import { messageId, userId } from './loadNames';
 import { spawnLoadServer } from './spawnLoadServer';
 import type { LoadServer } from './spawnLoadServer';
@@ -30,6 +36,7 @@ const GROUP_SIZE = 50;
 const MESSAGES_PER_USER = 20;
 const TIMEOUT_MS = 10_000;
 const PROBE_EVERY_MS = 100;
+const NODES = Number(process.env.BENCH_LOAD_NODES ?? 1);
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mb = (bytes: number) => `${fmt(bytes / 1024 / 1024)} MB`;
@@ -158,37 +165,53 @@ function openEvents(server: LoadServer, u: number, frames: { n: number }): Promi
 
 async function main(): Promise<void> {
   const before = loadavg()[0] ?? NaN;
-  const server = await spawnLoadServer({ users: USERS, groupSize: GROUP_SIZE, messagesPerUser: MESSAGES_PER_USER, synchronous: SYNCHRONOUS });
+  const setup = { users: USERS, groupSize: GROUP_SIZE, messagesPerUser: MESSAGES_PER_USER, synchronous: SYNCHRONOUS } as const;
+  let pg: TestPostgres | undefined;
+  const servers: LoadServer[] = [];
+  if (NODES > 1) {
+    pg = await startPostgres({ durability: 'durable' });
+    await PostgresStore.migrate({ connectionString: pg.url, schema: 'readsync' });
+    for (let i = 0; i < NODES; i++) servers.push(await spawnLoadServer({ ...setup, pg: { url: pg.url, schema: 'readsync', seed: i === 0 } }));
+  } else servers.push(await spawnLoadServer(setup));
+  const serverOf = (u: number) => servers[u % servers.length]!;
   try {
     const frames = { n: 0 };
-    const sockets = EVENTS ? await Promise.all(Array.from({ length: USERS }, (_, u) => openEvents(server, u, frames))) : [];
-    const users = await Promise.all(Array.from({ length: USERS }, (_, u) => connectUser(server, u)));
+    const sockets = EVENTS ? await Promise.all(Array.from({ length: USERS }, (_, u) => openEvents(serverOf(u), u, frames))) : [];
+    const users = await Promise.all(Array.from({ length: USERS }, (_, u) => connectUser(serverOf(u), u)));
     const stats: Stats = { latencies: [], acksAnswered: 0, acksAccepted: 0, timeouts: 0, errors: 0, statuses: new Map() };
-    const cpu0 = server.cpuMs();
+    const cpuAll = () => servers.reduce((sum, x) => sum + x.cpuMs(), 0);
+    const cpu0 = cpuAll();
     const ownCpu0 = process.cpuUsage();
-    server.startLoopDelay();
+    for (const x of servers) x.startLoopDelay();
     const t0 = performance.now();
     const until = t0 + SECONDS * 1000;
-    const probe = new Worker(new URL('./probeWorker.mjs', import.meta.url), {
-      workerData: { url: server.url, intervalMs: PROBE_EVERY_MS, durationMs: SECONDS * 1000, timeoutMs: TIMEOUT_MS },
-    });
-    const probed = new Promise<{ latencies: number[]; phases: [number, number, number][]; timeouts: number; errors: number }>((resolve, reject) => {
-      probe.once('message', resolve);
-      probe.once('error', reject);
-    });
+    const probes = servers.map(
+      (x) => new Worker(new URL('./probeWorker.mjs', import.meta.url), { workerData: { url: x.url, intervalMs: PROBE_EVERY_MS * servers.length, durationMs: SECONDS * 1000, timeoutMs: TIMEOUT_MS } }),
+    );
+    type Probed = { latencies: number[]; phases: [number, number, number][]; timeouts: number; errors: number };
+    const probed = Promise.all(
+      probes.map(
+        (probe) =>
+          new Promise<Probed>((resolve, reject) => {
+            probe.once('message', resolve);
+            probe.once('error', reject);
+          }),
+      ),
+    ).then((all): Probed => ({ latencies: all.flatMap((x) => x.latencies), phases: all.flatMap((x) => x.phases), timeouts: all.reduce((n, x) => n + x.timeouts, 0), errors: all.reduce((n, x) => n + x.errors, 0) }));
     let rssPeak = 0;
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, server.memory().rss)), 250);
-    await Promise.all(users.map((user) => runUser(server, user, until, stats)));
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, ...servers.map((x) => x.memory().rss))), 250);
+    await Promise.all(users.map((user) => runUser(serverOf(user.u), user, until, stats)));
     const wall = (performance.now() - t0) / 1000;
-    const cpu = (server.cpuMs() - cpu0) / 1000;
+    const cpu = (cpuAll() - cpu0) / 1000;
     const own = process.cpuUsage(ownCpu0);
     const ownCpu = (own.user + own.system) / 1e6;
-    const loop = await server.loopDelay();
+    const loops = await Promise.all(servers.map((x) => x.loopDelay()));
+    const loop = { p50: Math.max(...loops.map((l) => l.p50)), p99: Math.max(...loops.map((l) => l.p99)), max: Math.max(...loops.map((l) => l.max)) };
     const p = await probed;
     clearInterval(sampler);
-    rssPeak = Math.max(rssPeak, server.memory().rss);
+    rssPeak = Math.max(rssPeak, ...servers.map((x) => x.memory().rss));
     for (const ws of sockets) ws.terminate();
-    void probe.terminate();
+    for (const probe of probes) void probe.terminate();
 
     const lat = stats.latencies.sort((a, b) => a - b);
     const pl = p.latencies.sort((a, b) => a - b);
@@ -198,7 +221,7 @@ async function main(): Promise<void> {
     const pass = probeP99 <= 1000 && stats.timeouts === 0 && p.timeouts === 0;
     const other = [...stats.statuses].filter(([s]) => s !== 200).map(([s, n]) => `${n}× ${s}`);
     console.log(
-      `busy clients: ${USERS} users, each a keep-alive connection in a closed loop of ${ACKS_PER_BATCH}-ack batches and member pages${EVENTS ? ', plus an event stream' : ''}; ${SECONDS} s; server in its own process (SQLite on disk, synchronous=${SYNCHRONOUS.toUpperCase()}); load average before ${fmt(before, 2)}`,
+      `busy clients: ${USERS} users, each a keep-alive connection in a closed loop of ${ACKS_PER_BATCH}-ack batches and member pages${EVENTS ? ', plus an event stream' : ''}; ${SECONDS} s; ${NODES > 1 ? `${NODES} node processes on one PostgreSQL (durable defaults), users spread over them, one probe per node` : `server in its own process (SQLite on disk, synchronous=${SYNCHRONOUS.toUpperCase()})`}; load average before ${fmt(before, 2)}`,
     );
     console.log(`  acks                 : ${fmt(stats.acksAnswered / wall)} answered/s, ${fmt(stats.acksAccepted / wall)} accepted/s`);
     console.log(
@@ -208,7 +231,7 @@ async function main(): Promise<void> {
       `  /healthz probe       : ${pl.length + p.timeouts} fresh connections, one per ${PROBE_EVERY_MS} ms: p50 ${fmt(percentile(probeAll, 50))} ms, p99 ${fmt(probeP99)} ms, max ${fmt(pl.at(-1) ?? NaN)} ms; timeouts ${p.timeouts}, errors ${p.errors}`,
     );
     console.log(
-      `  server               : RSS peak ${mb(rssPeak)}, CPU ${fmt((cpu / wall) * 100)} % of one core, event-loop delay p50 ${fmt(loop.p50)} ms, p99 ${fmt(loop.p99)} ms, max ${fmt(loop.max)} ms${EVENTS ? `; ${fmt(frames.n)} event frames received` : ''}`,
+      `  server${NODES > 1 ? 's' : ' '}              : RSS peak ${mb(rssPeak)}${NODES > 1 ? ' (largest node)' : ''}, CPU ${fmt((cpu / wall) * 100)} % of one core${NODES > 1 ? ' (nodes together; PostgreSQL not counted)' : ''}, event-loop delay p50 ${fmt(loop.p50)} ms, p99 ${fmt(loop.p99)} ms, max ${fmt(loop.max)} ms${EVENTS ? `; ${fmt(frames.n)} event frames received` : ''}`,
     );
     console.log(`  load generator       : CPU ${fmt((ownCpu / wall) * 100)} % of one core (probe thread included); load average after ${fmt(loadavg()[0] ?? NaN, 2)}`);
     if (process.env.BENCH_VERBOSE) {
@@ -217,7 +240,8 @@ async function main(): Promise<void> {
     }
     console.log(`  bar                  : probe p99 ≤ 1,000 ms and no timeouts: ${pass ? 'PASS' : 'MISS'}\n`);
   } finally {
-    await server.stop();
+    for (const x of servers) await x.stop();
+    await pg?.stop();
   }
 }
 

@@ -16,4 +16,6 @@ export interface LoadServerSetup {
   synchronous?: 'full' | 'normal';
   /** Extra `SyncServerConfig` fields (JSON). */
   config?: Record<string, unknown>;
+  /** A node on PostgreSQL instead of SQLite; `seed`: this node seeds the (migrated, empty) schema. */
+  pg?: { url: string; schema: string; seed: boolean };
 }

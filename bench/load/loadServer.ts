@@ -11,25 +11,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SqliteStore, createSyncServer } from '../../src/server';
-import type { SyncServerConfig } from '../../src/server';
+import { PostgresStore, SqliteStore, createSyncServer } from '../../src/server';
+import type { Store, SyncServerConfig } from '../../src/server';
 import { BENCH_SECRET, groupOf, messageId, userId } from './loadNames';
 import type { LoadServerSetup } from './loadNames';
 
 async function main(): Promise<void> {
   const setup = JSON.parse(process.env.BENCH_LOAD_SERVER ?? '{}') as LoadServerSetup;
   const dir = mkdtempSync(join(tmpdir(), 'readsync-load-'));
-  const store = new SqliteStore({ filename: join(dir, 'load.db'), synchronous: setup.synchronous ?? 'full' });
+  const store: Store = setup.pg
+    ? await PostgresStore.open({ connectionString: setup.pg.url, schema: setup.pg.schema })
+    : new SqliteStore({ filename: join(dir, 'load.db'), synchronous: setup.synchronous ?? 'full' });
   const config: SyncServerConfig = { secret: BENCH_SECRET, ...setup.config };
   const server = await createSyncServer({ store, config });
+  const seed = !setup.pg || setup.pg.seed;
 
   // Users u00000…, in groups of `groupSize`; each sends `messagesPerUser` messages that ask for receipts.
-  const groups = Math.ceil(setup.users / setup.groupSize);
+  const groups = seed ? Math.ceil(setup.users / setup.groupSize) : 0;
   for (let g = 0; g < groups; g++) {
     const members = Array.from({ length: Math.min(setup.groupSize, setup.users - g * setup.groupSize) }, (_, i) => userId(g * setup.groupSize + i));
     await server.core.admin.createGroup({ id: `g${g}`, name: `G${g}`, groupType: 'work', members });
   }
-  for (let u = 0; u < setup.users; u++) {
+  for (let u = 0; seed && u < setup.users; u++) {
     const messages = Array.from({ length: setup.messagesPerUser }, (_, i) => ({ id: messageId(u, i), convId: groupOf(u, setup.groupSize), text: 'load', needReadReceipt: true, createdAt: 1 }));
     for (let i = 0; i < messages.length; i += 100) await server.core.sendMessages(userId(u), { type: 'send-messages', messages: messages.slice(i, i + 100) });
   }
