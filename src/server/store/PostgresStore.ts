@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type * as PgNamespace from 'pg';
-import type { Client, Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 import type { AckBatchResponse } from '../../protocol';
 import { PostgresChangeFeed } from './PostgresChangeFeed';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
@@ -35,7 +35,18 @@ export class SchemaVersionError extends Error {
 }
 
 type PgModule = typeof PgNamespace;
-type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
+/**
+ * What a session needs of a pool or a client: `query`. Our own shape, so the
+ * published declarations never name pg's types (`@types/pg` is not needed to
+ * use readsync/server).
+ */
+interface Queryable {
+  query<R extends QueryResultRow>(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows of any shape, as pg types them
+type QueryResultRow = Record<string, any>;
 
 /** What a transaction tells the other nodes at commit: positions, never data. */
 interface TxNotes {
