@@ -10,6 +10,7 @@ import {
   parseArgument,
   toErrorPayload,
   type Conversation,
+  type ConvType,
   type ErrorPayload,
   type Limits,
   type ReadMemberPage,
@@ -29,14 +30,15 @@ import type {
   SyncStatus,
   WorkerApi,
 } from '../src/bridge';
-import type { ReadSyncDb } from './db/ReadSyncDb';
+import type { MessageRow, ReadSyncDb } from './db/ReadSyncDb';
 import { Flusher } from './outbox/Flusher';
 import type { FlushScheduler, FlushStatus, FlusherDeps } from './outbox/FlusherContract';
 import type { EventStreamStatus, Transport } from './transport/Transport';
 import { SubscriptionHub } from './SubscriptionHub';
 import { SyncEngine } from './SyncEngine';
 import { enqueueMarkRead } from './store/enqueueMarkRead';
-import { enqueueMessage } from './store/enqueueMessage';
+import { enqueueMessages, type SendItem } from './store/enqueueMessage';
+import { SendQueue } from './store/SendQueue';
 import { META_USER, loadConfig } from './store/meta';
 import { toLocalMessage } from './store/readState';
 import { withStorage } from './store/storageErrors';
@@ -81,6 +83,7 @@ export class ReadSyncWorker implements WorkerApi {
   private readonly transport: Transport;
   private readonly now: () => number;
   private readonly receiptQueries: ReceiptQueries;
+  private readonly sends: SendQueue;
   private config: ServerConfig | null = null;
   private starting: Promise<void> | null = null;
   private closed = false;
@@ -142,9 +145,14 @@ export class ReadSyncWorker implements WorkerApi {
       },
       onError: (err) => this.noteError('sync', err),
       onStored: (table, rows) => this.hub.prime(table, rows),
+      isSending: (id) => this.flusher.isSending?.(id) ?? false,
       onReceipts: (receipts) => this.hub.preview(receipts),
       onSynced: () => this.noteSuccess('sync'),
     });
+    this.sends = new SendQueue(
+      (calls) => withStorage('sendMessage', () => enqueueMessages(this.db, calls, this.userId, (item, conv) => this.checkSend(item, conv))),
+      () => this.flusher.notifyEnqueued(),
+    );
     this.receiptQueries = new ReceiptQueries({
       db: this.db,
       transport: this.transport,
@@ -203,20 +211,17 @@ export class ReadSyncWorker implements WorkerApi {
   async sendMessage(input: SendMessageInput): Promise<LocalMessage> {
     await this.ready();
     const args = parseArgument(SendInputSchema, input, 'sendMessage');
-    // A conversation not synced yet is no reason to refuse: the message is stored and queued, and
-    // the server decides at flush (a refusal leaves it failed with the reason, like any other).
-    const conv = await withStorage('sendMessage', () => this.db.conversations.get(args.convId));
-    if (conv && args.convType !== undefined && args.convType !== conv.type) {
-      throw new ValidationError(`sendMessage: ${args.convId} is a ${conv.type} conversation, not ${args.convType}`);
-    }
-    const needReadReceipt = args.needReadReceipt ?? false;
-    if (needReadReceipt && conv?.type === 'group') this.assertReceiptsEnabled(conv);
-    const createdAt = this.stamp();
-    const out = { id: args.id ?? newMessageId(), convId: args.convId, text: args.text, needReadReceipt, createdAt };
-    const convType = conv?.type ?? args.convType ?? 'group';
-    const row = await withStorage('sendMessage', () => enqueueMessage(this.db, convType, out, this.userId));
-    this.flusher.notifyEnqueued();
-    return toLocalMessage(row);
+    const [row] = await this.sends.send([this.sendItem(args)]);
+    return toLocalMessage(row as MessageRow);
+  }
+
+  async sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]> {
+    await this.ready();
+    // Every item is checked before anything is stored: a bad one refuses the whole call.
+    const list = parseArgument(v.array(SendInputSchema), inputs, 'sendMessages');
+    if (list.length === 0) return [];
+    const rows = await this.sends.send(list.map((args) => this.sendItem(args)));
+    return rows.map((row) => toLocalMessage(row));
   }
 
   async receiveMessages(messages: unknown): Promise<void> {
@@ -331,6 +336,28 @@ export class ReadSyncWorker implements WorkerApi {
   private async ready(): Promise<void> {
     this.assertOpen();
     if (this.starting) await this.starting;
+  }
+
+  /** A validated send input as the message to store, stamped now (so call order is send order). */
+  private sendItem(args: v.InferOutput<typeof SendInputSchema>): SendItem {
+    const out = { id: args.id ?? newMessageId(), convId: args.convId, text: args.text, needReadReceipt: args.needReadReceipt ?? false, createdAt: this.stamp() };
+    const item: SendItem = { out, generatedId: args.id === undefined };
+    if (args.convType !== undefined) item.convType = args.convType;
+    return item;
+  }
+
+  /**
+   * The rules a send meets before it is stored. A conversation not synced yet
+   * is no reason to refuse: the message is queued and the server decides at
+   * flush (a refusal leaves it failed with the reason, like any other).
+   */
+  private checkSend(item: SendItem, conv: Conversation | undefined): ConvType {
+    const { out, convType } = item;
+    if (conv && convType !== undefined && convType !== conv.type) {
+      throw new ValidationError(`sendMessage: ${out.convId} is a ${conv.type} conversation, not ${convType}`);
+    }
+    if (out.needReadReceipt && conv?.type === 'group') this.assertReceiptsEnabled(conv);
+    return conv?.type ?? convType ?? 'group';
   }
 
   private assertReceiptsEnabled(conv: Conversation): void {

@@ -8,7 +8,8 @@ import { readMany } from './store/readMany';
 import { loadQueuedAcks } from './store/queuedAcks';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
-import { loadConversations, loadCounts, loadMessages } from './subscriptions/loadViews';
+import { loadConversations, loadMessages } from './subscriptions/loadViews';
+import { StatusCounts } from './subscriptions/StatusCounts';
 import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
 
 /** The in-memory part of SyncStatus (the counts come from the database). */
@@ -100,6 +101,8 @@ export class SubscriptionHub {
   private scheduled = false;
   private running: Promise<void> | null = null;
   private closed = false;
+  /** The pending/rejected counts of the sync status, reloaded at most every 250 ms during bursts. */
+  private readonly counts: StatusCounts;
   /** Rows this worker just committed, so the next tick need not read them back (see `prime`). */
   private primed = { messages: new Map<string, unknown>(), receipts: new Map<string, unknown>() };
   private readonly onMutated = (parts: ObservabilitySet): void => this.noteMutation(parts);
@@ -109,6 +112,10 @@ export class SubscriptionHub {
     private readonly userId: string,
     private readonly schedule: (fn: () => void) => void = (fn) => void setTimeout(fn, 0),
   ) {
+    this.counts = new StatusCounts(db, () => {
+      this.dirty.status = true;
+      this.kick();
+    });
     Dexie.on('storagemutated', this.onMutated);
   }
 
@@ -221,12 +228,16 @@ export class SubscriptionHub {
 
   /** Resolves once no recomputation is scheduled or running (tests, close). */
   async idle(): Promise<void> {
-    while (this.running || this.scheduled) await (this.running ?? new Promise<void>((r) => this.schedule(r)));
+    while (this.running || this.scheduled || this.counts.scheduled) {
+      if (!this.running && !this.scheduled) await this.counts.whenDue();
+      else await (this.running ?? new Promise<void>((r) => this.schedule(r)));
+    }
   }
 
   /** Stops listening and drops every subscription. */
   close(): void {
     this.closed = true;
+    this.counts.close();
     Dexie.on('storagemutated').unsubscribe(this.onMutated);
     this.bySub.clear();
     this.byKey.clear();
@@ -261,6 +272,7 @@ export class SubscriptionHub {
       }
       this.dirty.lists = true;
       this.dirty.status = true;
+      this.counts.invalidate();
     }
     if (receipts) {
       const stream = this.byKey.has('receipts');
@@ -286,6 +298,7 @@ export class SubscriptionHub {
       for (const k of outbox.keys) this.dirty.ackKeys.add(k);
       this.dirty.lists = true;
       this.dirty.status = true;
+      this.counts.invalidate();
     }
     if (relevant) this.kick();
   }
@@ -387,7 +400,7 @@ export class SubscriptionHub {
   private load(q: Query): Promise<unknown> {
     if (q.kind === 'messages') return loadMessages(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
     if (q.kind === 'conversations') return loadConversations(this.db);
-    return loadCounts(this.db).then((counts): SyncStatus => ({ ...this.flags, ...counts }));
+    return this.counts.get().then((counts): SyncStatus => ({ ...this.flags, ...counts }));
   }
 
   private updateReadState(e: Entry): void {

@@ -37,6 +37,8 @@ export interface SyncEngineDeps {
   onSynced?(): void;
   /** Validated receipt updates about to be written (the hub shows them without waiting for the disk). */
   onReceipts?(receipts: readonly MessageReceipt[]): void;
+  /** Whether the flusher has this message of mine on the wire (its answer will store it: skip the echo). */
+  isSending?(messageId: string): boolean;
   /** Rows just committed (for the subscription hub, so it need not read them back). */
   onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
 }
@@ -164,9 +166,14 @@ export class SyncEngine {
         if (event.cursor !== undefined && (await loadReceiptCursor(db)) === null) await applyReceipts(db, [], event.cursor);
         return;
       }
-      case 'messages':
-        this.deps.onStored?.('messages', await storeServerMessages(db, event.messages, this.deps.now(), this.deps.userId));
+      case 'messages': {
+        // The echo of my own messages that the flusher is still sending: its answer stores the same fields,
+        // so a bulk send does not write every message twice.
+        const sending = this.deps.isSending;
+        const fresh = sending ? event.messages.filter((m) => !sending(m.id)) : event.messages;
+        if (fresh.length > 0) this.deps.onStored?.('messages', await storeServerMessages(db, fresh, this.deps.now(), this.deps.userId));
         return;
+      }
       case 'receipts':
         this.deps.onReceipts?.(event.receipts);
         this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, event.cursor));

@@ -112,6 +112,9 @@ export class WorkerEntry implements WorkerEntryApi {
   sendMessage(input: SendMessageInput): Promise<LocalMessage> {
     return this.w('sendMessage').sendMessage(input);
   }
+  sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]> {
+    return this.w('sendMessages').sendMessages(inputs);
+  }
   receiveMessages(messages: Parameters<ReadSyncWorker['receiveMessages']>[0]): Promise<void> {
     return this.w('receiveMessages').receiveMessages(messages);
   }

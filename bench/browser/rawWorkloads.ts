@@ -122,7 +122,7 @@ export async function rawBurst(tag: string, n: number): Promise<{ ms: number; po
 }
 
 /** g. the raw ceiling of a bulk send: put the rows and their outbox rows in one strict transaction, then POST the batches in turn. */
-export async function rawBulkSend(tag: string, url: string, token: string, convId: string, userId: string, bodies: string[]): Promise<{ ms: number }> {
+export async function rawBulkSend(tag: string, url: string, token: string, convId: string, userId: string, bodies: string[]): Promise<{ ms: number; startedAt: number }> {
   const w = new RawWorker();
   const dbName = `raw-g-${tag}`;
   try {
@@ -136,11 +136,12 @@ export async function rawBulkSend(tag: string, url: string, token: string, convI
       rows.push(row);
       outbox.push(queued);
     });
+    const startedAt = Date.now();
     const t0 = performance.now();
     const written = await w.call<number>('bulkSend', dbName, rows, outbox, url, token, bodies);
     const ms = performance.now() - t0;
     if (written !== messages.length) throw new Error(`raw bulk send wrote ${written}`);
-    return { ms };
+    return { ms, startedAt };
   } finally {
     w.terminate();
     await deleteDb(dbName);

@@ -172,6 +172,8 @@ export interface WorkerApi {
   unsubscribe(ids: number[]): Promise<void>;
 
   sendMessage(input: SendMessageInput): Promise<LocalMessage>;
+  /** Stores and queues several messages in one call (all or none), answered in order. */
+  sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]>;
   /** Stores messages delivered by another channel (e.g. the app's own chat backend). */
   receiveMessages(messages: Message[]): Promise<void>;
   /** Durably queues read acks; resolves after the IndexedDB commit. Works offline. */

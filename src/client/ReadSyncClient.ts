@@ -114,6 +114,17 @@ export class ReadSyncClient {
     return this.call((api) => api.sendMessage(input));
   }
 
+  /**
+   * Stores several messages as pending and sends them when possible: one call,
+   * one transaction, all stored or none (a bad item or a reused id refuses
+   * the call with its code). Resolves with the messages in order. Concurrent
+   * `sendMessage` calls are committed together as well; this saves the calls.
+   */
+  sendMessages(inputs: readonly SendMessageInput[]): Promise<LocalMessage[]> {
+    if (!Array.isArray(inputs)) return Promise.reject(new ValidationError('sendMessages: expects an array of messages'));
+    return this.call((api) => api.sendMessages([...inputs]));
+  }
+
   /** Stores messages the app received through its own chat channel. */
   receiveMessages(messages: Message[]): Promise<void> {
     return this.call((api) => api.receiveMessages(messages));

@@ -81,6 +81,7 @@ export class FakeWorkerApi implements WorkerApi {
     return { subscriptions: this.subs.size, queries: new Set([...this.subs.values()].map(keyOf)).size };
   }
   sendMessage = notUsed;
+  sendMessages = notUsed;
   receiveMessages = notUsed;
   getReadReceipts = notUsed;
   getConversations = notUsed;

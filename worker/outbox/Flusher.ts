@@ -72,6 +72,10 @@ export class Flusher implements FlushScheduler {
     this.status = { connection: 'online', leader: false, flushing: false, lastError: null, lastSyncAt: null };
   }
 
+  isSending(messageId: string): boolean {
+    return this.sender.isSending(messageId);
+  }
+
   /** The current status (also pushed through `onStatus`). */
   getStatus(): FlushStatus {
     return { ...this.status };

@@ -68,4 +68,10 @@ export interface FlushScheduler {
    * flushes at once; a network failure marks the connection offline.
    */
   noteConnection?(reachable: boolean): void;
+  /**
+   * Optional: whether this flusher has my message `messageId` on the wire or
+   * its answer not yet applied. The server's echo of it (a `messages` event)
+   * can then be skipped: the answer stores the same fields.
+   */
+  isSending?(messageId: string): boolean;
 }

@@ -9,6 +9,10 @@ import { classifyFailure, isSplittable } from './classifyFailure';
 const ACKS_IN_FLIGHT = 3;
 /** Batches per outbox read after the first. */
 const ACK_READ_AHEAD = 4;
+/** Message requests on the wire at once (only ever of different conversations). */
+const MESSAGES_IN_FLIGHT = 3;
+/** Message batches per outbox read after the first. */
+const MESSAGE_READ_AHEAD = 20;
 
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
@@ -30,13 +34,22 @@ export interface OutboxSenderDeps {
 
 /**
  * One pass over the outbox: messages first (in enqueue order, so in order
- * per conversation), then acks, batch after batch until none is left. Each
+ * per conversation), then acks, batch after batch until none is left, each
+ * kind pipelined (several requests on the wire, see drainMessages). Each
  * answer is applied through the store in one transaction. A retryable failure
  * is thrown out to the flusher (which backs off); a permanent refusal rejects
  * its items and the pass goes on.
  */
 export class OutboxSender {
+  /** Ids of my messages on the wire or whose answer is being applied (see isSending). */
+  private readonly sending = new Set<string>();
+
   constructor(private readonly deps: OutboxSenderDeps) {}
+
+  /** Whether my message is on the wire, or its answer not applied yet. */
+  isSending(messageId: string): boolean {
+    return this.sending.has(messageId);
+  }
 
   async sendAll(): Promise<void> {
     await this.drainMessages();
@@ -48,13 +61,81 @@ export class OutboxSender {
     return Math.max(1, Math.min(this.deps.ackBatchSize ?? limits.maxAckBatch, limits.maxAckBatch));
   }
 
+  /**
+   * Messages go out in send order and pipelined like acks, with one rule acks
+   * do not need: a request never starts while another request holding a
+   * message of the same conversation is still unanswered, because the server
+   * numbers a conversation's messages in the order its requests arrive. So
+   * one conversation's batches go one after the other (the outbox read ahead
+   * and each answer applied while the next batch travels), and batches of
+   * different conversations overlap. Rows an answer left out are sent again
+   * in another round.
+   */
   private async drainMessages(): Promise<void> {
-    for (;;) {
+    while (await this.messageRound());
+  }
+
+  /** One round over the outbox's messages; true when some rows went unanswered (send them again). */
+  private async messageRound(): Promise<boolean> {
+    const outbox = this.deps.store.messages;
+    const inFlight = new Map<Promise<unknown>, ReadonlySet<string>>();
+    const applying: Promise<void>[] = [];
+    let unanswered = false;
+    let failure: { error: unknown } | null = null;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+    };
+    // The first read is one batch, so the first request leaves at once; later ones read ahead.
+    const read = (batches: number, after?: SendOutboxRow[]): Promise<SendOutboxRow[][]> => {
       const limits = this.deps.limits();
-      const rows = await this.deps.store.readMessages(limits.maxMessageBatch, limits.maxBodyBytes);
-      if (rows.length === 0) return;
-      noProgress(await this.sendMessages(rows), rows.length, 'messages');
+      const p = outbox.readBatches(batches, limits.maxMessageBatch, limits.maxBodyBytes, after?.[after.length - 1]?.enqueuedAt);
+      p.catch(() => {}); // observed when its turn comes, or dropped after a failure
+      return p;
+    };
+    const blocked = (convs: ReadonlySet<string>): boolean => {
+      if (inFlight.size >= MESSAGES_IN_FLIGHT) return true;
+      for (const busy of inFlight.values()) for (const c of convs) if (busy.has(c)) return true;
+      return false;
+    };
+    try {
+      let batches = await read(1);
+      while (batches.length > 0 && failure === null) {
+        const next = read(MESSAGE_READ_AHEAD, batches[batches.length - 1]);
+        for (const rows of batches) {
+          const convs = new Set(rows.map((r) => r.convId));
+          while (failure === null && blocked(convs)) await Promise.race(inFlight.keys());
+          if (failure !== null) break;
+          for (const r of rows) this.sending.add(r.messageId);
+          const release = () => {
+            for (const r of rows) this.sending.delete(r.messageId);
+          };
+          const sent: Promise<unknown> = this.sendMessages(rows).then(({ applied }) => {
+            const done = applied.then((n) => {
+              noProgress(n, rows.length, 'messages');
+              if (n < rows.length) unanswered = true;
+            });
+            void done.then(release, release);
+            done.catch(() => {}); // observed below
+            applying.push(done);
+          }, (err: unknown) => {
+            release();
+            fail(err);
+          });
+          inFlight.set(sent, convs);
+          void sent.finally(() => inFlight.delete(sent));
+        }
+        if (failure !== null) break;
+        batches = await next;
+      }
+    } catch (err) {
+      fail(err); // reading the outbox failed
     }
+    await Promise.all(inFlight.keys());
+    const settled = await Promise.allSettled(applying);
+    const failedApply = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    if (failedApply) throw failedApply.reason;
+    return unanswered;
   }
 
   /**
@@ -128,19 +209,30 @@ export class OutboxSender {
     return { applied: store.applyAckResults(rows, results) };
   }
 
-  private async sendMessages(rows: SendOutboxRow[]): Promise<number> {
-    const { store, transport } = this.deps;
-    const broken = rows.filter((r) => !r.message);
-    if (broken.length > 0) {
-      return store.rejectMessages(broken, { name: 'ValidationError', code: 'invalid-argument', message: 'outbox row has no message to send' });
+  /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */
+  private async sendMessages(batch: SendOutboxRow[]): Promise<{ applied: Promise<number> }> {
+    const { transport } = this.deps;
+    const outbox = this.deps.store.messages;
+    let rows = batch;
+    let broken = 0;
+    if (rows.some((r) => !r.message)) {
+      broken = await outbox.reject(
+        rows.filter((r) => !r.message),
+        { name: 'ValidationError', code: 'invalid-argument', message: 'outbox row has no message to send' },
+      );
+      rows = rows.filter((r) => r.message);
+      if (rows.length === 0) return { applied: Promise.resolve(broken) };
     }
     const messages = rows.map((r) => r.message!);
+    let res;
     try {
-      const res = await this.deps.request(() => transport.sendMessages({ type: 'send-messages', messages }));
-      return await store.applyMessageResults(rows, res.results);
+      res = await this.deps.request(() => transport.sendMessages({ type: 'send-messages', messages }));
     } catch (err) {
-      return this.onRefused(err, rows, (part) => this.sendMessages(part), (error) => store.rejectMessages(rows, error));
+      const resend = async (part: SendOutboxRow[]) => (await this.sendMessages(part)).applied;
+      const n = await this.onRefused(err, rows, resend, (error) => outbox.reject(rows, error));
+      return { applied: Promise.resolve(n + broken) };
     }
+    return { applied: outbox.applyResults(rows, res.results).then((n) => n + broken) };
   }
 
   /**

@@ -1,23 +1,17 @@
-import Dexie from 'dexie';
-import { StorageError, type AckResult, type ErrorPayload, type MessageReceipt, type SendResult } from '../../src/protocol';
-import type { AckOutboxRow, MessageRow, ReadSyncDb, SendOutboxRow } from '../db/ReadSyncDb';
+import type { AckResult, ErrorPayload } from '../../src/protocol';
+import type { AckOutboxRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { queuedAckRows } from '../db/ackKeys';
+import { MessageOutbox } from './MessageOutbox';
+import { guardStorage, rejection } from './outboxErrors';
 
-const encoder = new TextEncoder();
-
-/** Room kept in a request body for the envelope around the items. */
-const BODY_OVERHEAD = 256;
-
-/** The error stored on an item the server refused, with its reason as `code`. */
-export function rejection(reason: string, what: 'read receipt' | 'message'): ErrorPayload {
-  return { name: 'ReceiptRuleError', code: reason as ErrorPayload['code'], message: `${what} refused by the server: ${reason}` };
-}
+export { rejection };
 
 /**
  * The flusher's side of the database: reads outbox batches and applies the
  * server's answers, each answer in one rw transaction, so an outbox row and
- * the state it stands for change together or not at all. Never touches the
- * network; every IndexedDB failure surfaces as a `StorageError`.
+ * the state it stands for change together or not at all. Acks live here, the
+ * messages I send in `messages` (MessageOutbox). Never touches the network;
+ * every IndexedDB failure surfaces as a `StorageError`.
  */
 export class OutboxStore {
   private readonly ackQueue: {
@@ -29,7 +23,12 @@ export class OutboxStore {
   }[] = [];
   private ackApplying = false;
 
-  constructor(private readonly db: ReadSyncDb) {}
+  /** The messages I send (reads and answers); acks are handled here. */
+  readonly messages: MessageOutbox;
+
+  constructor(private readonly db: ReadSyncDb) {
+    this.messages = new MessageOutbox(db);
+  }
 
   /**
    * The oldest acks, in key order (= enqueue order), as one getAll over the
@@ -37,28 +36,12 @@ export class OutboxStore {
    * earlier acks are still in the outbox).
    */
   async readAcks(maxCount: number, after?: string): Promise<AckOutboxRow[]> {
-    return this.guard('read the outbox', () => queuedAckRows(this.db, after).limit(maxCount).toArray());
-  }
-
-  /** The oldest messages to send, in send order, cut to fit `maxBytes` of JSON (at least one message). */
-  async readMessages(maxCount: number, maxBytes = Infinity): Promise<SendOutboxRow[]> {
-    const rows = (await this.guard('read the outbox', () =>
-      this.db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).limit(maxCount).toArray(),
-    )) as SendOutboxRow[];
-    if (maxBytes === Infinity) return rows;
-    let bytes = BODY_OVERHEAD;
-    let n = 0;
-    for (const row of rows) {
-      bytes += encoder.encode(JSON.stringify(row.message ?? null)).length + 1;
-      if (n > 0 && bytes > maxBytes) break;
-      n++;
-    }
-    return rows.slice(0, n);
+    return guardStorage('read the outbox', () => queuedAckRows(this.db, after).limit(maxCount).toArray());
   }
 
   /** Whether anything waits in the outbox. */
   async hasPending(): Promise<boolean> {
-    return (await this.guard('count the outbox', () => this.db.outbox.count())) > 0;
+    return (await guardStorage('count the outbox', () => this.db.outbox.count())) > 0;
   }
 
   /**
@@ -79,22 +62,6 @@ export class OutboxStore {
   /** Marks every row of a batch rejected with one whole-request error. */
   async rejectAcks(rows: AckOutboxRow[], error: ErrorPayload): Promise<number> {
     return this.applyAcks(rows, () => error);
-  }
-
-  /**
-   * Applies a send batch's results: a confirmed message gets its server
-   * fields (seq, sentAt, audience) and, if it asked for receipts, its receipt
-   * row; a refused one becomes 'failed' with the reason. Either way it leaves
-   * the outbox, so one bad message never blocks the ones after it.
-   */
-  async applyMessageResults(rows: SendOutboxRow[], results: readonly SendResult[]): Promise<number> {
-    const byId = new Map(results.map((r) => [r.id, r]));
-    return this.applyMessages(rows, (row) => byId.get(row.messageId));
-  }
-
-  /** Marks every message of a batch failed with one whole-request error. */
-  async rejectMessages(rows: SendOutboxRow[], error: ErrorPayload): Promise<number> {
-    return this.applyMessages(rows, (row) => ({ id: row.messageId, status: 'rejected' as const, error }));
   }
 
   /**
@@ -162,7 +129,7 @@ export class OutboxStore {
 
   private applyAckGroup(runs: [string, string][], refused: { row: AckOutboxRow; error: ErrorPayload }[]): Promise<void> {
     const db = this.db;
-    return this.guard('apply ack results', () =>
+    return guardStorage('apply ack results', () =>
       db.transaction('rw', [db.outbox, db.messages], async () => {
         if (refused.length > 0) {
           // Only an ack still queued: one already confirmed (by an earlier try) stays 'sent'.
@@ -182,61 +149,4 @@ export class OutboxStore {
     );
   }
 
-  private applyMessages(rows: SendOutboxRow[], resultOf: (row: SendOutboxRow) => (SendResult & { error?: ErrorPayload }) | undefined): Promise<number> {
-    const db = this.db;
-    return this.guard('apply send results', () =>
-      db.transaction('rw', [db.outbox, db.messages, db.receipts], async () => {
-        const current = (await db.outbox.bulkGet(rows.map((r) => r.key))) as (SendOutboxRow | undefined)[];
-        const messages = await db.messages.bulkGet(rows.map((r) => r.messageId));
-        const receipts = await db.receipts.bulkGet(rows.map((r) => r.messageId));
-        const drop: string[] = [];
-        const putMessages: MessageRow[] = [];
-        const putReceipts: MessageReceipt[] = [];
-        let answered = 0;
-        rows.forEach((row, i) => {
-          const r = resultOf(row);
-          if (!r) return;
-          answered++;
-          if (current[i]?.enqueuedAt === row.enqueuedAt) drop.push(row.key);
-          const m = messages[i];
-          if (!m) return;
-          if (r.status === 'rejected') {
-            if (m.status !== 'sent') putMessages.push({ ...m, status: 'failed', error: r.error ?? rejection(r.reason ?? 'invalid-argument', 'message') });
-            return;
-          }
-          const s = r.message;
-          const next: MessageRow = { ...m, status: 'sent' };
-          delete next.error;
-          if (s) Object.assign(next, { convType: s.convType, seq: s.seq, sentAt: s.sentAt, audienceCount: s.audienceCount, pos: s.seq });
-          putMessages.push(next);
-          // A receipts event may have beaten this reply (after a crash): never replace a newer state.
-          if (s && m.needReadReceipt && !receipts[i]) {
-            putReceipts.push({
-              convId: s.convId,
-              convType: s.convType,
-              messageId: s.id,
-              timestamp: 0,
-              isPeerRead: false,
-              readCount: 0,
-              unreadCount: s.audienceCount,
-            });
-          }
-        });
-        await db.outbox.bulkDelete(drop);
-        if (putMessages.length > 0) await db.messages.bulkPut(putMessages);
-        if (putReceipts.length > 0) await db.receipts.bulkPut(putReceipts);
-        return answered;
-      }),
-    );
-  }
-
-  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      const name = err instanceof Error ? err.name : 'Error';
-      const message = err instanceof Error ? err.message : String(err);
-      throw new StorageError(`could not ${what}: ${name}: ${message}`, err);
-    }
-  }
 }

@@ -1,7 +1,8 @@
 import Dexie from 'dexie';
-import { ReceiptRuleError } from '../../src/protocol';
-import type { ConvType, OutgoingMessage } from '../../src/protocol';
+import { ReadSyncError, ReceiptRuleError } from '../../src/protocol';
+import type { Conversation, ConvType, OutgoingMessage } from '../../src/protocol';
 import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb, type SendOutboxRow } from '../db/ReadSyncDb';
+import { readMany } from './readMany';
 
 /** The outbox key of a message I send: one per message. */
 export const messageKey = (messageId: string): string => `msg:${messageId}`;
@@ -30,21 +31,85 @@ export function sendNow(out: OutgoingMessage, convType: ConvType, userId: string
   return [row, { key: messageKey(out.id), kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 }];
 }
 
+/** One message of a send call, with the type the caller gave (for a conversation not synced yet). */
+export interface SendItem {
+  out: OutgoingMessage;
+  convType?: ConvType;
+  /**
+   * The id was generated here (`newMessageId`: 16 random base62 chars), so it
+   * is not looked up: at 95 random bits no stored id can equal it. The row is
+   * added, never put, so even then nothing stored would be overwritten (the
+   * transaction would fail instead).
+   */
+  generatedId?: boolean;
+}
+
 /**
- * The durable half of sendMessage: stores the rows of `sendNow` in ONE
- * read-write transaction. A reused id is refused with code `conflict`.
+ * Judges one message against its conversation as stored (undefined: not
+ * synced yet) and returns the type to store; throws a `ReadSyncError` to
+ * refuse the call it belongs to.
  */
-export async function enqueueMessage(db: ReadSyncDb, convType: ConvType, out: OutgoingMessage, userId: string): Promise<MessageRow> {
-  return db.transaction('rw', [db.messages, db.outbox], async () => {
-    if ((await db.messages.get(out.id)) !== undefined) {
-      throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);
+export type SendCheck = (item: SendItem, conv: Conversation | undefined) => ConvType;
+
+/** The outcome of one call: its rows, or why none of it was stored. */
+export type SendOutcome = { rows: MessageRow[] } | { error: ReadSyncError };
+
+/**
+ * The durable half of sendMessage(s), for several calls at once (group
+ * commit): ONE read-write transaction reads the conversations, the ids and
+ * the last send order, then stores each call's rows (`sendNow`) or none of
+ * them: a call whose check fails, or that reuses an id (stored, or earlier
+ * in the group, or twice in itself: code `conflict`), is refused alone.
+ * Send order continues after every message already queued by any worker on
+ * this database, so per-conversation order holds across tabs even when their
+ * clocks disagree.
+ */
+export async function enqueueMessages(db: ReadSyncDb, calls: readonly SendItem[][], userId: string, check: SendCheck): Promise<SendOutcome[]> {
+  const items = calls.flat();
+  const convIds = [...new Set(items.map((i) => i.out.convId))];
+  return db.transaction('rw', [db.messages, db.outbox, db.conversations], async () => {
+    const given = items.filter((i) => !i.generatedId).map((i) => i.out.id);
+    const [convs, existing, last] = await Promise.all([
+      db.conversations.bulkGet(convIds),
+      given.length > 0 ? readMany(db.messages, given) : [],
+      db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last() as Promise<SendOutboxRow | undefined>,
+    ]);
+    // Maps: conversation and message ids may be any name, `__proto__` included.
+    const convById = new Map<string, Conversation | undefined>(convIds.map((id, i) => [id, convs[i]]));
+    const taken = new Set<string>();
+    given.forEach((id, i) => {
+      if (existing[i] !== undefined) taken.add(id);
+    });
+    let order = last?.enqueuedAt ?? 0;
+    const rows: MessageRow[] = [];
+    const queued: SendOutboxRow[] = [];
+    const outcomes = calls.map((call): SendOutcome => {
+      try {
+        const types = call.map((item) => check(item, convById.get(item.out.convId)));
+        const ids = new Set<string>();
+        for (const { out } of call) {
+          if (taken.has(out.id) || ids.has(out.id)) throw new ReceiptRuleError('conflict', `sendMessage: a message with id ${out.id} already exists`);
+          ids.add(out.id);
+        }
+        const mine = call.map((item, i) => {
+          order = Math.max(item.out.createdAt, order + 1);
+          return sendNow(item.out, types[i] as ConvType, userId, order);
+        });
+        for (const id of ids) taken.add(id);
+        for (const [row, q] of mine) {
+          rows.push(row);
+          queued.push(q);
+        }
+        return { rows: mine.map(([row]) => row) };
+      } catch (err) {
+        if (err instanceof ReadSyncError) return { error: err };
+        throw err;
+      }
+    });
+    if (rows.length > 0) {
+      await db.messages.bulkAdd(rows);
+      await db.outbox.bulkPut(queued);
     }
-    // Send order across tabs: after every message already queued (by any worker on this database),
-    // even when two tabs send within the same millisecond or their clocks disagree.
-    const last = (await db.outbox.where('[kind+enqueuedAt]').between(['message', Dexie.minKey], ['message', Dexie.maxKey]).last()) as SendOutboxRow | undefined;
-    const [row, queued] = sendNow(out, convType, userId, Math.max(out.createdAt, (last?.enqueuedAt ?? 0) + 1));
-    await db.messages.add(row);
-    await db.outbox.put(queued);
-    return row;
+    return outcomes;
   });
 }
