@@ -58,8 +58,8 @@ interface TxNotes {
   conversations: Map<string, number>;
   /** Batch results to store, written with the COMMIT (one round trip less while the ack sequence is held). */
   batches: { userId: string; batchId: string; result: string; at: number }[];
-  /** Ends this transaction's turn on the ack sequence in this process (set once it has one). */
-  releaseAckTurn?: () => void;
+  /** Ends this transaction's turn among this process's transactions. */
+  releaseTurn?: () => void;
 }
 
 interface MsgRow {
@@ -113,8 +113,8 @@ const MAX_ATTEMPTS = 5;
 
 /** Shared by the store and its transactions. */
 interface Shared {
-  /** Waits for this process's turn on the ack sequence; resolves with the function that ends it. */
-  ackTurn(): Promise<() => void>;
+  /** Waits for a transaction's turn in this process; resolves with the function that ends it. */
+  turn(): Promise<() => void>;
   s: string;
   channel: string;
   /** Runs a top-level transaction on a connection of its own. */
@@ -398,10 +398,7 @@ class PostgresSession implements Store {
 
   async reserveAckSeqs(count: number): Promise<number> {
     // The row lock is held until the transaction ends: the next reservation (any node) waits for
-    // our commit, so numbers become visible in order. In this process, transactions take turns
-    // before they ask for it: eight of them waiting on the row lock at once made each ack batch
-    // 2.5× slower (every commit woke them all) than one at a time (docs/benchmarks.md).
-    if (this.notes && !this.notes.releaseAckTurn) this.notes.releaseAckTurn = await this.shared.ackTurn();
+    // our commit, so numbers become visible in order.
     const [r] = await this.rows<{ value: number }>('rs-reserve-ack', `UPDATE ${this.shared.s}.counters SET value = value + $1 WHERE name = 'ack_seq' RETURNING value`, [count]);
     const last = r?.value ?? count;
     if (this.notes) this.notes.ackSeq = Math.max(this.notes.ackSeq, last);
@@ -487,7 +484,7 @@ export class PostgresStore extends PostgresSession {
   ) {
     let turn: Promise<void> = Promise.resolve();
     const shared: Shared = {
-      ackTurn: () => {
+      turn: () => {
         let release!: () => void;
         const mine = new Promise<void>((resolve) => (release = resolve));
         const before = turn;
@@ -592,8 +589,17 @@ export class PostgresStore extends PostgresSession {
 
   private async runTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
       const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map(), batches: [] };
+      // One write transaction at a time per process (reads outside transactions run in parallel).
+      // Ack transactions commit one after another cluster-wide anyway (the ack sequence row); eight
+      // of them open at once, seven waiting on that row with their snapshots held, made each
+      // 500-ack batch about 2.5× slower than one at a time (every commit woke them all, and the
+      // open snapshots kept the counter rows' old versions from being cleaned up).
+      notes.releaseTurn = await this.txShared.turn();
+      const client = await this.pool.connect().catch((err: unknown) => {
+        notes.releaseTurn?.();
+        throw err;
+      });
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -608,7 +614,7 @@ export class PostgresStore extends PostgresSession {
         if (attempt < MAX_ATTEMPTS && RETRYABLE.has(String((err as { code?: unknown }).code))) continue;
         throw err;
       } finally {
-        notes.releaseAckTurn?.();
+        notes.releaseTurn?.();
         client.release(broken);
       }
     }
