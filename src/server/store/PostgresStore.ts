@@ -60,6 +60,8 @@ interface TxNotes {
   batches: { userId: string; batchId: string; result: string; at: number }[];
   /** Ends this transaction's turn among this process's transactions. */
   releaseTurn?: () => void;
+  /** BEGIN was sent: it goes with the transaction's first statement (one round trip less). */
+  begun: boolean;
 }
 
 interface MsgRow {
@@ -135,7 +137,15 @@ class PostgresSession implements Store {
 
   /** A statement, prepared once per connection under `name` (or planned for its values each time, when `name` is null). */
   private async rows<R extends QueryResultRow>(name: string | null, text: string, values: unknown[]): Promise<R[]> {
+    await this.begin();
     return (await this.db.query<R>(name === null ? { text, values } : { name, text, values })).rows;
+  }
+
+  /** Inside a transaction, sends its BEGIN before the first statement (unless that statement carried it). */
+  private async begin(): Promise<void> {
+    if (!this.notes || this.notes.begun) return;
+    this.notes.begun = true;
+    await this.db.query('BEGIN');
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -217,6 +227,7 @@ class PostgresSession implements Store {
   }
 
   async closeSpan(convId: string, userId: string, leftSeq: number): Promise<void> {
+    await this.begin();
     const res = await this.db.query({
       name: 'rs-close-span',
       text: `UPDATE ${this.shared.s}.spans SET left_seq = $1 WHERE conv_id = $2 AND user_id = $3 AND left_seq IS NULL`,
@@ -406,13 +417,24 @@ class PostgresSession implements Store {
   }
 
   async getBatchResult(userId: string, batchId: string): Promise<AckBatchResponse | undefined> {
+    const select = `SELECT result FROM ${this.shared.s}.batches WHERE user_id = ${literal(userId)} AND batch_id = ${literal(batchId)}`;
+    let rows: { result: string }[];
     if (this.notes) {
       // The same batch on another node at the same time waits here for our commit, then finds our
       // result: a transaction-scoped advisory lock on the (user, batch) pair. The primary key of
-      // `batches` is the backstop: a second insert of the pair fails the transaction.
-      await this.rows('rs-batch-lock', 'SELECT pg_advisory_xact_lock($1::int8)', [batchLockKey(this.shared.s, userId, batchId)]);
+      // `batches` is the backstop: a second insert of the pair fails the transaction. BEGIN (when
+      // this is the transaction's first statement), the lock and the lookup go in one round trip,
+      // as one simple query of escaped literals (the lookup is a new statement, so it sees a
+      // result committed while we waited for the lock).
+      const begin = this.notes.begun ? '' : 'BEGIN; ';
+      this.notes.begun = true;
+      const results = (await this.db.query(`${begin}SELECT pg_advisory_xact_lock(${batchLockKey(this.shared.s, userId, batchId)}); ${select}`)) as unknown;
+      const all = (Array.isArray(results) ? results : [results]) as { rows: { result: string }[] }[];
+      rows = all[all.length - 1]?.rows ?? [];
+    } else {
+      rows = await this.rows<{ result: string }>('rs-get-batch', `SELECT result FROM ${this.shared.s}.batches WHERE user_id = $1 AND batch_id = $2`, [userId, batchId]);
     }
-    const [r] = await this.rows<{ result: string }>('rs-get-batch', `SELECT result FROM ${this.shared.s}.batches WHERE user_id = $1 AND batch_id = $2`, [userId, batchId]);
+    const r = rows[0];
     return r && decodeBatchResult(r.result, batchId);
   }
 
@@ -436,6 +458,12 @@ class PostgresSession implements Store {
   close(): Promise<void> {
     return Promise.reject(new Error('close() inside a transaction'));
   }
+}
+
+/** A string as an SQL literal (standard_conforming_strings, the default since PostgreSQL 9.1: only quotes double). */
+function literal(value: string): string {
+  if (value.includes('\u0000')) throw new Error('a NUL character cannot be stored');
+  return `'${value.replaceAll("'", "''")}'`;
 }
 
 /** A 64-bit advisory lock key for (schema, user, batch), as a decimal string. */
@@ -589,7 +617,7 @@ export class PostgresStore extends PostgresSession {
 
   private async runTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map(), batches: [] };
+      const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map(), batches: [], begun: false };
       // One write transaction at a time per process (reads outside transactions run in parallel).
       // Ack transactions commit one after another cluster-wide anyway (the ack sequence row); eight
       // of them open at once, seven waiting on that row with their snapshots held, made each
@@ -602,15 +630,16 @@ export class PostgresStore extends PostgresSession {
       });
       let broken = false;
       try {
-        await client.query('BEGIN');
         const out = await fn(new PostgresSession(client, this.txShared, notes));
         // The batch results, the notifications (delivered at commit, in commit order, and only if it
         // commits) and the COMMIT go in one round trip: literals escaped by the driver, no parameters.
-        await client.query(`${this.batchInserts(client, notes)}${this.notifications(client, notes)}COMMIT`);
+        const tail = `${this.batchInserts(client, notes)}${this.notifications(client, notes)}`;
+        if (notes.begun) await client.query(`${tail}COMMIT`);
+        else if (tail) await client.query(`BEGIN; ${tail}COMMIT`);
         return out;
       } catch (err) {
         // Whatever failed (fn, or a statement of the commit), the connection goes back clean.
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (notes.begun) await client.query('ROLLBACK').catch(() => (broken = true));
         if (attempt < MAX_ATTEMPTS && RETRYABLE.has(String((err as { code?: unknown }).code))) continue;
         throw err;
       } finally {
