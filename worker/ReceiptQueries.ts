@@ -83,7 +83,8 @@ export class ReceiptQueries {
         const res = parsePayload(ReceiptQueryResponseSchema, await transport.queryReceipts({ type: 'receipt-query', messageIds: ask.slice(i, i + size) }), 'receipt-query-result');
         this.deps.onSuccess?.();
         for (const r of res.rejected) answers.set(r.m, { messageId: r.m, reason: skipReason(r.r) });
-        this.deps.onStored?.('receipts', await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts)));
+        const stored = await withStorage('getReadReceipts', () => applyReceipts(db, res.receipts));
+        this.deps.onStored?.('receipts', stored);
       }
     } catch (err) {
       const e = asError(err);

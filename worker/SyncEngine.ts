@@ -49,9 +49,10 @@ const MAX_PULL_ROUNDS = 10_000;
 /**
  * Keeps the local store in step with the server: applies the event stream
  * (messages, receipts with their resume cursor, conversations, config) in
- * arrival order, and on every (re)connect catches up: pulls what was missed
- * per conversation since its `pulledSeq`, then refreshes the receipt state of
- * my own messages whose receipts are not final. Every payload is validated
+ * arrival order, and on every (re)connect, and whenever a conversation new to
+ * me appears, catches up: pulls what was missed per conversation since its
+ * `pulledSeq`, then refreshes the receipt state of my own messages whose
+ * receipts are not final. Every payload is validated
  * before it touches IndexedDB, and every apply is monotonic, so replays,
  * duplicates and reordering are harmless.
  */
@@ -171,16 +172,26 @@ export class SyncEngine {
         // so a bulk send does not write every message twice.
         const sending = this.deps.isSending;
         const fresh = sending ? event.messages.filter((m) => !sending(m.id)) : event.messages;
-        if (fresh.length > 0) this.deps.onStored?.('messages', await storeServerMessages(db, fresh, this.deps.now(), this.deps.userId));
+        if (fresh.length === 0) return;
+        // Not `onStored?.(…, await …)`: without a listener, optional chaining would skip the await and the write.
+        const stored = await storeServerMessages(db, fresh, this.deps.now(), this.deps.userId);
+        this.deps.onStored?.('messages', stored);
         return;
       }
-      case 'receipts':
+      case 'receipts': {
         this.deps.onReceipts?.(event.receipts);
-        this.deps.onStored?.('receipts', await applyReceipts(db, event.receipts, event.cursor));
+        const stored = await applyReceipts(db, event.receipts, event.cursor);
+        this.deps.onStored?.('receipts', stored);
         return;
-      case 'conversation':
+      }
+      case 'conversation': {
+        const known = await db.conversations.get(event.conversation.id);
         await upsertConversations(db, [event.conversation]);
+        // A conversation new to me (I was added, or it was created with me in it): bring its
+        // history now, not at the next reconnect. The pull asks only for what is missing.
+        if (!known) void this.catchUp();
         return;
+      }
     }
   }
 
@@ -193,7 +204,8 @@ export class SyncEngine {
       for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since.set(c.id, c.pulledSeq);
       const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(pullRequest(since)), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
-      this.deps.onStored?.('messages', await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId));
+      const stored = await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId);
+      this.deps.onStored?.('messages', stored);
       const reached = new Map<string, number>();
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));
       // Only a final page proves a conversation complete up to its seq (membership changes use seqs too).
@@ -218,7 +230,8 @@ export class SyncEngine {
     for (let i = 0; i < open.length && !this.stopped; i += size) {
       const res = await transport.queryReceipts({ type: 'receipt-query', messageIds: open.slice(i, i + size) });
       const parsed = parsePayload(ReceiptQueryResponseSchema, res, 'receipt-query-result');
-      this.deps.onStored?.('receipts', await applyReceipts(db, parsed.receipts));
+      const stored = await applyReceipts(db, parsed.receipts);
+      this.deps.onStored?.('receipts', stored);
     }
   }
 
