@@ -1,4 +1,4 @@
-import { ReadSyncError, toErrorPayload } from '../../src/protocol';
+import { ReadSyncError, toErrorPayload, type ErrorPayload } from '../../src/protocol';
 import type { FlushOptions } from '../../src/bridge';
 import type { FlushScheduler, FlushStatus, FlusherDeps, KickChannel } from './FlusherContract';
 import { createLeaderLock, type LeaderLock } from './LeaderLock';
@@ -47,6 +47,9 @@ export class Flusher implements FlushScheduler {
   /** No automatic flush before this time (Retry-After). */
   private notBefore = 0;
   private errorInFlush = false;
+  private readonly payloads = new WeakMap<object, ErrorPayload>();
+  /** Refused tokens already reported as they were answered. */
+  private readonly reported = new WeakSet<ErrorPayload>();
   private debounceTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private intervalTimer: ReturnType<typeof setTimeout> | null = null;
@@ -220,14 +223,17 @@ export class Flusher implements FlushScheduler {
     }
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const running = this.loop().finally(() => {
+    const running = this.loop().then((outcome) => {
       if (this.running === running) this.running = null;
+      // Asked for again during a pass that halted (e.g. a new token arrived while the refused pass was
+      // still waiting for its other requests): that request still counts.
+      if (outcome === 'halt' && this.followUp) this.autoFlush();
     });
     this.running = running;
     return running;
   }
 
-  private async loop(): Promise<void> {
+  private async loop(): Promise<Outcome> {
     this.patch({ flushing: true });
     let outcome: Outcome;
     do {
@@ -235,6 +241,7 @@ export class Flusher implements FlushScheduler {
       outcome = await this.flushOnce();
     } while (outcome === 'done' && this.followUp && !this.stopped && this.lock.leader);
     this.patch({ flushing: false });
+    return outcome;
   }
 
   private async flushOnce(): Promise<Outcome> {
@@ -251,9 +258,11 @@ export class Flusher implements FlushScheduler {
 
   private onFailure(err: unknown): Outcome {
     if (err instanceof NotLeader) return 'halt';
-    const error = toErrorPayload(err);
+    const error = this.payloadOf(err);
     const kind = classifyFailure(error);
-    this.patch({ lastError: error, ...(error.code === 'network' ? { connection: 'offline' as const } : {}) });
+    // A refused token was reported when its answer came (see request); reporting it again now could
+    // come after a new token and read as a refusal of that one.
+    if (!this.reported.has(error)) this.patch({ lastError: error, ...(error.code === 'network' ? { connection: 'offline' as const } : {}) });
     if (kind === 'retry' && (error.code !== 'storage' || this.deps.db.isOpen())) {
       this.attempt++;
       const delay = backoffDelay(this.attempt, { baseMs: this.opts.backoffBaseMs, maxMs: this.opts.backoffMaxMs, random: this.random, retryAfterMs: error.retryAfterMs });
@@ -276,8 +285,23 @@ export class Flusher implements FlushScheduler {
     } catch (err) {
       // An error answer means the server is reachable.
       if (err instanceof ReadSyncError && err.code !== 'network') this.patch({ connection: 'online' });
+      // A refused token is reported at once, not when the pass ends: by then the app may have handed
+      // over a new token, and this refusal of the old one would read as a refusal of the new one.
+      if (err instanceof ReadSyncError && (err.code === 'unauthenticated' || err.code === 'wrong-user')) {
+        const payload = this.payloadOf(err);
+        this.reported.add(payload);
+        this.patch({ lastError: payload });
+      }
       throw err;
     }
+  }
+
+  /** One payload per error, so the same failure reported twice is the same `lastError`. */
+  private payloadOf(err: unknown): ErrorPayload {
+    if (typeof err !== 'object' || err === null) return toErrorPayload(err);
+    let p = this.payloads.get(err);
+    if (!p) this.payloads.set(err, (p = toErrorPayload(err)));
+    return p;
   }
 
   // ---- status and plumbing -----------------------------------------------------
