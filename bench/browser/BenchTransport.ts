@@ -2,6 +2,8 @@ import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION } from '.
 import type {
   AckBatchRequest,
   AckBatchResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   MemberPageResponse,
   PullMessagesResponse,
   ReceiptQueryResponse,
@@ -31,6 +33,9 @@ export class BenchTransport implements Transport {
   }
   async ackBatch(req: AckBatchRequest): Promise<AckBatchResponse> {
     return { type: 'ack-batch-result', batchId: req.batchId, results: req.acks.map((a) => ({ m: a.m, s: 'accepted' })) };
+  }
+  async history(req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
+    return { type: 'history-result', convId: req.convId, messages: [], hasOlder: false };
   }
   async queryReceipts(): Promise<ReceiptQueryResponse> {
     return { type: 'receipt-query-result', receipts: [], rejected: [] };

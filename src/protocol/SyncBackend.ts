@@ -2,6 +2,8 @@ import type { ServerConfig } from './entities';
 import type {
   AckBatchRequest,
   AckBatchResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
   PullMessagesRequest,
@@ -27,6 +29,8 @@ export interface SyncBackend {
   getConfig(): ServerConfig;
   sendMessages(userId: string, req: SendMessagesRequest): Promise<SendMessagesResponse>;
   pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse>;
+  /** Older messages of one conversation (current members only: `not-member`, `not-found`). */
+  history(userId: string, req: HistoryQueryRequest): Promise<HistoryQueryResponse>;
   ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse>;
   queryReceipts(userId: string, req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
   memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse>;

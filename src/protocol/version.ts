@@ -9,6 +9,9 @@
  *   WebSocket events with a resumable receipt cursor.
  *   Later additions within 1 (optional, ignored by older peers):
  *   `pull-messages.sinceEntries`, positions of ids named after
- *   `Object.prototype` properties as `[id, seq]` pairs (issue 8).
+ *   `Object.prototype` properties as `[id, seq]` pairs (issue 8);
+ *   `pull-messages.newest` with `pull-messages-result.skipped` (the newest
+ *   window of each conversation first) and `POST /v1/history`
+ *   (`history-query`: older messages on demand) (issue 11).
  */
 export const PROTOCOL_VERSION = 1;

@@ -102,6 +102,10 @@ export const PROTOTYPE_NAME_IDS: ReadonlySet<string> = new Set([
   '__lookupSetter__',
 ]);
 
+/** Most messages a pull or history page carries (`limit`, `newest`, `count`). */
+export const MAX_PAGE_MESSAGES = 1000;
+const PageSizeSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PAGE_MESSAGES));
+
 /**
  * POST /v1/pull: the user's conversations, and messages after each one's
  * position (0 when absent). Positions travel in `since` (id → seq), except
@@ -109,17 +113,23 @@ export const PROTOTYPE_NAME_IDS: ReadonlySet<string> = new Set([
  * `sinceEntries` (added later in v1; a server that predates it ignores it and
  * pulls those conversations from 0). Build with `pullRequest`, read with
  * `pullPositions`: never index `since` directly.
+ *
+ * `newest` (added later in v1, issue 11): per conversation, only the newest
+ * `newest` messages after the position; the older ones are skipped and
+ * reported in the response's `skipped` (fetch them with `history-query`).
+ * A server that predates it sends them all.
  */
 export const PullMessagesRequestSchema = v.object({
   type: v.literal('pull-messages'),
   since: v.record(IdSchema, SeqSchema),
   sinceEntries: v.optional(v.array(v.tuple([IdSchema, SeqSchema]))),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+  limit: v.optional(PageSizeSchema),
+  newest: v.optional(PageSizeSchema),
 });
 export type PullMessagesRequest = v.InferOutput<typeof PullMessagesRequestSchema>;
 
 /** A pull request for these positions (conversation id → seq), each id where every v1 server can read it. */
-export function pullRequest(positions: ReadonlyMap<string, number>, limit?: number): PullMessagesRequest {
+export function pullRequest(positions: ReadonlyMap<string, number>, limit?: number, newest?: number): PullMessagesRequest {
   // Null prototype: an own `__proto__` or `constructor` key could never be inherited or swallowed here.
   const since = Object.create(null) as Record<string, number>;
   const sinceEntries: [string, number][] = [];
@@ -130,6 +140,7 @@ export function pullRequest(positions: ReadonlyMap<string, number>, limit?: numb
   const req: PullMessagesRequest = { type: 'pull-messages', since };
   if (sinceEntries.length > 0) req.sinceEntries = sinceEntries;
   if (limit !== undefined) req.limit = limit;
+  if (newest !== undefined) req.newest = newest;
   return req;
 }
 
@@ -147,8 +158,40 @@ export const PullMessagesResponseSchema = v.object({
   messages: v.array(MessageSchema),
   /** More messages remain: pull again with the new positions. */
   hasMore: v.boolean(),
+  /**
+   * `[convId, seq]`: the request's `newest` left out this conversation's
+   * messages after its position up to and including `seq`; those returned
+   * start after `seq`. Absent when nothing was skipped.
+   */
+  skipped: v.optional(v.array(v.tuple([IdSchema, SeqSchema]))),
 });
 export type PullMessagesResponse = v.InferOutput<typeof PullMessagesResponseSchema>;
+
+// ---- history -----------------------------------------------------------------
+
+/**
+ * POST /v1/history (added later in v1, issue 11): the newest `count`
+ * messages of a conversation before position `before` (before the end when
+ * absent or null), for current members. How a client pages back through a
+ * long history, or fetches the newest window of one conversation.
+ */
+export const HistoryQueryRequestSchema = v.object({
+  type: v.literal('history-query'),
+  convId: IdSchema,
+  before: v.optional(v.nullable(v.pipe(SeqSchema, v.minValue(1)))),
+  count: PageSizeSchema,
+});
+export type HistoryQueryRequest = v.InferOutput<typeof HistoryQueryRequestSchema>;
+
+export const HistoryQueryResponseSchema = v.object({
+  type: v.literal('history-result'),
+  convId: IdSchema,
+  /** Ascending by `seq`; at most `count` (a server may cap it lower). */
+  messages: v.array(MessageSchema),
+  /** Older messages exist before the first one returned (or before `before` when none was). */
+  hasOlder: v.boolean(),
+});
+export type HistoryQueryResponse = v.InferOutput<typeof HistoryQueryResponseSchema>;
 
 // ---- acks ------------------------------------------------------------------
 

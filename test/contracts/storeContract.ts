@@ -120,6 +120,23 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect(await store.receiptChangesOf('bob', 0, 10)).toEqual([]);
     });
 
+    it('pages back through a conversation: the newest messages before a position, ascending', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.insertConversation(conv('g2'));
+      // Positions 4 and 7 are membership changes: no message there.
+      for (const n of [1, 2, 3, 5, 6, 8]) await store.insertMessage(msg(`m${n}`, 'g1', n));
+      await store.insertMessage(msg('other', 'g2', 9));
+      await store.updateReadStates([{ messageId: 'm5', added: 1, lastReadAt: 50, lastAckSeq: 3 }]);
+      const ids = async (before: number, limit: number) => (await store.messagesBefore('g1', before, limit)).map((x) => x.id);
+      expect(await ids(100, 3)).toEqual(['m5', 'm6', 'm8']);
+      expect(await ids(8, 3)).toEqual(['m3', 'm5', 'm6']);
+      expect(await ids(4, 10)).toEqual(['m1', 'm2', 'm3']);
+      expect(await ids(1, 10)).toEqual([]);
+      expect(await store.messagesBefore('nope', 100, 10)).toEqual([]);
+      expect((await store.messagesBefore('g1', 6, 1))[0]).toEqual(msg('m5', 'g1', 5, { readCount: 1, lastReadAt: 50, lastAckSeq: 3 }));
+    });
+
     it('keeps one read per message and reader, listed in ack order', async () => {
       store = await makeStore();
       const inserted = await store.insertReads([

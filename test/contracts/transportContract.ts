@@ -118,6 +118,43 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       expect(own.results).toEqual([{ m: mid(1), s: 'rejected', r: 'own-message' }]);
     });
 
+    it('pulls the newest window of a long conversation first, then pages back through its history', async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'long', name: 'Long', groupType: 'work', members: ['alice', 'bob'] });
+      const alice = world.transport('alice');
+      const send = (from: number, to: number) =>
+        alice.sendMessages({ type: 'send-messages', messages: Array.from({ length: to - from + 1 }, (_, i) => ({ id: mid(from + i), convId: 'long', text: `t${from + i}`, needReadReceipt: false, createdAt: 1 })) });
+      await send(1, 10); // positions 1-10
+      await world.admin.join('long', 'carol'); // position 11: no message there
+      await send(11, 25); // positions 12-26
+      const ids = (ms: { id: string }[]) => ms.map((m) => m.id);
+      const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => mid(from + i));
+      const bob = world.transport('bob');
+
+      const pulled = await bob.pullMessages({ type: 'pull-messages', since: {}, newest: 5 });
+      expect(ids(pulled.messages)).toEqual(range(21, 25));
+      expect(pulled.skipped).toEqual([['long', 21]]); // up to and including mid(20), at position 21
+      expect(pulled.hasMore).toBe(false);
+      // Behind by fewer than `newest` messages: nothing is skipped.
+      const near = await bob.pullMessages({ type: 'pull-messages', since: { long: 23 }, newest: 5 });
+      expect(ids(near.messages)).toEqual(range(23, 25));
+      expect(near.skipped).toBeUndefined();
+
+      const page1 = await bob.history({ type: 'history-query', convId: 'long', before: 22, count: 10 });
+      expect(page1).toEqual({ type: 'history-result', convId: 'long', messages: expect.any(Array), hasOlder: true });
+      expect(ids(page1.messages)).toEqual(range(11, 20));
+      const page2 = await bob.history({ type: 'history-query', convId: 'long', before: page1.messages[0]!.seq, count: 10 });
+      expect(ids(page2.messages)).toEqual(range(1, 10));
+      expect(page2.hasOlder).toBe(false);
+      const newest = await bob.history({ type: 'history-query', convId: 'long', count: 2 });
+      expect(ids(newest.messages)).toEqual(range(24, 25));
+      expect(newest.hasOlder).toBe(true);
+
+      await expect(world.transport('dave').history({ type: 'history-query', convId: 'long', count: 5 })).rejects.toMatchObject({ code: 'not-member', retryable: false });
+      await expect(bob.history({ type: 'history-query', convId: 'nowhere', count: 5 })).rejects.toMatchObject({ code: 'not-found', retryable: false });
+      await expect(bob.history({ type: 'history-query', convId: 'long', count: 0 })).rejects.toMatchObject({ code: 'invalid-argument' });
+    });
+
     it('streams hello, new messages and the sender-only receipt updates', async () => {
       world = await setup();
       await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });

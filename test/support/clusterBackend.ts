@@ -13,6 +13,8 @@ import type {
   AckBatchResponse,
   MemberPageRequest,
   MemberPageResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   PullMessagesRequest,
   PullMessagesResponse,
   ReceiptQueryRequest,
@@ -129,6 +131,9 @@ export class ClusterBackend implements SyncBackend {
   }
   pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse> {
     return this.call('pullMessages', (n) => n.pullMessages(userId, req));
+  }
+  history(userId: string, req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
+    return this.call('history', (n) => n.history(userId, req));
   }
   ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {
     return this.call('ackBatch', (n) => n.ackBatch(userId, req));

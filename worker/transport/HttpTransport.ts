@@ -2,6 +2,8 @@ import type * as v from 'valibot';
 import type {
   AckBatchRequest,
   AckBatchResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
   PullMessagesRequest,
@@ -15,6 +17,7 @@ import type {
 import {
   AckBatchResponseSchema,
   fastAckBatchResponse,
+  HistoryQueryResponseSchema,
   MemberPageResponseSchema,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -86,6 +89,10 @@ export class HttpTransport implements Transport {
 
   pullMessages(req: PullMessagesRequest): Promise<PullMessagesResponse> {
     return this.request('POST', '/v1/pull', req, PullMessagesResponseSchema);
+  }
+
+  history(req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
+    return this.request('POST', '/v1/history', req, HistoryQueryResponseSchema);
   }
 
   ackBatch(req: AckBatchRequest): Promise<AckBatchResponse> {

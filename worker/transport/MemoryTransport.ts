@@ -2,6 +2,8 @@ import type * as v from 'valibot';
 import type {
   AckBatchRequest,
   AckBatchResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
   PullMessagesRequest,
@@ -17,6 +19,8 @@ import type {
 import {
   AckBatchRequestSchema,
   AckBatchResponseSchema,
+  HistoryQueryRequestSchema,
+  HistoryQueryResponseSchema,
   MemberPageRequestSchema,
   MemberPageResponseSchema,
   PullMessagesRequestSchema,
@@ -35,7 +39,7 @@ import type { EventStreamHandlers, Transport } from './Transport';
 import { wireError } from './wireError';
 
 /** The request kinds of a `Transport`, for fault injection and the request log. */
-export type RequestKind = 'getConfig' | 'sendMessages' | 'pullMessages' | 'ackBatch' | 'queryReceipts' | 'memberPage';
+export type RequestKind = 'getConfig' | 'sendMessages' | 'pullMessages' | 'history' | 'ackBatch' | 'queryReceipts' | 'memberPage';
 
 /** One request seen by a `MemoryTransport`. */
 export interface RequestLogEntry {
@@ -136,6 +140,10 @@ export class MemoryTransport implements Transport {
 
   pullMessages(req: PullMessagesRequest): Promise<PullMessagesResponse> {
     return this.call('pullMessages', req, PullMessagesRequestSchema, PullMessagesResponseSchema, (r) => this.backend.pullMessages(this.userId, r));
+  }
+
+  history(req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
+    return this.call('history', req, HistoryQueryRequestSchema, HistoryQueryResponseSchema, (r) => this.backend.history(this.userId, r));
   }
 
   ackBatch(req: AckBatchRequest): Promise<AckBatchResponse> {

@@ -1,6 +1,8 @@
 import type {
   AckBatchRequest,
   AckBatchResponse,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
   PullMessagesRequest,
@@ -46,6 +48,8 @@ export interface Transport {
   getConfig(): Promise<ServerConfig>;
   sendMessages(req: SendMessagesRequest): Promise<SendMessagesResponse>;
   pullMessages(req: PullMessagesRequest): Promise<PullMessagesResponse>;
+  /** Older messages of one conversation (`POST /v1/history`). */
+  history(req: HistoryQueryRequest): Promise<HistoryQueryResponse>;
   ackBatch(req: AckBatchRequest): Promise<AckBatchResponse>;
   queryReceipts(req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
   memberPage(req: MemberPageRequest): Promise<MemberPageResponse>;

@@ -4,6 +4,8 @@ import type {
   AckBatchResponse,
   Conversation,
   GroupType,
+  HistoryQueryRequest,
+  HistoryQueryResponse,
   Limits,
   MemberPageRequest,
   MemberPageResponse,
@@ -19,13 +21,14 @@ import type {
   ServerEvent,
   SyncBackend,
 } from '../../protocol';
-import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError, pullPositions } from '../../protocol';
+import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
 import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
 import { applyAcks } from './applyAcks';
 import { EventHub } from './EventHub';
 import type { SubscribeOptions } from './EventHub';
 import { GroupAdmin } from './GroupAdmin';
 import { memberPage } from './memberPage';
+import { historyPage, pullMessages } from './pullMessages';
 import { MessageMetaCache } from './MessageMetaCache';
 import { toMessage } from './toMessage';
 import { toReceipt } from './toReceipt';
@@ -58,7 +61,6 @@ export interface SyncCoreOptions {
   onError?: (err: unknown) => void;
 }
 
-const DEFAULT_PULL_LIMIT = 500;
 
 /**
  * The server's rules (SPEC section 2) over a `Store`: the one implementation
@@ -190,24 +192,11 @@ export class SyncCore implements SyncBackend {
   }
 
   async pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse> {
-    const limit = req.limit ?? DEFAULT_PULL_LIMIT;
-    const conversations: Conversation[] = [];
-    const messages: Message[] = [];
-    let hasMore = false;
-    // A Map, never `req.since[convId]`: a conversation may be called `constructor` or `__proto__`.
-    const since = pullPositions(req);
-    for (const convId of await this.store.conversationsOf(userId)) {
-      const rec = await this.store.getConversation(convId);
-      if (!rec) continue;
-      conversations.push(this.viewConversation(rec, userId));
-      const after = since.get(convId) ?? 0;
-      if (hasMore || rec.seq <= after) continue;
-      const room = limit - messages.length;
-      const got = await this.store.messagesAfter(convId, after, room + 1);
-      if (got.length > room) hasMore = true;
-      for (const m of got.slice(0, room)) messages.push(toMessage(m));
-    }
-    return { type: 'pull-messages-result', conversations, messages, hasMore };
+    return pullMessages(this.store, userId, req, (rec) => this.viewConversation(rec, userId));
+  }
+
+  async history(userId: string, req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
+    return historyPage(this.store, userId, req);
   }
 
   async ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {

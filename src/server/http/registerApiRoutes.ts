@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type * as v from 'valibot';
 import {
   AckBatchRequestSchema,
+  HistoryQueryRequestSchema,
   MemberPageRequestSchema,
   PullMessagesRequestSchema,
   ReceiptQueryRequestSchema,
@@ -34,4 +35,5 @@ export function registerApiRoutes(app: FastifyInstance, core: SyncCore, turns: T
   post('/v1/acks', AckBatchRequestSchema, (u, b) => core.ackBatch(u, b));
   post('/v1/receipts', ReceiptQueryRequestSchema, (u, b) => core.queryReceipts(u, b));
   post('/v1/members', MemberPageRequestSchema, (u, b) => core.memberPage(u, b));
+  post('/v1/history', HistoryQueryRequestSchema, (u, b) => core.history(u, b));
 }

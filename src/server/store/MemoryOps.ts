@@ -192,6 +192,18 @@ export class MemoryOps implements SyncOps {
     });
   }
 
+  messagesBefore(convId: string, beforeSeq: number, limit: number): MessageRecord[] {
+    const list = this.convMessages.get(convId) ?? [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid] as MessageRecord).seq < beforeSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return list.slice(Math.max(0, lo - limit), lo).map(copy);
+  }
+
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
     const list = this.convMessages.get(convId) ?? [];
     let lo = 0;

@@ -315,6 +315,14 @@ class PostgresSession implements Store {
     ).map(toMsg);
   }
 
+  async messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
+    return (
+      await this.rows<MsgRow>('rs-msgs-before', `${MSG_SELECT(this.shared.s)} WHERE m.conv_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [convId, beforeSeq, limit])
+    )
+      .map(toMsg)
+      .reverse();
+  }
+
   async updateReadStates(updates: readonly ReadStateUpdate[]): Promise<void> {
     if (updates.length === 0) return;
     const ids: string[] = [];

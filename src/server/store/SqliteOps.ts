@@ -91,6 +91,7 @@ export class SqliteOps implements SyncOps {
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      msgsBefore: p('SELECT * FROM messages WHERE conv_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
       readSeq: p('SELECT ack_seq FROM reads WHERE message_id = ? AND user_id = ?').pluck(),
@@ -230,6 +231,10 @@ export class SqliteOps implements SyncOps {
 
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {
     return (this.q.msgsAfter.all(convId, afterSeq, limit) as MsgRow[]).map(toMsg);
+  }
+
+  messagesBefore(convId: string, beforeSeq: number, limit: number): MessageRecord[] {
+    return (this.q.msgsBefore.all(convId, beforeSeq, limit) as MsgRow[]).map(toMsg).reverse();
   }
 
   updateReadStates(updates: readonly ReadStateUpdate[]): void {

@@ -74,6 +74,11 @@ export interface Store {
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
   /**
+   * The newest `limit` messages of a conversation with seq < `beforeSeq`,
+   * ascending (an index range read backwards from `beforeSeq`).
+   */
+  messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]>;
+  /**
    * Moves the incrementally maintained receipt state of messages forward (one
    * statement for a whole ack batch): `readCount += added`, and `lastReadAt`,
    * `lastAckSeq` to the larger of stored and given.

@@ -116,6 +116,9 @@ export class SynchronousStore implements Store {
   messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.run(() => this.ops.messagesAfter(convId, afterSeq, limit));
   }
+  messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.run(() => this.ops.messagesBefore(convId, beforeSeq, limit));
+  }
   updateReadStates(updates: readonly ReadStateUpdate[]): Promise<void> {
     return this.run(() => this.ops.updateReadStates(updates));
   }

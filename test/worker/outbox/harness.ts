@@ -236,6 +236,7 @@ export function timedTransport(inner: Transport): Transport & { times: Record<st
     ackBatch: wrap('ackBatch'),
     queryReceipts: wrap('queryReceipts'),
     memberPage: wrap('memberPage'),
+    history: wrap('history'),
     openEvents: wrap('openEvents'),
   };
 }
@@ -258,6 +259,7 @@ export function hangingTransport(inner: Transport): Transport & { hangNext(n: nu
     pullMessages: (req) => inner.pullMessages(req),
     queryReceipts: (req) => inner.queryReceipts(req),
     memberPage: (req) => inner.memberPage(req),
+    history: (req) => inner.history(req),
     openEvents: (since, handlers) => inner.openEvents(since, handlers),
   };
 }
