@@ -19,10 +19,12 @@ import {
 import type {
   EnvironmentSignal,
   FlushOptions,
+  LoadOlderOptions,
   LocalMessage,
   MarkReadResult,
   MemberPageOptions,
   MessageRef,
+  OlderMessages,
   Query,
   ReadReceiptResult,
   SendMessageInput,
@@ -44,7 +46,11 @@ import { toLocalMessage } from './store/readState';
 import { withStorage } from './store/storageErrors';
 import { storeServerMessages } from './store/storeServerData';
 import { loadConversations, loadCounts } from './subscriptions/loadViews';
-import { EnvironmentSchema, SendInputSchema, SignOutSchema, TokenSchema, parseRefs } from './apiSchemas';
+import { DEFAULT_HISTORY_WINDOW, EnvironmentSchema, HistoryWindowSchema, LoadOlderSchema, SendInputSchema, SignOutSchema, TokenSchema, parseRefs } from './apiSchemas';
+import { HistoryLoader } from './HistoryLoader';
+
+/** Messages per loadOlder page when the caller names no count. */
+const DEFAULT_OLDER_COUNT = 50;
 import { clearRejected } from './store/clearRejected';
 import { ReceiptQueries } from './ReceiptQueries';
 import { LastErrors, type WorkKind } from './LastErrors';
@@ -66,6 +72,8 @@ export interface ReadSyncWorkerOptions {
   schedule?: (fn: () => void) => void;
   /** Run the sync engine (event stream, catch-up). Default true. */
   sync?: boolean;
+  /** Newest messages per conversation a sync brings (1-1,000, default 100); older ones come with loadOlder. */
+  historyWindow?: number;
 }
 
 /**
@@ -83,6 +91,8 @@ export class ReadSyncWorker implements WorkerApi {
   private readonly transport: Transport;
   private readonly now: () => number;
   private readonly receiptQueries: ReceiptQueries;
+  private readonly history: HistoryLoader;
+  private readonly historyWindow: number;
   private readonly sends: SendQueue;
   private config: ServerConfig | null = null;
   private starting: Promise<void> | null = null;
@@ -104,6 +114,7 @@ export class ReadSyncWorker implements WorkerApi {
     this.transport = options.transport;
     this.now = options.now ?? Date.now;
     this.runSync = options.sync ?? true;
+    this.historyWindow = options.historyWindow === undefined ? DEFAULT_HISTORY_WINDOW : parseArgument(HistoryWindowSchema, options.historyWindow, 'historyWindow');
     this.hub = new SubscriptionHub(this.db, this.userId, options.schedule);
     const deps: FlusherDeps = {
       db: this.db,
@@ -134,6 +145,7 @@ export class ReadSyncWorker implements WorkerApi {
       userId: this.userId,
       now: this.now,
       limits: () => this.limits(),
+      historyWindow: () => this.historyWindow,
       onConfig: (c) => (this.config = c),
       onStreamStatus: (s) => {
         this.streamStatus = s;
@@ -153,6 +165,16 @@ export class ReadSyncWorker implements WorkerApi {
       (calls) => withStorage('sendMessage', () => enqueueMessages(this.db, calls, this.userId, (item, conv) => this.checkSend(item, conv))),
       () => this.flusher.notifyEnqueued(),
     );
+    this.history = new HistoryLoader({
+      db: this.db,
+      transport: this.transport,
+      userId: this.userId,
+      now: this.now,
+      limits: () => this.limits(),
+      onNetworkError: (err) => this.noteError('query', err),
+      onSuccess: () => this.noteSuccess('query'),
+      onStored: (table, rows) => this.hub.prime(table, rows),
+    });
     this.receiptQueries = new ReceiptQueries({
       db: this.db,
       transport: this.transport,
@@ -254,6 +276,14 @@ export class ReadSyncWorker implements WorkerApi {
   async getConversations(): Promise<Conversation[]> {
     await this.ready();
     return withStorage('getConversations', () => loadConversations(this.db));
+  }
+
+  async loadOlder(convId: string, options: LoadOlderOptions = {}): Promise<OlderMessages> {
+    await this.ready();
+    const id = parseArgument(IdSchema, convId, 'loadOlder: convId');
+    const opts = parseArgument(LoadOlderSchema, options ?? {}, 'loadOlder options');
+    const before = opts.before === undefined ? undefined : (parseRefs([opts.before], 'loadOlder: before')[0] as string);
+    return this.history.loadOlder(id, opts.count ?? DEFAULT_OLDER_COUNT, before);
   }
 
   async setEnvironment(signal: EnvironmentSignal): Promise<void> {

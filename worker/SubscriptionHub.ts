@@ -8,7 +8,8 @@ import { readMany } from './store/readMany';
 import { loadQueuedAcks } from './store/queuedAcks';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
-import { loadConversations, loadMessages } from './subscriptions/loadViews';
+import { loadConversations } from './subscriptions/loadViews';
+import { loadMessageWindow } from './subscriptions/loadMessageWindow';
 import { StatusCounts } from './subscriptions/StatusCounts';
 import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
 
@@ -288,6 +289,8 @@ export class SubscriptionHub {
     }
     if (changes.has('conversations')) {
       this.dirty.conversations = true;
+      // A conversation's coverage decides where its message window starts.
+      this.dirty.lists = true;
       relevant = true;
     }
     const outbox = changes.get('outbox');
@@ -398,7 +401,7 @@ export class SubscriptionHub {
   }
 
   private load(q: Query): Promise<unknown> {
-    if (q.kind === 'messages') return loadMessages(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
+    if (q.kind === 'messages') return loadMessageWindow(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
     if (q.kind === 'conversations') return loadConversations(this.db);
     return this.counts.get().then((counts): SyncStatus => ({ ...this.flags, ...counts }));
   }

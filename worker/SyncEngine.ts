@@ -19,7 +19,8 @@ import { loadReceiptCursor, saveConfig } from './store/meta';
 import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
-import { advancePulledSeq, storeServerMessages, upsertConversations } from './store/storeServerData';
+import { storeServerMessages, upsertConversations } from './store/storeServerData';
+import { recordCoverage } from './store/coverage';
 
 /** What the sync engine needs from the worker around it. */
 export interface SyncEngineDeps {
@@ -28,6 +29,8 @@ export interface SyncEngineDeps {
   userId: string;
   now(): number;
   limits(): Limits;
+  /** Messages per conversation a pull brings at most (the newest ones); older ones come on demand. */
+  historyWindow(): number;
   /** A (validated) server configuration arrived; it is already cached in meta. */
   onConfig(config: ServerConfig): void;
   onStreamStatus(status: EventStreamStatus): void;
@@ -51,8 +54,8 @@ const MAX_PULL_ROUNDS = 10_000;
  * (messages, receipts with their resume cursor, conversations, config) in
  * arrival order, and on every (re)connect, and whenever a conversation new to
  * me appears, catches up: pulls what was missed per conversation since its
- * `pulledSeq`, then refreshes the receipt state of my own messages whose
- * receipts are not final. Every payload is validated
+ * `pulledSeq` (the newest window of it first), then refreshes the receipt
+ * state of my own messages whose receipts are not final. Every payload is validated
  * before it touches IndexedDB, and every apply is monotonic, so replays,
  * duplicates and reordering are harmless.
  */
@@ -195,14 +198,20 @@ export class SyncEngine {
     }
   }
 
-  /** Pulls every conversation's messages after its `pulledSeq`, looping while the server has more. */
+  /**
+   * Pulls every conversation's messages after its `pulledSeq`, the newest
+   * `historyWindow` of each at most (the server says where it skipped: the
+   * older ones come with loadOlder), looping while the server has more.
+   * Records what each page covers, so a skipped stretch is known as a gap.
+   */
   async pullAll(): Promise<void> {
     const { db, transport } = this.deps;
     for (let round = 0; round < MAX_PULL_ROUNDS && !this.stopped; round++) {
       // A Map, not an object: `since['__proto__'] = n` would set a prototype and lose the position.
       const since = new Map<string, number>();
       for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since.set(c.id, c.pulledSeq);
-      const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(pullRequest(since)), 'pull-messages-result');
+      const req = pullRequest(since, undefined, this.deps.historyWindow());
+      const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(req), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
       const stored = await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId);
       this.deps.onStored?.('messages', stored);
@@ -210,7 +219,10 @@ export class SyncEngine {
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));
       // Only a final page proves a conversation complete up to its seq (membership changes use seqs too).
       if (!res.hasMore) for (const c of res.conversations) reached.set(c.id, Math.max(reached.get(c.id) ?? 0, c.seq));
-      await advancePulledSeq(db, reached);
+      const skipped = new Map(res.skipped ?? []);
+      const covered = new Map<string, [number, number]>();
+      for (const [convId, hi] of reached) covered.set(convId, [skipped.get(convId) ?? since.get(convId) ?? 0, hi]);
+      await recordCoverage(db, covered);
       if (!res.hasMore || res.messages.length === 0) return;
     }
   }

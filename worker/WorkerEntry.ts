@@ -2,10 +2,12 @@ import * as v from 'valibot';
 import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type ReadMemberPage } from '../src/protocol';
 import type {
   EnvironmentSignal,
+  LoadOlderOptions,
   LocalMessage,
   MarkReadResult,
   MemberPageOptions,
   MessageRef,
+  OlderMessages,
   Query,
   ReadReceiptResult,
   SendMessageInput,
@@ -18,7 +20,7 @@ import type {
 import { ReadSyncDb } from './db/ReadSyncDb';
 import { ReadSyncWorker, type ReadSyncWorkerOptions } from './ReadSyncWorker';
 import type { Transport } from './transport/Transport';
-import { TokenSchema } from './apiSchemas';
+import { HistoryWindowSchema, TokenSchema } from './apiSchemas';
 
 const InitSchema = v.object({
   userId: IdSchema,
@@ -34,6 +36,7 @@ const InitSchema = v.object({
       backoffMaxMs: v.optional(v.pipe(v.number(), v.minValue(0))),
     }),
   ),
+  historyWindow: v.optional(HistoryWindowSchema),
   initialEnvironment: v.optional(v.object({ online: v.optional(v.boolean()), visible: v.optional(v.boolean()) })),
 });
 
@@ -76,6 +79,7 @@ export class WorkerEntry implements WorkerEntryApi {
         transport: this.deps.createTransport(options),
         userId: o.userId,
         ...(o.flush ? { flush: o.flush } : {}),
+        ...(o.historyWindow !== undefined ? { historyWindow: o.historyWindow } : {}),
       });
       try {
         // Before start: start-up flushes leftovers only if the page is online.
@@ -129,6 +133,9 @@ export class WorkerEntry implements WorkerEntryApi {
   }
   getConversations(): Promise<Conversation[]> {
     return this.w('getConversations').getConversations();
+  }
+  loadOlder(convId: string, options?: LoadOlderOptions): Promise<OlderMessages> {
+    return this.w('loadOlder').loadOlder(convId, options);
   }
   setEnvironment(signal: EnvironmentSignal): Promise<void> {
     return this.w('setEnvironment').setEnvironment(signal);

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CONV_TYPES, IdSchema, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
+import { CONV_TYPES, IdSchema, MAX_PAGE_MESSAGES, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
 
 /** Runtime shape of `SendMessageInput`. The text rules are the server's, so nothing is queued that it would refuse. */
 export const SendInputSchema = v.object({
@@ -27,6 +27,17 @@ export const MemberOptionsSchema = v.object({
 });
 
 const RefSchema = v.union([MessageIdSchema, v.object({ id: MessageIdSchema })]);
+
+/** Messages a sync brings per conversation (the newest); older ones on demand. */
+export const DEFAULT_HISTORY_WINDOW = 100;
+/** Runtime shape of the `historyWindow` option. */
+export const HistoryWindowSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PAGE_MESSAGES));
+
+/** Runtime shape of `LoadOlderOptions` (`before` as a message ref). */
+export const LoadOlderSchema = v.object({
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PAGE_MESSAGES))),
+  before: v.optional(RefSchema),
+});
 const ID_RE = /^[A-Za-z0-9_-]{8,32}$/;
 
 /**

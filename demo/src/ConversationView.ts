@@ -1,5 +1,5 @@
 import { Subscription } from 'rxjs';
-import { createReadTracker, type Conversation, type ReadSyncClient, type SyncStatus } from '../../src';
+import { createReadTracker, type Conversation, type MessageWindow, type ReadSyncClient, type SyncStatus } from '../../src';
 import { h } from './dom';
 import { createMessageRow, type MessageRow } from './MessageRow';
 import type { Session } from './session';
@@ -59,41 +59,75 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
   const tracker = createReadTracker(client, { root: list, onError: showError });
   const context = { client, me: session.userId, conv, connection: () => connection, showError };
   let first = true;
-  subs.add(
-    client.messages$(conv.id, { limit: 200 }).subscribe({
-      next(messages) {
-        const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-        const seen = new Set<string>();
-        let prev: HTMLElement | null = null;
-        for (const m of messages ?? []) {
-          seen.add(m.id);
-          let row = rows.get(m.id);
-          if (!row) {
-            row = createMessageRow(m, context);
-            rows.set(m.id, row);
-          } else row.update(m);
-          if (m.senderId !== session.userId && m.needReadReceipt && m.ackStatus === 'none') tracker.observe(row.el, m.id);
-          else tracker.unobserve(row.el);
-          // Keep DOM order equal to message order without re-creating rows.
-          const want: ChildNode | null = prev ? prev.nextSibling : list.firstChild;
-          if (want !== row.el) list.insertBefore(row.el, want);
-          prev = row.el;
-        }
-        for (const [id, row] of rows) {
-          if (seen.has(id)) continue;
-          row.dispose();
-          tracker.unobserve(row.el);
-          row.el.remove();
-          rows.delete(id);
-        }
-        if (first || atBottom) list.scrollTop = list.scrollHeight;
-        first = false;
-      },
-      error: showError,
-    }),
-  );
+  // The newest `limit` messages; scrolling to the top loads older ones (from IndexedDB, or the server) and grows it.
+  let limit = 100;
+  let hasOlder = false;
+  let oldestId: string | null = null;
+  let loading = false;
+  let windowSub: Subscription | null = null;
+  const render = ({ messages, hasOlder: older }: MessageWindow): void => {
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    // Older messages came in above the one that was first (loadOlder grew the window).
+    const prepended = !first && oldestId !== null && messages[0]?.id !== oldestId && messages.some((m) => m.id === oldestId);
+    const height = list.scrollHeight;
+    hasOlder = older;
+    oldestId = messages[0]?.id ?? null;
+    list.dataset.hasOlder = String(older);
+    const seen = new Set<string>();
+    let prev: HTMLElement | null = null;
+    for (const m of messages) {
+      seen.add(m.id);
+      let row = rows.get(m.id);
+      if (!row) {
+        row = createMessageRow(m, context);
+        rows.set(m.id, row);
+      } else row.update(m);
+      if (m.senderId !== session.userId && m.needReadReceipt && m.ackStatus === 'none') tracker.observe(row.el, m.id);
+      else tracker.unobserve(row.el);
+      // Keep DOM order equal to message order without re-creating rows.
+      const want: ChildNode | null = prev ? prev.nextSibling : list.firstChild;
+      if (want !== row.el) list.insertBefore(row.el, want);
+      prev = row.el;
+    }
+    for (const [id, row] of rows) {
+      if (seen.has(id)) continue;
+      row.dispose();
+      tracker.unobserve(row.el);
+      row.el.remove();
+      rows.delete(id);
+    }
+    if (first || atBottom) list.scrollTop = list.scrollHeight;
+    // Older messages came in above: keep what the reader was looking at in place.
+    else if (prepended) list.scrollTop += list.scrollHeight - height;
+    first = false;
+  };
+  const watchWindow = (): void => {
+    windowSub?.unsubscribe();
+    windowSub = client.messageWindow$(conv.id, { limit }).subscribe({ next: render, error: showError });
+  };
+  const loadOlder = async (): Promise<void> => {
+    if (loading || !hasOlder || oldestId === null) return;
+    loading = true;
+    try {
+      const page = await client.loadOlder(conv.id, { count: 50, before: oldestId });
+      // Offline, nothing may come: the next scroll to the top tries again.
+      if (page.messages.length > 0) {
+        limit = Math.min(10_000, limit + page.messages.length);
+        watchWindow();
+      }
+    } catch (err) {
+      showError(err);
+    } finally {
+      loading = false;
+    }
+  };
+  list.addEventListener('scroll', () => {
+    if (list.scrollTop < 80) void loadOlder();
+  });
+  watchWindow();
 
   return () => {
+    windowSub?.unsubscribe();
     subs.unsubscribe();
     tracker.dispose();
     for (const row of rows.values()) row.dispose();

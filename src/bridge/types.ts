@@ -131,10 +131,46 @@ export interface MemberPageOptions {
   count?: number;
 }
 
+/**
+ * The newest messages of one conversation as stored locally: what
+ * `messages$` shows (its `messages`) and what `messageWindow$` gives whole.
+ */
+export interface MessageWindow {
+  convId: string;
+  /** Oldest first: the newest `limit` of the history stored without a gap (my pending messages last). */
+  messages: LocalMessage[];
+  /** The window's size asked for (100 when not given). */
+  limit: number;
+  /**
+   * Older messages exist: stored beyond the limit, or not loaded yet
+   * (`loadOlder` brings them; a window stops at a gap it cannot fill).
+   */
+  hasOlder: boolean;
+}
+
+/** Options of `loadOlder`. */
+export interface LoadOlderOptions {
+  /** How many messages, 1-1,000. Default 50. */
+  count?: number;
+  /**
+   * The messages older than this one (of the same conversation). Default: older
+   * than the oldest message of the history stored without a gap.
+   */
+  before?: MessageRef;
+}
+
+/** A page of older messages from `loadOlder`. */
+export interface OlderMessages {
+  /** Oldest first, right before `before`; fewer than asked when the history starts (or, offline, what is stored). */
+  messages: LocalMessage[];
+  /** Still older messages exist (stored here or on the server). */
+  hasOlder: boolean;
+}
+
 /** What a UI subscription asks for. Identical queries share one worker-side query. */
 export type Query =
   | { kind: 'read-state'; messageId: string } // value: ReadState | null
-  | { kind: 'messages'; convId: string; limit?: number } // value: LocalMessage[] (oldest first, the latest `limit`)
+  | { kind: 'messages'; convId: string; limit?: number } // value: MessageWindow (the newest `limit`, default 100)
   | { kind: 'conversations' } // value: Conversation[]
   | { kind: 'sync-status' } // value: SyncStatus
   | { kind: 'receipts' }; // event stream: each value is a MessageReceipt[] batch as it arrives
@@ -185,6 +221,12 @@ export interface WorkerApi {
   getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]>;
   getReadMembers(ref: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage>;
   getConversations(): Promise<Conversation[]>;
+  /**
+   * Older messages of a conversation: from IndexedDB what is stored, the rest
+   * from the server when reachable (then stored, and the receipts of my own
+   * among them refreshed).
+   */
+  loadOlder(convId: string, options?: LoadOlderOptions): Promise<OlderMessages>;
   /** Forwarded online/offline/visibility signals. */
   setEnvironment(signal: EnvironmentSignal): Promise<void>;
   /** Flushes now (if leader) and resolves when that flush ends. */
@@ -240,6 +282,12 @@ export interface WorkerInitOptions {
   /** IndexedDB database name. Default `readsync-<userId>`. */
   dbName?: string;
   flush?: FlushOptions;
+  /**
+   * How many of each conversation's newest messages a sync brings (1-1,000,
+   * default 100); older ones come on demand (`loadOlder`). A group with a
+   * 100,000-message history then opens as fast as a short one.
+   */
+  historyWindow?: number;
   /**
    * The browser's online/visibility state when the client started. Without it
    * a worker assumes online and would flush leftovers from a previous run into

@@ -1,9 +1,12 @@
-import { Subject, throwError, type Observable } from 'rxjs';
+import { Subject, map, throwError, type Observable } from 'rxjs';
 import type {
+  LoadOlderOptions,
   LocalMessage,
   MarkReadResult,
   MemberPageOptions,
   MessageRef,
+  MessageWindow,
+  OlderMessages,
   Query,
   ReadReceiptResult,
   ReadState,
@@ -99,14 +102,50 @@ export class ReadSyncClient {
     return this.observe<ReadState | null>(() => ({ kind: 'read-state', messageId: parseArgument(MessageIdSchema, messageIdOf(message), 'readState$') }));
   }
 
-  /** Messages of one conversation, oldest first; with `limit`, only the latest `limit`. */
+  /**
+   * The newest messages of one conversation, oldest first: the newest `limit`
+   * (default **100**, at most 10,000) of its history as stored here, my
+   * pending messages last. `messageWindow$` gives the same with the window
+   * made explicit (its limit, whether older messages exist); `loadOlder`
+   * brings older ones.
+   */
   messages$(convId: string, options: { limit?: number } = {}): Observable<LocalMessage[]> {
-    return this.observe<LocalMessage[]>(() => {
-      parseArgument(IdSchema, convId, 'messages$: convId');
-      const { limit } = options;
-      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ValidationError('messages$: limit must be a positive integer');
+    return this.messageWindow$(convId, options, 'messages$').pipe(map((w) => w.messages));
+  }
+
+  /**
+   * The newest `limit` messages of a conversation (default 100, at most
+   * 10,000), as `{ convId, messages, limit, hasOlder }`: `hasOlder` says older
+   * messages exist, stored beyond the limit or still on the server. The
+   * window starts after the newest window a sync brought; a bigger `limit`
+   * shows more once `loadOlder` has brought them.
+   */
+  messageWindow$(convId: string, options: { limit?: number } = {}, what = 'messageWindow$'): Observable<MessageWindow> {
+    return this.observe<MessageWindow>(() => {
+      parseArgument(IdSchema, convId, `${what}: convId`);
+      const { limit } = options ?? {};
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 10_000)) throw new ValidationError(`${what}: limit must be an integer from 1 to 10,000`);
       return limit === undefined ? { kind: 'messages', convId } : { kind: 'messages', convId, limit };
     });
+  }
+
+  /**
+   * Older messages of a conversation: the `count` (default 50, at most 1,000)
+   * right before `before` (default: before the oldest one stored), oldest
+   * first, with `hasOlder`. Answers from IndexedDB what it has and fetches the
+   * rest from the server when it can (offline: what is stored); what it
+   * fetches is stored, so windows grow and reloads keep it, and the receipts
+   * of my own messages among it are refreshed.
+   */
+  loadOlder(convId: string, options: LoadOlderOptions = {}): Promise<OlderMessages> {
+    let opts: LoadOlderOptions;
+    try {
+      parseArgument(IdSchema, convId, 'loadOlder: convId');
+      opts = options.before === undefined ? { ...options } : { ...options, before: messageIdOf(options.before) };
+    } catch (err) {
+      return Promise.reject(asReadSyncError(err));
+    }
+    return this.call((api) => api.loadOlder(convId, opts));
   }
 
   /** Stores the message as pending and sends it when possible. Rejects at once with `receipts-disabled` when the group type is known not to take receipts. */

@@ -56,7 +56,8 @@ async function world() {
 async function openBob(url: string, firstToken: string, getToken: () => Promise<string>) {
   const db = new ReadSyncDb('readsync-bob', { indexedDB: new IDBFactory(), IDBKeyRange });
   const transport = new HttpTransport({ serverUrl: url, token: firstToken, userId: 'bob', WebSocket: NodeWebSocket, reconnect: { baseMs: 20, maxMs: 200 } });
-  const worker = new ReadSyncWorker({ db, transport, userId: 'bob', flush: { debounceMs: 0, ackBatchSize: 100, backoffBaseMs: 10, backoffMaxMs: 50 } });
+  // The whole history at once (1,000 messages): markRead of all of them needs them stored.
+  const worker = new ReadSyncWorker({ db, transport, userId: 'bob', historyWindow: 1000, flush: { debounceMs: 0, ackBatchSize: 100, backoffBaseMs: 10, backoffMaxMs: 50 } });
   await worker.start();
   const { port1, port2 } = new MessageChannel();
   expose(worker, port1);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalMessage, ReadState } from '../../src/bridge';
+import type { MessageWindow, ReadState } from '../../src/bridge';
 import type { MessageRow } from '../../worker/db/ReadSyncDb';
 import { mid, newCore, openClient, type Client } from './harness';
 
@@ -84,7 +84,7 @@ describe('bad input', () => {
     const err = await c.until(() => c.errors.get(bad), (e) => e !== undefined, 'typed error');
     expect(err?.code).toBe('storage');
     await c.until(() => c.values.get(good) as ReadState | undefined, (s) => s?.messageId === mid(2), 'good one');
-    const msgs = await c.until(() => c.values.get(list) as LocalMessage[] | undefined, (l) => (l?.length ?? 0) > 0, 'list');
+    const msgs = await c.until(() => (c.values.get(list) as MessageWindow | undefined)?.messages, (l) => (l?.length ?? 0) > 0, 'list');
     expect(msgs?.map((m) => m.id)).not.toContain(mid(9));
     expect(msgs).toHaveLength(3);
     expect(await c.api.markRead([mid(9), mid(2)])).toMatchObject({ queued: 1, skipped: [{ messageId: mid(9), reason: 'not-found' }] });

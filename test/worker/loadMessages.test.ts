@@ -1,7 +1,7 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PENDING_POS_BASE, ReadSyncDb, type MessageRow } from '../../worker/db/ReadSyncDb';
-import { loadMessages } from '../../worker/subscriptions/loadViews';
+import { loadMessageWindow } from '../../worker/subscriptions/loadMessageWindow';
 
 const dbs: ReadSyncDb[] = [];
 afterEach(() => {
@@ -33,7 +33,7 @@ async function seed(rows: MessageRow[]): Promise<ReadSyncDb> {
 
 const texts = (list: { text: string }[]) => list.map((m) => m.text);
 
-describe('loadMessages: the newest `limit` messages of one conversation, oldest first', () => {
+describe('loadMessageWindow: the newest `limit` messages of one conversation, oldest first', () => {
   it('takes the window from the newest end, with pending messages last, never another conversation\'s rows', async () => {
     const db = await seed([
       ...[1, 2, 3, 5, 8].map((p) => row('team', p)),
@@ -42,17 +42,17 @@ describe('loadMessages: the newest `limit` messages of one conversation, oldest 
       ...[4, 6, 9, 100].map((p) => row('tea', p)),
       ...[0, 7, 200].map((p) => row('team2', p)),
     ]);
-    const read = (limit: number) => db.transaction('r', [db.messages, db.outbox], () => loadMessages(db, 'team', limit));
+    const read = async (limit: number) => (await db.transaction('r', [db.messages, db.conversations, db.outbox], () => loadMessageWindow(db, 'team', limit))).messages;
     expect(texts(await read(1))).toEqual([`#${PENDING_POS_BASE + 10}`]);
     expect(texts(await read(3))).toEqual(['#5', '#8', `#${PENDING_POS_BASE + 10}`]);
     expect(texts(await read(6))).toEqual(['#1', '#2', '#3', '#5', '#8', `#${PENDING_POS_BASE + 10}`]);
     expect(texts(await read(50))).toEqual(['#1', '#2', '#3', '#5', '#8', `#${PENDING_POS_BASE + 10}`]);
-    expect(await db.transaction('r', [db.messages, db.outbox], () => loadMessages(db, 'nobody', 5))).toEqual([]);
+    expect(await db.transaction('r', [db.messages, db.conversations, db.outbox], () => loadMessageWindow(db, 'nobody', 5))).toEqual({ convId: 'nobody', messages: [], limit: 5, hasOlder: false });
   });
 
   it('returns the rows without their storage-only fields', async () => {
     const db = await seed([{ ...row('team', 1), ackStatus: 'pending', ackSeq: 3, readAt: 5 }]);
-    const [m] = await db.transaction('r', [db.messages, db.outbox], () => loadMessages(db, 'team', 5));
+    const [m] = (await db.transaction('r', [db.messages, db.conversations, db.outbox], () => loadMessageWindow(db, 'team', 5))).messages;
     expect(m).not.toHaveProperty('pos');
     expect(m).not.toHaveProperty('ackSeq');
     // no outbox row for seq 3: the ack has reached the server

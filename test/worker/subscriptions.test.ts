@@ -2,7 +2,7 @@ import { TransientError } from '../../src/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDBKeyRange } from 'fake-indexeddb';
 import type { Message } from '../../src/protocol';
-import type { LocalMessage, ReadState, SyncStatus } from '../../src/bridge';
+import type { MessageWindow, ReadState, SyncStatus } from '../../src/bridge';
 import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
 import { ReadSyncWorker } from '../../worker/ReadSyncWorker';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
@@ -97,7 +97,7 @@ describe('the multiplexed subscription channel', () => {
     // and as the server never saw messages 1-3 it numbers ours seq 1, which moves it out of this 2-message window.
     await c.api.setEnvironment({ online: false });
     const sent = await c.api.sendMessage({ convId: 'team', text: 'mine', needReadReceipt: true });
-    const list = await c.until(() => c.values.get(msgs) as LocalMessage[] | undefined, (l) => l?.at(-1)?.id === sent.id, 'pending message last');
+    const list = await c.until(() => (c.values.get(msgs) as MessageWindow | undefined)?.messages, (l) => l?.at(-1)?.id === sent.id, 'pending message last');
     expect(list?.map((m) => [m.id, m.status])).toEqual([
       [mid(3), 'sent'],
       [sent.id, 'pending'],

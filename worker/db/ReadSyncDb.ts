@@ -36,7 +36,15 @@ export type ReceiptRow = MessageReceipt;
 
 /** A conversation plus how far we have pulled it. */
 export interface ConversationRow extends Conversation {
+  /** The position the next pull continues from (the top of `covered`). */
   pulledSeq: number;
+  /**
+   * Position ranges `(lo, hi]` whose messages are all stored here (see
+   * store/coverage.ts). Absent on rows of earlier versions, which pulled
+   * every conversation from 0: then `(0, pulledSeq]`. Not indexed, so no
+   * schema version.
+   */
+  covered?: [number, number][];
 }
 
 /**

@@ -80,23 +80,9 @@ export async function upsertConversations(db: ReadSyncDb, conversations: readonl
       const oldSeq = typeof old?.seq === 'number' ? old.seq : -1;
       if (c.seq < oldSeq) return;
       const pulledSeq = typeof old?.pulledSeq === 'number' ? old.pulledSeq : 0;
-      puts.push({ ...c, pulledSeq });
-    });
-    if (puts.length > 0) await db.conversations.bulkPut(puts);
-  });
-}
-
-/** Records that conversations were pulled up to the given positions (never backwards). */
-export async function advancePulledSeq(db: ReadSyncDb, positions: ReadonlyMap<string, number>): Promise<void> {
-  if (positions.size === 0) return;
-  const ids = [...positions.keys()];
-  await db.transaction('rw', db.conversations, async () => {
-    const rows = await db.conversations.bulkGet(ids);
-    const puts: ConversationRow[] = [];
-    ids.forEach((id, i) => {
-      const row = rows[i];
-      const seq = positions.get(id) as number;
-      if (row && (typeof row.pulledSeq !== 'number' || row.pulledSeq < seq)) puts.push({ ...row, pulledSeq: seq });
+      const row: ConversationRow = { ...c, pulledSeq };
+      if (old?.covered) row.covered = old.covered;
+      puts.push(row);
     });
     if (puts.length > 0) await db.conversations.bulkPut(puts);
   });

@@ -64,6 +64,12 @@ export class DemoServer {
     this.store = null;
   }
 
+  /** The running server's rules core (to seed conversations, join members). */
+  get core(): SyncServer['core'] {
+    if (!this.server) throw new Error('the demo server is not running');
+    return this.server.core;
+  }
+
   /** Ack batches POSTed so far. */
   ackRequests(): number {
     return this.requests.filter((r) => r.startsWith('POST /v1/acks')).length;
