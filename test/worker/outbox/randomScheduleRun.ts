@@ -9,13 +9,18 @@
  *   429 with Retry-After · replies lost after the server applied the request ·
  *   requests that hang until the timeout (applied or not) · a worker crashing
  *   at a random point of a flush (connection closed, lease left behind) ·
- *   reloads (stop, close, reopen) · extra tabs on the same database.
+ *   reloads (stop, close, reopen) · extra tabs on the same database ·
+ *   and, with every tab running the sync engine (scheduleHistory.ts): a
+ *   second group that users join, leave and rejoin while alice posts into it ·
+ *   loadOlder paging back · bulk sends committed together · catch-ups.
  *
  * Then the network heals and time runs until every outbox is empty. The
  * server must hold exactly the reads that markRead queued: per message the
  * set of readers equals the set of users who marked it, and readCount equals
  * that number (nothing lost, nothing counted twice); every message sent is
- * on the server exactly once, in the order it was sent.
+ * on the server exactly once, in the order it was sent. And every device,
+ * once caught up and paged back, holds every message it may see once, in
+ * order, and none it may not.
  *
  * READSYNC_SEEDS=n changes the number of seeds; READSYNC_SEED=k runs one.
  */
@@ -25,6 +30,7 @@ import type { Message } from '../../../src/protocol';
 import type { MemoryTransport } from '../../../worker/transport/MemoryTransport';
 import { GROUP, SENDER, T0, advance, enqueueSend, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, World, type Tab } from './harness';
 import { ackStatuses } from '../harness';
+import { ScheduleHistory } from './scheduleHistory';
 
 const USERS = ['bob', 'carol'] as const;
 const OPS = 30;
@@ -61,6 +67,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
   const withReceipts = await world.post(14);
   const [noReceipt] = await world.post(1, false);
   const all: Message[] = [...withReceipts, noReceipt!];
+  const history = await ScheduleHistory.create(world, rnd);
   let tabSeed = seed * 1000;
 
   const open = async (d: Device): Promise<Tab> => {
@@ -73,6 +80,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     if (d.offline && chance(0.7)) tab.flusher.setOnline(false);
     d.tabs.push(tab);
     d.all.push(tab);
+    history.attach(tab, d);
     return tab;
   };
 
@@ -91,6 +99,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     tab.flusher.notifyEnqueued();
     vi.advanceTimersByTime(60); // past the debounce: a flush may be starting
     await settle(Math.floor(rnd() * 12));
+    history.detach(tab);
     if (how === 'crash') tab.db.close();
     else {
       await tab.flusher.stop();
@@ -103,6 +112,10 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
   try {
     for (let op = 0; op < OPS; op++) {
       const d = pick(devices);
+      if (chance(0.25)) {
+        await history.step(d, pick(d.tabs));
+        continue;
+      }
       const r = rnd();
       if (r < 0.35) {
         const tab = pick(d.tabs);
@@ -172,7 +185,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     }
     expect(world.readersOf(noReceipt!.id), `${tag}: a message without receipts`).toEqual([]);
     // Every message sent is on the server once, in the order it was sent, and shows as sent locally.
-    const onServer = (await world.core.pullMessages(SENDER, { type: 'pull-messages', since: {} })).messages;
+    const onServer = (await world.core.pullMessages(SENDER, { type: 'pull-messages', since: {}, limit: 1000 })).messages.filter((m) => m.convId === GROUP);
     for (const d of devices) {
       const mine = onServer.filter((m) => m.senderId === d.user).sort((a, b) => a.seq - b.seq);
       expect(mine.map((m) => m.id), `${tag}: ${d.user}'s messages on the server`).toEqual(d.sent);
@@ -188,7 +201,9 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
         expect(statuses[i], `${tag}: ${d.user}'s ack of ${id}`).toBe(want);
       });
     }
+    await history.check(devices, tag);
   } finally {
+    history.stop();
     for (const d of devices) {
       for (const t of d.all) {
         await t.flusher.stop().catch(() => {});
