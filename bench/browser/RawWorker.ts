@@ -1,17 +1,22 @@
-/** Page-side handle on rawCeilingWorker.ts: promise calls, plus the burst message. */
+import type { ReadState, ReadStateColumns } from '../../src/bridge';
+
+/** Page-side handle on rawCeilingWorker.ts: promise calls, plus the read-state posts. */
 export class RawWorker {
   readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  /** Called with the burst's updates when the worker posts them. */
-  onBurst: ((updates: { id: number; value: unknown }[]) => void) | null = null;
+  /** Called with each read state the worker posts (subscription id, value), one post's rows in one task. */
+  onState: ((id: number, value: ReadState) => void) | null = null;
+  /** Called once per post, before its rows. */
+  onPost: (() => void) | null = null;
 
   constructor() {
     this.worker = new Worker(new URL('./rawCeilingWorker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent) => {
-      const data = ev.data as { id?: number; result?: unknown; error?: string; burst?: { id: number; value: unknown }[] };
-      if (data.burst) {
-        this.onBurst?.(data.burst);
+      const data = ev.data as { id?: number; result?: unknown; error?: string; columns?: ReadStateColumns };
+      if (data.columns) {
+        this.onPost?.();
+        this.dispatch(data.columns);
         return;
       }
       const p = this.pending.get(data.id ?? -1);
@@ -20,6 +25,28 @@ export class RawWorker {
       if (data.error !== undefined) p.reject(new Error(data.error));
       else p.resolve(data.result);
     };
+  }
+
+  /** What the library's client does with a posted batch: one ReadState object per row, handed to its subscriber. */
+  private dispatch(c: ReadStateColumns): void {
+    const on = this.onState;
+    if (!on) return;
+    for (let i = 0; i < c.id.length; i++) {
+      on(c.id[i] as number, {
+        messageId: c.messageId[i] as string,
+        convId: c.convId[i] as string,
+        convType: c.convType[i] as ReadState['convType'],
+        direction: c.direction[i] as ReadState['direction'],
+        needReadReceipt: c.needReadReceipt[i] as boolean,
+        status: c.status[i] as ReadState['status'],
+        readCount: c.readCount[i] as number,
+        unreadCount: c.unreadCount[i] as number,
+        isPeerRead: c.isPeerRead[i] as boolean,
+        timestamp: c.timestamp[i] as number,
+        ackStatus: c.ackStatus[i] as ReadState['ackStatus'],
+        label: c.label[i] as string,
+      });
+    }
   }
 
   call<T>(op: string, ...args: unknown[]): Promise<T> {

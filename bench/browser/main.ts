@@ -2,8 +2,9 @@
 import * as raw from './rawWorkloads';
 import * as lib from './libWorkloads';
 import * as libSync from './libSyncWorkloads';
+import * as socketBurst from './socketBurst';
 
-const bench = { ...raw, ...lib, ...libSync };
+const bench = { ...raw, ...lib, ...libSync, ...socketBurst };
 export type BenchApi = typeof bench;
 (window as unknown as { bench: BenchApi }).bench = bench;
 document.title = 'bench ready';

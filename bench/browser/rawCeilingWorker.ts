@@ -1,10 +1,11 @@
 /**
  * The raw ceilings, run inside a worker like the library: plain IndexedDB,
- * plain fetch, plain postMessage. Requests are `{ id, op, args }`, replies
- * `{ id, result }` or `{ id, error }`; the burst is posted as `{ burst }`.
+ * plain fetch, plain WebSocket, plain postMessage. Requests are `{ id, op, args }`, replies
+ * `{ id, result }` or `{ id, error }`; read states are posted as `{ columns }`.
  */
 import type { AckOutboxRow, MessageRow, SendOutboxRow } from '../../worker/db/ReadSyncDb';
-import type { ReadState } from '../../src/bridge';
+import type { ReadState, ReadStateColumns } from '../../src/bridge';
+import type { MessageReceipt, ServerEvent } from '../../src/protocol';
 import { deleteDb, done, openRawDb, request } from './rawIdb';
 import { ACK_KEYS_FROM, ACK_KEYS_TO, ackKey } from '../../worker/db/ackKeys';
 
@@ -17,6 +18,7 @@ const scope = self as unknown as Scope;
 const rowsById = new Map<string, MessageRow>();
 const dbs = new Map<string, IDBDatabase>();
 let burst: { id: number; value: ReadState }[] = [];
+let socket: WebSocket | null = null;
 
 async function db(name: string): Promise<IDBDatabase> {
   let d = dbs.get(name);
@@ -137,11 +139,100 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
   async prepareBurst(updates: { id: number; value: ReadState }[]) {
     burst = updates;
   },
-  /** Ceiling of the receipt burst: the same updates in one batched postMessage. */
+  /** Ceiling of the injected receipt burst: the same read states, in the library's columns, in one postMessage. */
   async fireBurst() {
-    scope.postMessage({ burst });
+    scope.postMessage({ columns: toColumns(burst.map((u) => u.id), burst.map((u) => u.value)) });
+  },
+  /**
+   * Ceiling of the burst from the server (setup, not timed): a fresh
+   * database holding `rows`, and this worker's own event stream (WebSocket)
+   * to the reference server, open once its hello arrived. From then on every
+   * `receipts` frame is parsed, written to the receipts store with the
+   * cursor in one strict transaction, and its read states posted to the page
+   * in the library's columns (one post per frame) once committed.
+   */
+  async socketOpen(name: string, rows: MessageRow[], url: string) {
+    await ops.seed!(name as never, rows as never);
+    const d = await db(name);
+    const subId = new Map<string, number>(rows.map((r, i) => [r.id, i + 1]));
+    socket?.close();
+    const ws = (socket = new WebSocket(url));
+    await new Promise<void>((resolve, reject) => {
+      ws.onerror = () => reject(new Error('raw socket failed'));
+      ws.onmessage = (ev: MessageEvent) => {
+        const event = JSON.parse(ev.data as string) as ServerEvent;
+        if (event.type === 'hello') return resolve();
+        if (event.type !== 'receipts') return;
+        const tx = d.transaction(['receipts', 'meta'], 'readwrite', { durability: 'strict' });
+        const store = tx.objectStore('receipts');
+        for (const r of event.receipts) store.put({ convId: r.convId, convType: r.convType, messageId: r.messageId, readCount: r.readCount, unreadCount: r.unreadCount, isPeerRead: r.isPeerRead, timestamp: r.timestamp });
+        if (event.cursor !== undefined) tx.objectStore('meta').put({ key: 'receiptCursor', value: event.cursor });
+        void done(tx).then(() => {
+          const ids = event.receipts.map((r) => subId.get(r.messageId) ?? 0);
+          scope.postMessage({ columns: toColumns(ids, event.receipts.map(toState)) });
+        });
+      };
+    });
+  },
+  async socketClose() {
+    socket?.close();
+    socket = null;
   },
 };
+
+/** The read state a subscriber of one of my messages sees for a receipt (as the library shows it). */
+function toState(r: MessageReceipt): ReadState {
+  return {
+    messageId: r.messageId,
+    convId: r.convId,
+    convType: r.convType,
+    direction: 'outgoing',
+    needReadReceipt: true,
+    status: 'sent',
+    readCount: r.readCount,
+    unreadCount: r.unreadCount,
+    isPeerRead: r.isPeerRead,
+    timestamp: r.timestamp,
+    ackStatus: 'none',
+    label: `${r.readCount} read · ${r.unreadCount} unread`,
+  };
+}
+
+/** Read states in the columns the library's hub posts (`ReadStateColumns`): 13 flat arrays, not objects. */
+function toColumns(ids: number[], states: ReadState[]): ReadStateColumns {
+  const c: ReadStateColumns = {
+    id: ids,
+    messageId: [],
+    convId: [],
+    convType: [],
+    direction: [],
+    needReadReceipt: [],
+    status: [],
+    readCount: [],
+    unreadCount: [],
+    isPeerRead: [],
+    timestamp: [],
+    ackStatus: [],
+    label: [],
+    error: {},
+    ackError: {},
+  };
+  for (const s of states) {
+    c.messageId.push(s.messageId);
+    c.convId.push(s.convId);
+    c.convType.push(s.convType);
+    c.direction.push(s.direction);
+    c.needReadReceipt.push(s.needReadReceipt);
+    c.status.push(s.status);
+    c.readCount.push(s.readCount);
+    c.unreadCount.push(s.unreadCount);
+    c.isPeerRead.push(s.isPeerRead);
+    c.timestamp.push(s.timestamp);
+    c.ackStatus.push(s.ackStatus);
+    c.label.push(s.label);
+  }
+  return c;
+}
 
 scope.onmessage = (ev: MessageEvent) => {
   const { id, op, args } = ev.data as { id: number; op: string; args: unknown[] };

@@ -1,6 +1,7 @@
 /**
  * Plain IndexedDB helpers for the raw ceilings: the same object stores and
- * indexes as ReadSyncDb v2 (so every write maintains the same indexes), no
+ * indexes as ReadSyncDb v2 where the ceilings write (messages, outbox,
+ * receipts, meta), so every write maintains the same indexes; no
  * library in between.
  */
 export function openRawDb(name: string): Promise<IDBDatabase> {
@@ -15,6 +16,9 @@ export function openRawDb(name: string): Promise<IDBDatabase> {
       messages.createIndex('ownWithReceipts', 'ownWithReceipts');
       const outbox = db.createObjectStore('outbox', { keyPath: 'key' });
       outbox.createIndex('[kind+enqueuedAt]', ['kind', 'enqueuedAt']);
+      const receipts = db.createObjectStore('receipts', { keyPath: 'messageId' });
+      receipts.createIndex('convId', 'convId');
+      db.createObjectStore('meta', { keyPath: 'key' });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error('open failed'));

@@ -81,7 +81,7 @@ export async function rawFlushDurable(tag: string, url: string, token: string, i
   }
 }
 
-/** c. n plain callbacks on the page; the worker posts n read-state updates in one message; done when every callback has run. */
+/** c (injected, info). n plain callbacks on the page; the worker posts n read states in the library's columns in one message; done when every callback has run. */
 export async function rawBurst(tag: string, n: number): Promise<{ ms: number; posts: number; maxPostsPerFrame: number; frames: number; longestTaskMs: number }> {
   const w = new RawWorker();
   try {
@@ -104,10 +104,8 @@ export async function rawBurst(tag: string, n: number): Promise<{ ms: number; po
         if (seen === n) finish();
       });
     }
-    w.onBurst = (updates) => {
-      meter.sawDelivery();
-      for (const u of updates) subscribers.get(u.id)?.(u.value);
-    };
+    w.onPost = () => meter.sawDelivery();
+    w.onState = (id, value) => subscribers.get(id)?.(value);
     await new Promise((r) => setTimeout(r, 50));
     meter.begin();
     const t0 = performance.now();

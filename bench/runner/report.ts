@@ -1,37 +1,47 @@
+import { barText, judge, median, ratioText, type Judged, type Verdict } from './verdict';
+
+export { median };
+
 /** One printed workload line: library figure vs the raw ceiling measured in the same run. */
 export interface WorkloadResult {
   name: string;
-  /** Library time (ms). */
+  /** Library time (ms), median of the pairs. */
   lib: number;
-  /** Raw ceiling time (ms). */
+  /** Raw ceiling time (ms), median of the pairs. */
   raw: number;
   /** Max allowed lib/raw. */
   bar: number;
+  /** lib/raw of each interleaved pair; the verdict needs them all on one side of the bar. */
+  ratios?: number[];
   /** Extra checks printed under the line (e.g. requests, bytes per ack). */
   checks?: { label: string; value: string; bar: string; pass: boolean }[];
   /** Set when the workload could not run (missing part, error). */
   skipped?: string;
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+/** Medians of each side plus each pair's ratio, from interleaved pairs. */
+export function fromPairs(raw: readonly number[], lib: readonly number[]): { lib: number; raw: number; ratios: number[] } {
+  return { lib: median(lib), raw: median(raw), ratios: lib.map((l, i) => l / (raw[i] as number)) };
+}
+
+/** The bar's verdict from the pairs, then the checks: a missed check is a MISS whatever the ratio says. */
+export function verdictOf(r: WorkloadResult): Judged & { overall: Verdict } {
+  const j = judge(r.ratios ?? [r.lib / r.raw], r.bar);
+  const checksPass = (r.checks ?? []).every((c) => c.pass);
+  return { ...j, overall: !checksPass ? 'MISS' : j.verdict };
 }
 
 const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
 
-export function formatResult(r: WorkloadResult): string[] {
+export function formatResult(r: WorkloadResult, load?: number): string[] {
   if (r.skipped !== undefined) return [`${r.name.padEnd(44)} NOT MEASURED: ${r.skipped}`];
-  const ratio = r.lib / r.raw;
-  const pass = ratio <= r.bar && (r.checks ?? []).every((c) => c.pass);
-  const lines = [
-    `${r.name.padEnd(44)} lib ${fmt(r.lib).padStart(9)}  raw ${fmt(r.raw).padStart(9)}  ratio ${ratio.toFixed(2)}×  bar ≤ ${r.bar}×  ${ratio <= r.bar ? 'PASS' : 'MISS'}`,
-  ];
+  const v = verdictOf(r);
+  const loadText = load === undefined ? '' : `  load ${load.toFixed(2)}`;
+  const lines = [`${r.name.padEnd(44)} lib ${fmt(r.lib).padStart(9)}  raw ${fmt(r.raw).padStart(9)}  ratio ${ratioText(v)}  bar ${barText(r.bar)}  ${v.verdict}${loadText}`];
   for (const c of r.checks ?? []) {
     const verdict = c.bar === '—' ? '' : `  bar ${c.bar}  ${c.pass ? 'PASS' : 'MISS'}`;
     lines.push(`  ${c.label.padEnd(42)} ${c.value.padStart(12)}${verdict}`);
   }
-  if (!pass && ratio <= r.bar) lines.push(`  => ${r.name}: MISS (a check above missed its bar)`);
+  if (v.overall === 'MISS' && v.verdict !== 'MISS') lines.push(`  => ${r.name}: MISS (a check above missed its bar)`);
   return lines;
 }
