@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { PostgresStore } from '../../src/server/store/PostgresStore';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/server/store/postgresMigrations';
 import { runStoreContractTests } from '../contracts/storeContract';
 import { startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
@@ -24,7 +25,7 @@ describe('PostgresStore schema', () => {
   it('refuses to open a database that was not migrated, and migrating twice is harmless', async () => {
     await expect(PostgresStore.open({ connectionString: cluster.url, schema: 'never_migrated' })).rejects.toMatchObject({ code: 'schema-version' });
     const schema = await freshSchema(cluster.url);
-    expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: 1, to: 1 });
+    expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
     const store = await PostgresStore.open({ connectionString: cluster.url, schema });
     expect(await store.lastAckSeq()).toBe(0);
     await store.close();
@@ -33,8 +34,46 @@ describe('PostgresStore schema', () => {
   it('migrates from several nodes at once without a conflict', async () => {
     const schema = `concurrent_${process.pid}`;
     const results = await Promise.all([1, 2, 3].map(() => PostgresStore.migrate({ connectionString: cluster.url, schema })));
-    expect(results.map((r) => r.to)).toEqual([1, 1, 1]);
+    expect(results.map((r) => r.to)).toEqual([POSTGRES_SCHEMA_VERSION, POSTGRES_SCHEMA_VERSION, POSTGRES_SCHEMA_VERSION]);
     expect(results.filter((r) => r.from === 0)).toHaveLength(1);
+  });
+
+  it('upgrades a version 1 database: receipts stored before still replay, and new acks join them', async () => {
+    const schema = `v1_${process.pid}`;
+    const raw = new pg.Client(cluster.url);
+    await raw.connect();
+    // A database as version 1 left it: its schema, a group, three messages, two of them read.
+    const v1 = POSTGRES_MIGRATIONS.find((m) => m.version === 1)!;
+    await raw.query(`CREATE SCHEMA "${schema}"`);
+    await raw.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await raw.query(v1.sql.replaceAll('{s}', `"${schema}"`));
+    await raw.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES (1, $1)`, [v1.description]);
+    await raw.query(`INSERT INTO "${schema}".conversations VALUES ('team', 'group', 'work', 'Team', NULL, NULL, 3, 3, 1)`);
+    await raw.query(`INSERT INTO "${schema}".spans VALUES ('team', 'alice', 0, NULL), ('team', 'bob', 0, NULL), ('team', 'carol', 0, NULL)`);
+    await raw.query(`INSERT INTO "${schema}".messages VALUES ('m1', 'team', 'group', 'alice', 't', true, 1, 1, 2), ('m2', 'team', 'group', 'alice', 't', true, 2, 1, 2), ('m3', 'team', 'group', 'alice', 't', true, 3, 1, 2)`);
+    await raw.query(`INSERT INTO "${schema}".reads VALUES ('m1', 'bob', 10, 1), ('m2', 'bob', 11, 2), ('m1', 'carol', 12, 3)`);
+    await raw.query(`INSERT INTO "${schema}".receipt_states VALUES ('m1', 'alice', 2, 12, 3), ('m2', 'alice', 1, 11, 2)`);
+    await raw.query(`UPDATE "${schema}".counters SET value = 3`);
+    await expect(PostgresStore.open({ connectionString: cluster.url, schema })).rejects.toMatchObject({ code: 'schema-version' });
+
+    expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: 1, to: POSTGRES_SCHEMA_VERSION });
+    const store = await PostgresStore.open({ connectionString: cluster.url, schema });
+    const core = new SyncCore(store, { secret: 's' });
+    expect((await store.receiptChangesOf('alice', 0, 10)).map((m) => [m.id, m.readCount, m.lastAckSeq])).toEqual([
+      ['m2', 1, 2],
+      ['m1', 2, 3],
+    ]);
+    expect((await store.receiptChangesOf('alice', 2, 10)).map((m) => m.id)).toEqual(['m1']);
+    expect((await store.changes.receiptStatesAfter(0, 1)).map((m) => m.id)).toEqual(['m2']);
+    await core.ackBatch('carol', { type: 'ack-batch', batchId: 'after-upgrade', acks: [{ m: 'm2', t: 20 }, { m: 'm3', t: 21 }] });
+    expect((await store.receiptChangesOf('alice', 3, 10)).map((m) => [m.id, m.readCount, m.lastAckSeq])).toEqual([
+      ['m2', 2, 4],
+      ['m3', 1, 5],
+    ]);
+    expect((await store.changes.receiptStatesAfter(0, 10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
+    await core.close();
+    await store.close();
+    await raw.end();
   });
 });
 

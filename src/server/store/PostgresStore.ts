@@ -292,13 +292,14 @@ class PostgresSession implements Store {
       [rec.id, rec.convId, rec.convType, rec.senderId, rec.text, rec.needReadReceipt, rec.seq, rec.sentAt, rec.audienceCount],
     );
     if (rec.readCount !== 0 || rec.lastReadAt !== 0 || rec.lastAckSeq !== 0) {
-      await this.rows('rs-ins-state', `INSERT INTO ${s}.receipt_states (message_id, sender_id, read_count, last_read_at, last_ack_seq) VALUES ($1, $2, $3, $4, $5)`, [
-        rec.id,
-        rec.senderId,
-        rec.readCount,
-        rec.lastReadAt,
-        rec.lastAckSeq,
-      ]);
+      // A message stored with its state (an import): logged at its own position, as version 2 carried existing states over.
+      await this.rows(
+        'rs-ins-state',
+        `WITH st AS (INSERT INTO ${s}.receipt_states (message_id, sender_id, read_count, last_read_at, last_ack_seq) VALUES ($1, $2, $3, $4, $5))
+          INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) VALUES ($5, $2, ARRAY[$1]::text[])
+          ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
+        [rec.id, rec.senderId, rec.readCount, rec.lastReadAt, rec.lastAckSeq],
+      );
     }
     if (this.notes) {
       const range = this.notes.messages.get(rec.convId);
@@ -346,26 +347,53 @@ class PostgresSession implements Store {
       ackSeq.push(u.lastAckSeq);
     }
     // One statement for the batch, whatever its size: the arrays are its only parameters. The
-    // first read of a message creates its narrow state row; an unknown message moves nothing.
+    // first read of a message creates its narrow state row; an unknown message moves nothing. The
+    // same statement logs, per sender, which messages moved at this position (the receipt stream's
+    // index, see postgresMigrations): the state rows themselves carry no index on what changes.
     const { s } = this.shared;
     await this.rows(
       'rs-upd-reads',
-      `INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
-        SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
-        ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
-          last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)`,
-      [ids, added, readAt, ackSeq],
+      `WITH up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
+          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
+          ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
+            last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)
+          RETURNING r.message_id, r.sender_id)
+        INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT $5, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
+        ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
+      [ids, added, readAt, ackSeq, Math.max(...ackSeq)],
     );
   }
 
   async receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): Promise<MessageRecord[]> {
-    return (
-      await this.rows<MsgRow>(
-        'rs-changes-of',
-        `${CHANGED_SELECT(this.shared.s)} WHERE r.sender_id = $1 AND r.last_ack_seq > $2 ORDER BY r.last_ack_seq LIMIT $3`,
-        [senderId, afterAckSeq, limit],
-      )
-    ).map(toMsg);
+    return this.changedAfter(senderId, afterAckSeq, limit);
+  }
+
+  /**
+   * Messages whose receipt state moved after `after` (of one sender, or of
+   * all), ascending by `lastAckSeq`, at most `limit`, complete up to the last
+   * one returned. Read from receipt_log in chunks of `limit` positions: a
+   * chunk ends at a position L (every log row up to L read), so every message
+   * whose state is at most L is among its messages; those whose state moved
+   * past L wait for the next chunk. An ack statement's positions are one
+   * reserved range, so no other statement's range straddles L.
+   */
+  protected async changedAfter(senderId: string | null, after: number, limit: number): Promise<MessageRecord[]> {
+    const { s } = this.shared;
+    const out: MessageRecord[] = [];
+    for (;;) {
+      const rows = await this.rows<MsgRow & { cut: number | null }>(
+        senderId === null ? 'rs-states-after' : 'rs-changes-of',
+        `WITH cut AS (SELECT (SELECT pos FROM ${s}.receipt_log WHERE pos > $1${senderId === null ? '' : ' AND sender_id = $4'} ORDER BY pos OFFSET $3::int8 - 1 LIMIT 1) AS l),
+          ids AS (SELECT DISTINCT unnest(g.message_ids) AS id FROM ${s}.receipt_log g, cut WHERE g.pos > $1 AND (cut.l IS NULL OR g.pos <= cut.l)${senderId === null ? '' : ' AND g.sender_id = $4'}),
+          changed AS (${CHANGED_SELECT(s)} JOIN ids ON ids.id = r.message_id, cut WHERE r.last_ack_seq > $1 AND (cut.l IS NULL OR r.last_ack_seq <= cut.l) ORDER BY r.last_ack_seq LIMIT $2)
+          SELECT cut.l AS cut, changed.* FROM cut LEFT JOIN changed ON true ORDER BY changed.last_ack_seq`,
+        senderId === null ? [after, limit - out.length, limit] : [after, limit - out.length, limit, senderId],
+      );
+      const cut = rows[0]?.cut ?? null;
+      for (const r of rows) if (r.id !== null) out.push(toMsg(r));
+      if (out.length >= limit || cut === null) return out;
+      after = cut;
+    }
   }
 
   async getRead(messageId: string, userId: string): Promise<ReadRecord | undefined> {
@@ -389,15 +417,18 @@ class PostgresSession implements Store {
       readAt.push(r.readAt);
       ackSeq.push(r.ackSeq);
     }
-    // Rows already stored, or earlier in this call, are skipped (the first of a pair goes in).
-    return (
-      await this.rows<{ message_id: string }>(
-        'rs-ins-reads',
-        `INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) ON CONFLICT DO NOTHING RETURNING message_id`,
-        [ids, users, readAt, ackSeq],
-      )
-    ).map((r) => r.message_id);
+    // Rows already stored, or earlier in this call, are skipped (the first of a pair goes in). The
+    // answer is one row: the count, and the ids only when some were skipped (500 rows back for a
+    // 500-ack batch cost more to send and parse than the statement's own work).
+    const [r] = await this.rows<{ n: number; ids: string[] | null }>(
+      'rs-ins-reads',
+      `WITH ins AS (INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) ON CONFLICT DO NOTHING RETURNING message_id)
+        SELECT count(*)::int4 AS n, CASE WHEN count(*) < $5 THEN array_agg(message_id) END AS ids FROM ins`,
+      [ids, users, readAt, ackSeq, recs.length],
+    );
+    if (!r || r.n === 0) return [];
+    return r.ids ?? ids;
   }
 
   async readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
@@ -607,14 +638,8 @@ export class PostgresStore extends PostgresSession {
    * Messages whose receipt state changed after global ack position `after`,
    * ascending: the receipt stream, read by every node's event hub.
    */
-  private async receiptStatesAfter(after: number, limit: number): Promise<MessageRecord[]> {
-    return (
-      await this.pool.query<MsgRow>({
-        name: 'rs-states-after',
-        text: `${CHANGED_SELECT(this.tables)} WHERE r.last_ack_seq > $1 ORDER BY r.last_ack_seq LIMIT $2`,
-        values: [after, limit],
-      })
-    ).rows.map(toMsg);
+  private receiptStatesAfter(after: number, limit: number): Promise<MessageRecord[]> {
+    return this.changedAfter(null, after, limit);
   }
 
   private async newClient(): Promise<Client> {

@@ -17,9 +17,14 @@
  *   ack batch rewrites the counter row of every message it reads (in
  *   PostgreSQL an update writes a new row version and new entries in every
  *   index of the table: on the message row that was 4 indexes and the text).
- * - receipt_states_sender (sender_id, last_ack_seq): replaying a sender's
- *   receipt changes after a cursor; receipt_states_ack (last_ack_seq): the
- *   receipt stream every node reads after the position it has delivered.
+ *   Since version 2 no index covers a column an ack changes, so those updates
+ *   are HOT (in place on the page, no index entry written).
+ * - receipt_log PK (pos, sender_id): the receipt stream every node reads after
+ *   the position it has delivered; receipt_log_sender (sender_id, pos):
+ *   replaying a sender's receipt changes after a cursor. One row per ack
+ *   statement and sender: `pos` is the highest ack position of the statement,
+ *   `message_ids` the sender's messages it moved. (Version 1 had two indexes
+ *   on receipt_states.last_ack_seq instead.)
  * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
  *   reads_order (message_id, ack_seq): read members in ack order.
  * - batches PK (user_id, batch_id): ack batch results for idempotent replays.
@@ -105,6 +110,31 @@ CREATE TABLE {s}.counters (
   value bigint NOT NULL
 );
 INSERT INTO {s}.counters (name, value) VALUES ('ack_seq', 0);
+`,
+  },
+  {
+    version: 2,
+    description: 'receipt log: receipt state updates become HOT (no index on the moving columns)',
+    // Every ack batch rewrites the receipt state of each message it reads. With last_ack_seq in two
+    // indexes, each of those updates wrote a new entry in all three of the table's indexes (and left
+    // dead ones behind that the next lookup of the same message walks); with no index on a column
+    // it changes, PostgreSQL updates the row in place on its page (a HOT update: no index entry at
+    // all), which halved the cost of the counter statement. What the two indexes answered (the
+    // receipt stream after a position, a sender's changes after a cursor) is answered from
+    // receipt_log instead: one row per ack statement and sender, not one index entry per message.
+    // Existing states are carried over as one log row each, at their own position.
+    sql: `
+CREATE TABLE {s}.receipt_log (
+  pos bigint NOT NULL,
+  sender_id text COLLATE "C" NOT NULL,
+  message_ids text[] NOT NULL,
+  PRIMARY KEY (pos, sender_id)
+);
+CREATE INDEX receipt_log_sender ON {s}.receipt_log (sender_id, pos);
+INSERT INTO {s}.receipt_log (pos, sender_id, message_ids)
+  SELECT last_ack_seq, sender_id, array_agg(message_id) FROM {s}.receipt_states GROUP BY last_ack_seq, sender_id;
+DROP INDEX {s}.receipt_states_sender;
+DROP INDEX {s}.receipt_states_ack;
 `,
   },
 ];
