@@ -64,6 +64,11 @@ export const MessageSchema = v.object({
   sentAt: TimestampSchema,
   /** Number of members who can read it: members at send time minus the sender. */
   audienceCount: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /**
+   * (Added later in v1, issue 10.) When I read it, on any of my devices, if I
+   * have: set on the messages a pull or history page returns to their reader.
+   */
+  readAt: v.optional(TimestampSchema),
 });
 /** A message as stored by the server and delivered to members. */
 export type Message = v.InferOutput<typeof MessageSchema>;
@@ -144,6 +149,12 @@ export const ServerConfigSchema = v.object({
   protocolVersion: v.pipe(v.number(), v.integer()),
   receiptGroupTypes: v.array(GroupTypeSchema),
   limits: LimitsSchema,
+  /**
+   * (Added later in v1.) Optional capabilities: `read-positions` (issue 10:
+   * read positions in ack batches, my reads in pulls and `my-reads` events).
+   * Absent on servers that predate it.
+   */
+  features: v.optional(v.array(v.pipe(v.string(), v.maxLength(64)))),
 });
 /** What a server announces to its clients. */
 export type ServerConfig = v.InferOutput<typeof ServerConfigSchema>;

@@ -64,6 +64,8 @@ export function fastAckBatchResponse(raw: unknown): AckBatchResponse | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const e = raw as Record<string, unknown>;
   if (e.type !== 'ack-batch-result' || typeof e.batchId !== 'string' || !BATCH_ID.test(e.batchId) || !Array.isArray(e.results)) return null;
+  // Read positions (rare, few): the schema checks them.
+  if (e.positions !== undefined) return null;
   const list = e.results as unknown[];
   const results: AckResult[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {

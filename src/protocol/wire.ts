@@ -76,6 +76,27 @@ export const SendMessagesResponseSchema = v.object({
 });
 export type SendMessagesResponse = v.InferOutput<typeof SendMessagesResponseSchema>;
 
+// ---- my read state (issue 10) ------------------------------------------------
+
+/** What a server supporting read positions (watermarks) announces in `ServerConfig.features`. */
+export const FEATURE_READ_POSITIONS = 'read-positions';
+
+/** `[convId, seq, readAt]`: everything up to position `seq` of the conversation read at `readAt`. */
+export const ReadPositionTupleSchema = v.tuple([IdSchema, SeqSchema, TimestampSchema]);
+/** `[convId, seq, readAt]`: a read position. */
+export type ReadPositionTuple = v.InferOutput<typeof ReadPositionTupleSchema>;
+
+/** My own reads, from any of my devices, as `[messageId, readAt]`, oldest first. */
+export const MyReadsSchema = v.object({
+  reads: v.array(v.tuple([MessageIdSchema, TimestampSchema])),
+  /** Position of the global ack sequence these reads reach: pass it as the next `myReadsAfter`. */
+  cursor: SeqSchema,
+  /** More reads remain after `cursor`: pull again. */
+  hasMore: v.boolean(),
+});
+/** My own reads, from any of my devices. */
+export type MyReads = v.InferOutput<typeof MyReadsSchema>;
+
 // ---- pull messages -------------------------------------------------------
 
 /**
@@ -125,6 +146,14 @@ export const PullMessagesRequestSchema = v.object({
   sinceEntries: v.optional(v.array(v.tuple([IdSchema, SeqSchema]))),
   limit: v.optional(PageSizeSchema),
   newest: v.optional(PageSizeSchema),
+  /**
+   * (Added later in v1, issue 10; servers announcing `read-positions`.) My own
+   * reads made after this position of the global ack sequence, from any of
+   * my devices, come back in `myReads`. Absent: `myReads` starts at the
+   * server's current position (a fresh device learns older reads from the
+   * `readAt` of each message it pulls).
+   */
+  myReadsAfter: v.optional(SeqSchema),
 });
 export type PullMessagesRequest = v.InferOutput<typeof PullMessagesRequestSchema>;
 
@@ -164,6 +193,13 @@ export const PullMessagesResponseSchema = v.object({
    * start after `seq`. Absent when nothing was skipped.
    */
   skipped: v.optional(v.array(v.tuple([IdSchema, SeqSchema]))),
+  /**
+   * (Issue 10.) My read position in each of my conversations that has one:
+   * `[convId, seq, readAt]`, everything up to `seq` read at `readAt`.
+   */
+  readPositions: v.optional(v.array(ReadPositionTupleSchema)),
+  /** (Issue 10.) My reads after the request's `myReadsAfter`, oldest first. */
+  myReads: v.optional(MyReadsSchema),
 });
 export type PullMessagesResponse = v.InferOutput<typeof PullMessagesResponseSchema>;
 
@@ -204,22 +240,49 @@ export const AckSchema = v.object({
 });
 export type Ack = v.InferOutput<typeof AckSchema>;
 
-/** POST /v1/acks. `batchId` is an idempotency key: a replayed batch returns the first result. */
-export const AckBatchRequestSchema = v.object({
-  type: v.literal('ack-batch'),
-  batchId: BatchIdSchema,
-  acks: v.pipe(v.array(AckSchema), v.minLength(1)),
-});
+/**
+ * A read position sent by a client (issue 10, `markConversationRead`): I have
+ * read conversation `c` up to position `s`, at `t`. Messages from others in
+ * that range that asked for receipts count as read by me, once each, at `t`.
+ */
+export const ReadPositionSchema = v.object({ c: IdSchema, s: v.pipe(SeqSchema, v.minValue(1)), t: TimestampSchema });
+export type ReadPosition = v.InferOutput<typeof ReadPositionSchema>;
+
+/**
+ * POST /v1/acks. `batchId` is an idempotency key: a replayed batch returns the
+ * first result. `positions` (added later in v1, issue 10) only goes to a
+ * server announcing `read-positions` (an older one would drop it); a batch
+ * carries at least one ack or position.
+ */
+export const AckBatchRequestSchema = v.pipe(
+  v.object({
+    type: v.literal('ack-batch'),
+    batchId: BatchIdSchema,
+    acks: v.array(AckSchema),
+    positions: v.optional(v.array(ReadPositionSchema)),
+  }),
+  v.check((r) => r.acks.length + (r.positions?.length ?? 0) > 0, 'an ack batch carries at least one ack or position'),
+);
 export type AckBatchRequest = v.InferOutput<typeof AckBatchRequestSchema>;
 
 /** Per-ack result: `s` status, `r` reason when rejected. Same order as the request. */
 export const AckResultSchema = v.object({ m: MessageIdSchema, s: ItemStatusSchema, r: v.optional(RejectReasonSchema) });
 export type AckResult = v.InferOutput<typeof AckResultSchema>;
 
+/**
+ * Per-position result, in request order: `accepted` (my position moved to
+ * `u`), `duplicate` (it already was at `u` ≥ the one sent), `rejected` with
+ * `r` (`not-found`, `not-member`). `u` is my stored position after the batch.
+ */
+export const PositionResultSchema = v.object({ c: IdSchema, s: ItemStatusSchema, u: v.optional(SeqSchema), r: v.optional(RejectReasonSchema) });
+export type PositionResult = v.InferOutput<typeof PositionResultSchema>;
+
 export const AckBatchResponseSchema = v.object({
   type: v.literal('ack-batch-result'),
   batchId: BatchIdSchema,
   results: v.array(AckResultSchema),
+  /** Present when the request carried `positions`. */
+  positions: v.optional(v.array(PositionResultSchema)),
 });
 export type AckBatchResponse = v.InferOutput<typeof AckBatchResponseSchema>;
 
@@ -284,13 +347,25 @@ export const ReceiptsEventSchema = v.object({
 });
 /** A conversation the user belongs to was created or changed (membership, name). */
 export const ConversationEventSchema = v.object({ type: v.literal('conversation'), conversation: ConversationSchema });
+/**
+ * (Issue 10.) Reads I made on one of my devices, sent to all of them: my new
+ * reads `[messageId, readAt]` and my moved read positions `[convId, seq, readAt]`.
+ * A device that was not connected gets them with its next pull (`myReadsAfter`,
+ * `readPositions`).
+ */
+export const MyReadsEventSchema = v.object({
+  type: v.literal('my-reads'),
+  reads: v.array(v.tuple([MessageIdSchema, TimestampSchema])),
+  positions: v.array(ReadPositionTupleSchema),
+});
 
-export const ServerEventSchema = v.variant('type', [HelloEventSchema, MessagesEventSchema, ReceiptsEventSchema, ConversationEventSchema]);
+export const ServerEventSchema = v.variant('type', [HelloEventSchema, MessagesEventSchema, ReceiptsEventSchema, ConversationEventSchema, MyReadsEventSchema]);
 /** Any server-to-client event. */
 export type ServerEvent = v.InferOutput<typeof ServerEventSchema>;
 export type HelloEvent = v.InferOutput<typeof HelloEventSchema>;
 export type MessagesEvent = v.InferOutput<typeof MessagesEventSchema>;
 export type ReceiptsEvent = v.InferOutput<typeof ReceiptsEventSchema>;
 export type ConversationEvent = v.InferOutput<typeof ConversationEventSchema>;
+export type MyReadsEvent = v.InferOutput<typeof MyReadsEventSchema>;
 
 export { BatchIdSchema };

@@ -156,6 +156,56 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect(await store.readsAfter('m4', 0, 10)).toEqual([]);
     });
 
+    it("keeps a user's own reads findable by user in ack order, and looks up a page of them", async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      for (let i = 1; i <= 4; i++) await store.insertMessage(msg(`m${i}`, 'g1', i));
+      const first = await store.reserveAckSeqs(4);
+      await store.insertReads([
+        { messageId: 'm3', userId: 'bob', readAt: 30, ackSeq: first },
+        { messageId: 'm1', userId: 'carol', readAt: 10, ackSeq: first + 1 },
+        { messageId: 'm1', userId: 'bob', readAt: 11, ackSeq: first + 2 },
+        { messageId: 'm2', userId: 'bob', readAt: 20, ackSeq: first + 3 },
+      ]);
+      const bobs = await store.readsByUserAfter('bob', 0, 10);
+      expect(bobs.map((r) => [r.messageId, r.readAt])).toEqual([['m3', 30], ['m1', 11], ['m2', 20]]);
+      expect((await store.readsByUserAfter('bob', first, 1)).map((r) => r.messageId)).toEqual(['m1']);
+      expect(await store.readsByUserAfter('bob', first + 3, 10)).toEqual([]);
+      expect(await store.readsByUserAfter('dave', 0, 10)).toEqual([]);
+      const some = await store.readsOf('bob', ['m1', 'm2', 'm4', 'nope']);
+      expect(some.map((r) => r.messageId).sort()).toEqual(['m1', 'm2']);
+      expect(await store.readsOf('bob', [])).toEqual([]);
+      // A read that was skipped as a duplicate is not listed twice.
+      const again = await store.reserveAckSeqs(1);
+      expect(await store.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 99, ackSeq: again }])).toEqual([]);
+      expect((await store.readsByUserAfter('bob', 0, 10)).map((r) => r.messageId)).toEqual(['m3', 'm1', 'm2']);
+    });
+
+    it('stores read positions per user and conversation, replaced in place, and rolled back with their transaction', async () => {
+      store = await makeStore();
+      expect(await store.getReadPosition('g1', 'bob')).toBeUndefined();
+      await store.putReadPosition({ convId: 'g1', userId: 'bob', seq: 5, readAt: 50 });
+      await store.putReadPosition({ convId: 'g2', userId: 'bob', seq: 2, readAt: 20 });
+      await store.putReadPosition({ convId: 'g1', userId: 'carol', seq: 1, readAt: 10 });
+      await store.putReadPosition({ convId: 'g1', userId: 'bob', seq: 9, readAt: 90 });
+      expect(await store.getReadPosition('g1', 'bob')).toEqual({ convId: 'g1', userId: 'bob', seq: 9, readAt: 90 });
+      const mine = await store.readPositionsOf('bob', ['g1', 'g2', 'g3']);
+      expect(mine.sort((a, b) => a.convId.localeCompare(b.convId))).toEqual([
+        { convId: 'g1', userId: 'bob', seq: 9, readAt: 90 },
+        { convId: 'g2', userId: 'bob', seq: 2, readAt: 20 },
+      ]);
+      expect(await store.readPositionsOf('bob', [])).toEqual([]);
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.putReadPosition({ convId: 'g1', userId: 'bob', seq: 12, readAt: 120 });
+          await tx.putReadPosition({ convId: 'g4', userId: 'bob', seq: 1, readAt: 1 });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.getReadPosition('g1', 'bob')).toMatchObject({ seq: 9 });
+      expect(await store.getReadPosition('g4', 'bob')).toBeUndefined();
+    });
+
     it('hands out increasing ack sequence numbers, in ranges', async () => {
       store = await makeStore();
       expect(await store.lastAckSeq()).toBe(0);

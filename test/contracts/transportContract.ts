@@ -118,6 +118,81 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       expect(own.results).toEqual([{ m: mid(1), s: 'rejected', r: 'own-message' }]);
     });
 
+    it('applies a read position once: messages in its range that asked for receipts count as read for their senders, once each', async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      const alice = world.transport('alice');
+      const bob = world.transport('bob');
+      const carol = world.transport('carol');
+      expect((await bob.getConfig()).features).toContain('read-positions');
+      // positions 1-3 from alice (receipts, receipts, none), 4 from carol (receipts), 5 from bob, 6 from alice
+      await alice.sendMessages({ type: 'send-messages', messages: [1, 2, 3].map((n) => ({ id: mid(n), convId: 'team', text: `a${n}`, needReadReceipt: n !== 3, createdAt: 1 })) });
+      await carol.sendMessages({ type: 'send-messages', messages: [{ id: mid(4), convId: 'team', text: 'c4', needReadReceipt: true, createdAt: 1 }] });
+      await bob.sendMessages({ type: 'send-messages', messages: [{ id: mid(5), convId: 'team', text: 'b5', needReadReceipt: true, createdAt: 1 }] });
+      await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(6), convId: 'team', text: 'a6', needReadReceipt: true, createdAt: 1 }] });
+      // Bob read message 2 on its own first, then the conversation up to position 5.
+      await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p0', acks: [{ m: mid(2), t: 20 }] });
+      const res = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p1', acks: [], positions: [{ c: 'team', s: 5, t: 50 }] });
+      expect(res).toEqual({ type: 'ack-batch-result', batchId: 'contract-p1', results: [], positions: [{ c: 'team', s: 'accepted', u: 5 }] });
+      const receipts = async (t: Transport, ids: string[]) =>
+        Object.fromEntries((await t.queryReceipts({ type: 'receipt-query', messageIds: ids })).receipts.map((r) => [r.messageId, [r.readCount, r.timestamp]]));
+      // Message 2 keeps its first read (t 20), 1 is read at the position's time, 6 is after it.
+      expect(await receipts(alice, [mid(1), mid(2), mid(6)])).toEqual({ [mid(1)]: [1, 50], [mid(2)]: [1, 20], [mid(6)]: [0, 0] });
+      expect(await receipts(carol, [mid(4)])).toEqual({ [mid(4)]: [1, 50] });
+      // Once each: the same position again, or a lower one, is a duplicate and changes nothing.
+      const again = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p2', acks: [], positions: [{ c: 'team', s: 3, t: 60 }, { c: 'team', s: 5, t: 60 }] });
+      expect(again.positions).toEqual([{ c: 'team', s: 'duplicate', u: 5 }, { c: 'team', s: 'duplicate', u: 5 }]);
+      // Past the end: capped at the conversation's last position.
+      const past = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p3', acks: [{ m: mid(1), t: 70 }], positions: [{ c: 'team', s: 1000, t: 70 }] });
+      expect(past.results).toEqual([{ m: mid(1), s: 'duplicate' }]);
+      expect(past.positions).toEqual([{ c: 'team', s: 'accepted', u: 6 }]);
+      expect(await receipts(alice, [mid(1), mid(6)])).toEqual({ [mid(1)]: [1, 50], [mid(6)]: [1, 70] });
+      const bad = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p4', acks: [], positions: [{ c: 'nowhere', s: 1, t: 1 }] });
+      expect(bad.positions).toEqual([{ c: 'nowhere', s: 'rejected', r: 'not-found' }]);
+      await world.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['alice', 'carol'] });
+      const notMine = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-p5', acks: [], positions: [{ c: 'other', s: 1, t: 1 }] });
+      expect(notMine.positions).toEqual([{ c: 'other', s: 'rejected', r: 'not-member' }]);
+      // A batch with neither acks nor positions is refused.
+      const empty = { type: 'ack-batch', batchId: 'contract-p6', acks: [] } as AckBatchRequest;
+      await expect(bob.ackBatch(empty)).rejects.toMatchObject({ code: 'invalid-argument' });
+    });
+
+    it("tells a user's other devices what they read: at once over events, and in pulls (positions, own reads after a cursor, readAt)", async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+      const alice = world.transport('alice');
+      await alice.sendMessages({ type: 'send-messages', messages: [1, 2, 3].map((n) => ({ id: mid(n), convId: 'team', text: `a${n}`, needReadReceipt: true, createdAt: 1 })) });
+      const laptop = world.transport('bob');
+      const phone = world.transport('bob');
+      // The laptop starts from the current position of Bob's reads.
+      const start = await laptop.pullMessages({ type: 'pull-messages', since: {} });
+      expect(start.readPositions).toEqual([]);
+      expect(start.messages.every((m) => m.readAt === undefined)).toBe(true);
+      const cursor = start.myReads?.cursor ?? -1;
+      expect(start.myReads).toEqual({ reads: [], cursor, hasMore: false });
+      const stream = collect(laptop);
+      closers.push(stream.close);
+      await until(() => stream.events.some((e) => e.type === 'hello'), 'hello');
+      await phone.ackBatch({ type: 'ack-batch', batchId: 'contract-d1', acks: [{ m: mid(2), t: 22 }] });
+      await phone.ackBatch({ type: 'ack-batch', batchId: 'contract-d2', acks: [], positions: [{ c: 'team', s: 1, t: 11 }] });
+      await until(() => stream.events.filter((e) => e.type === 'my-reads').length === 2, 'my-reads events');
+      expect(stream.events.filter((e) => e.type === 'my-reads')).toEqual([
+        { type: 'my-reads', reads: [[mid(2), 22]], positions: [] },
+        { type: 'my-reads', reads: [], positions: [['team', 1, 11]] },
+      ]);
+      // Alice (the sender) is not told Bob's own reads as my-reads.
+      // Catch-up by pull: after the cursor, Bob's reads in order; positions; readAt on pulled messages.
+      const later = await laptop.pullMessages({ type: 'pull-messages', since: {}, myReadsAfter: cursor });
+      expect(later.myReads?.reads).toEqual([[mid(2), 22], [mid(1), 11]]);
+      expect(later.myReads?.hasMore).toBe(false);
+      expect(later.readPositions).toEqual([['team', 1, 11]]);
+      expect(later.messages.map((m) => [m.id, m.readAt])).toEqual([[mid(1), 11], [mid(2), 22], [mid(3), undefined]]);
+      const none = await laptop.pullMessages({ type: 'pull-messages', since: { team: 3 }, myReadsAfter: later.myReads?.cursor ?? -1 });
+      expect(none.myReads).toEqual({ reads: [], cursor: later.myReads?.cursor, hasMore: false });
+      const page = await laptop.history({ type: 'history-query', convId: 'team', count: 10 });
+      expect(page.messages.map((m) => m.readAt)).toEqual([11, 22, undefined]);
+    });
+
     it('pulls the newest window of a long conversation first, then pages back through its history', async () => {
       world = await setup();
       await world.admin.createGroup({ id: 'long', name: 'Long', groupType: 'work', members: ['alice', 'bob'] });

@@ -174,6 +174,15 @@ export class EventHub {
     });
   }
 
+  /**
+   * An event for every connected device of `userId` (after commit): their own
+   * reads. On a shared store, only the devices connected to this process get
+   * it at once; the others catch up with their next pull.
+   */
+  toUser(userId: string, event: ServerEvent): void {
+    this.emit(userId, event);
+  }
+
   /** A message's receipt state changed (after commit). Sent to its sender at the next flush. */
   receiptChanged(senderId: string, messageId: string): void {
     if (this.fromFeed || !this.subs.has(senderId)) return; // nobody to tell now; a later `since` replays it

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type {
+  Ack,
   AckBatchRequest,
   AckBatchResponse,
   Conversation,
@@ -18,12 +19,15 @@ import type {
   SendMessagesResponse,
   SendResult,
   ServerConfig,
+  MyReadsEvent,
+  ReadPositionTuple,
   ServerEvent,
   SyncBackend,
 } from '../../protocol';
-import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
+import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, FEATURE_READ_POSITIONS, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
 import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
 import { applyAcks } from './applyAcks';
+import { applyPositions } from './applyPositions';
 import { EventHub } from './EventHub';
 import type { SubscribeOptions } from './EventHub';
 import { GroupAdmin } from './GroupAdmin';
@@ -34,6 +38,11 @@ import { toMessage } from './toMessage';
 import { toReceipt } from './toReceipt';
 
 export { toMessage } from './toMessage';
+
+/** Own reads per pull (`myReads`); more come with the next pull. */
+export const MY_READS_PAGE = 1000;
+/** Read positions per ack batch (one per conversation is the usual case). */
+export const MAX_POSITIONS_PER_BATCH = 100;
 
 /** Options of the rules core. */
 export interface SyncCoreOptions {
@@ -88,6 +97,7 @@ export class SyncCore implements SyncBackend {
       protocolVersion: PROTOCOL_VERSION,
       receiptGroupTypes: [...this.receiptTypes],
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      features: [FEATURE_READ_POSITIONS],
     };
     this.secret = options.secret ?? randomBytes(32).toString('hex');
     this.now = options.now ?? Date.now;
@@ -192,25 +202,69 @@ export class SyncCore implements SyncBackend {
   }
 
   async pullMessages(userId: string, req: PullMessagesRequest): Promise<PullMessagesResponse> {
-    return pullMessages(this.store, userId, req, (rec) => this.viewConversation(rec, userId));
+    // Taken before the messages are read: a read committed meanwhile comes again after it (harmless).
+    const start = req.myReadsAfter ?? (await this.store.lastAckSeq());
+    const res = await pullMessages(this.store, userId, req, (rec) => this.viewConversation(rec, userId));
+    await this.withMyReadAt(userId, res.messages);
+    const positions = await this.store.readPositionsOf(
+      userId,
+      res.conversations.map((c) => c.id),
+    );
+    res.readPositions = positions.map((p): ReadPositionTuple => [p.convId, p.seq, p.readAt]);
+    const reads = req.myReadsAfter === undefined ? [] : await this.store.readsByUserAfter(userId, start, MY_READS_PAGE + 1);
+    const page = reads.slice(0, MY_READS_PAGE);
+    res.myReads = {
+      reads: page.map((r): [string, number] => [r.messageId, r.readAt]),
+      cursor: page[page.length - 1]?.ackSeq ?? start,
+      hasMore: reads.length > MY_READS_PAGE,
+    };
+    return res;
   }
 
   async history(userId: string, req: HistoryQueryRequest): Promise<HistoryQueryResponse> {
-    return historyPage(this.store, userId, req);
+    const res = await historyPage(this.store, userId, req);
+    await this.withMyReadAt(userId, res.messages);
+    return res;
+  }
+
+  /** Sets `readAt` on the messages `userId` has read (one lookup for the page). */
+  private async withMyReadAt(userId: string, messages: Message[]): Promise<void> {
+    const others = messages.filter((m) => m.senderId !== userId && m.needReadReceipt).map((m) => m.id);
+    if (others.length === 0) return;
+    const readAt = new Map((await this.store.readsOf(userId, others)).map((r) => [r.messageId, r.readAt]));
+    for (const m of messages) {
+      const t = readAt.get(m.id);
+      if (t !== undefined) m.readAt = t;
+    }
   }
 
   async ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {
     this.checkBatch(req.acks.length, this.config.limits.maxAckBatch, 'acks');
-    const { response, changes } = await this.store.transaction(async (tx) => {
+    this.checkBatch(req.positions?.length ?? 0, MAX_POSITIONS_PER_BATCH, 'positions');
+    const { response, changes, mine } = await this.store.transaction(async (tx) => {
       // On a shared store this also makes a concurrent request with the same batch id wait for ours.
       const replay = await tx.getBatchResult(userId, req.batchId);
-      if (replay) return { response: replay, changes: [] };
+      if (replay) return { response: replay, changes: [], mine: null };
       const applied = await applyAcks(tx, userId, req.acks, this.metas);
       const res: AckBatchResponse = { type: 'ack-batch-result', batchId: req.batchId, results: applied.results };
+      const changes = applied.changes;
+      // What the user's other devices are told: the reads that went in, the positions that moved.
+      const mine: MyReadsEvent = { type: 'my-reads', reads: [], positions: [] };
+      for (let i = 0; i < req.acks.length; i++) {
+        const ack = req.acks[i] as Ack;
+        if (applied.results[i]?.s === 'accepted') mine.reads.push([ack.m, ack.t]);
+      }
+      if (req.positions && req.positions.length > 0) {
+        const pos = await applyPositions(tx, userId, req.positions);
+        res.positions = pos.results;
+        changes.push(...pos.changes);
+        mine.positions = pos.moved;
+      }
       await tx.putBatchResult(userId, req.batchId, res, this.now());
-      return { response: res, changes: applied.changes };
+      return { response: res, changes, mine };
     });
     for (const c of changes) this.hub.receiptChanged(c.senderId, c.messageId);
+    if (mine && (mine.reads.length > 0 || mine.positions.length > 0)) this.hub.toUser(userId, mine);
     // Bounded retention, at most once an hour, after the answer is known (never in its way).
     void this.pruneBatches().catch(this.onError);
     return response;

@@ -90,7 +90,8 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
   return { results, changes };
 }
 
-function inAudience(spans: readonly MemberSpan[], seq: number): boolean {
+/** Whether a member with these spans was in the audience of the message at position `seq`. */
+export function inAudience(spans: readonly MemberSpan[], seq: number): boolean {
   for (const s of spans) if (s.joinedSeq < seq && (s.leftSeq === null || seq < s.leftSeq)) return true;
   return false;
 }

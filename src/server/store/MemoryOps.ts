@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 
 interface ConvMembers {
@@ -35,6 +35,10 @@ export class MemoryOps implements SyncOps {
   private convMessages = new Map<string, MessageRecord[]>();
   private reads = new Map<string, Map<string, ReadRecord>>();
   private readOrder = new Map<string, ReadRecord[]>();
+  /** userId → that user's reads in ack order (ackSeqs are handed out increasing, so appends keep it sorted). */
+  private userReads = new Map<string, ReadRecord[]>();
+  /** `${convId}\u0000${userId}` → read position. */
+  private positions = new Map<string, ReadPositionRecord>();
   private batches = new Map<string, { result: AckBatchResponse; at: number }>();
   private ackSeq = 0;
   private undo: (() => void)[] | null = null;
@@ -261,11 +265,17 @@ export class MemoryOps implements SyncOps {
       let order = this.readOrder.get(rec.messageId);
       if (!order) this.readOrder.set(rec.messageId, (order = []));
       order.push(stored);
+      let mine = this.userReads.get(rec.userId);
+      if (!mine) this.userReads.set(rec.userId, (mine = []));
+      insertByAckSeq(mine, stored);
       inserted.push(rec.messageId);
       this.onUndo(() => {
         this.reads.get(rec.messageId)?.delete(rec.userId);
         const o = this.readOrder.get(rec.messageId);
         if (o?.[o.length - 1] === stored) o.pop();
+        const u = this.userReads.get(rec.userId);
+        const at = u ? u.indexOf(stored) : -1;
+        if (u && at >= 0) u.splice(at, 1);
       });
     }
     return inserted;
@@ -281,6 +291,42 @@ export class MemoryOps implements SyncOps {
       else hi = mid;
     }
     return order.slice(lo, lo + limit).map(copy);
+  }
+
+  readsByUserAfter(userId: string, afterAckSeq: number, limit: number): ReadRecord[] {
+    const mine = this.userReads.get(userId) ?? [];
+    const from = firstAfter(mine, afterAckSeq);
+    return mine.slice(from, from + limit).map(copy);
+  }
+
+  readsOf(userId: string, messageIds: readonly string[]): ReadRecord[] {
+    const out: ReadRecord[] = [];
+    for (const id of new Set(messageIds)) {
+      const r = this.reads.get(id)?.get(userId);
+      if (r) out.push(copy(r));
+    }
+    return out;
+  }
+
+  getReadPosition(convId: string, userId: string): ReadPositionRecord | undefined {
+    const p = this.positions.get(`${convId}\u0000${userId}`);
+    return p && copy(p);
+  }
+
+  putReadPosition(rec: ReadPositionRecord): void {
+    const key = `${rec.convId}\u0000${rec.userId}`;
+    const before = this.positions.get(key);
+    this.positions.set(key, copy(rec));
+    this.onUndo(() => (before ? this.positions.set(key, before) : this.positions.delete(key)));
+  }
+
+  readPositionsOf(userId: string, convIds: readonly string[]): ReadPositionRecord[] {
+    const out: ReadPositionRecord[] = [];
+    for (const convId of new Set(convIds)) {
+      const p = this.positions.get(`${convId}\u0000${userId}`);
+      if (p) out.push(copy(p));
+    }
+    return out;
   }
 
   lastAckSeq(): number {
@@ -313,4 +359,23 @@ export class MemoryOps implements SyncOps {
   close(): void {
     // nothing to release
   }
+}
+
+/** Index of the first read in `reads` (sorted by ackSeq) with ackSeq > `after`. */
+function firstAfter(reads: readonly ReadRecord[], after: number): number {
+  let lo = 0;
+  let hi = reads.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((reads[mid] as ReadRecord).ackSeq <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Inserts `rec` into `reads`, kept sorted by ackSeq (an append in the usual case). */
+function insertByAckSeq(reads: ReadRecord[], rec: ReadRecord): void {
+  const last = reads[reads.length - 1];
+  if (!last || last.ackSeq <= rec.ackSeq) reads.push(rec);
+  else reads.splice(firstAfter(reads, rec.ackSeq), 0, rec);
 }

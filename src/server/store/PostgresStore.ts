@@ -4,7 +4,7 @@ import type { Client, Pool, PoolClient } from 'pg';
 import type { AckBatchResponse } from '../../protocol';
 import { PostgresChangeFeed } from './PostgresChangeFeed';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
-import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { decodeBatchResult, encodeBatchResult } from './sqliteRows';
 
 /** Options of `PostgresStore`. */
@@ -58,8 +58,8 @@ interface TxNotes {
   conversations: Map<string, number>;
   /** Batch results to store, written with the COMMIT (one round trip less while the ack sequence is held). */
   batches: { userId: string; batchId: string; result: string; at: number }[];
-  /** Ends this transaction's turn among this process's transactions. */
-  releaseTurn?: () => void;
+  /** Writes whose answer nobody awaits (the counter upsert), sent ahead of the next statement or with the COMMIT. */
+  deferred: string[];
   /** BEGIN was sent: it goes with the transaction's first statement (one round trip less). */
   begun: boolean;
 }
@@ -115,8 +115,6 @@ const MAX_ATTEMPTS = 5;
 
 /** Shared by the store and its transactions. */
 interface Shared {
-  /** Waits for a transaction's turn in this process; resolves with the function that ends it. */
-  turn(): Promise<() => void>;
   s: string;
   channel: string;
   /** Runs a top-level transaction on a connection of its own. */
@@ -141,11 +139,18 @@ class PostgresSession implements Store {
     return (await this.db.query<R>(name === null ? { text, values } : { name, text, values })).rows;
   }
 
-  /** Inside a transaction, sends its BEGIN before the first statement (unless that statement carried it). */
+  /**
+   * Inside a transaction, sends its BEGIN before the first statement (unless
+   * that statement carried it), and the deferred writes, so the statement
+   * that follows sees them.
+   */
   private async begin(): Promise<void> {
-    if (!this.notes || this.notes.begun) return;
+    if (!this.notes) return;
+    if (this.notes.begun && this.notes.deferred.length === 0) return;
+    const sql = `${this.notes.begun ? '' : 'BEGIN; '}${this.notes.deferred.join('')}`;
     this.notes.begun = true;
-    await this.db.query('BEGIN');
+    this.notes.deferred = [];
+    await this.db.query(sql);
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -346,22 +351,28 @@ class PostgresSession implements Store {
       readAt.push(u.lastReadAt);
       ackSeq.push(u.lastAckSeq);
     }
-    // One statement for the batch, whatever its size: the arrays are its only parameters. The
-    // first read of a message creates its narrow state row; an unknown message moves nothing. The
-    // same statement logs, per sender, which messages moved at this position (the receipt stream's
-    // index, see postgresMigrations): the state rows themselves carry no index on what changes.
+    // One statement for the batch, whatever its size. The first read of a message creates its
+    // narrow state row; an unknown message moves nothing. The same statement logs, per sender,
+    // which messages moved at this position (the receipt stream's index, see postgresMigrations):
+    // the state rows themselves carry no index on what changes.
     const { s } = this.shared;
-    await this.rows(
-      'rs-upd-reads',
+    const pos = Math.max(...ackSeq);
+    const upsert = (a: string, b: string, c: string, d: string, e: string) =>
       `WITH up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
-          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
+          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest(${a}::text[], ${b}::int4[], ${c}::int8[], ${d}::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
           ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
             last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)
           RETURNING r.message_id, r.sender_id)
-        INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT $5, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
-        ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
-      [ids, added, readAt, ackSeq, Math.max(...ackSeq)],
-    );
+        INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT ${e}, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
+        ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`;
+    if (this.notes) {
+      // Nothing in the transaction waits for its answer: it goes with the next statement or the
+      // COMMIT (one round trip less while the ack sequence is held), as literals. An error still
+      // fails the transaction, at that statement.
+      this.notes.deferred.push(`${upsert(textArray(ids), intArray(added), intArray(readAt), intArray(ackSeq), String(integer(pos)))}; `);
+      return;
+    }
+    await this.rows('rs-upd-reads', upsert('$1', '$2', '$3', '$4', '$5'), [ids, added, readAt, ackSeq, pos]);
   }
 
   async receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): Promise<MessageRecord[]> {
@@ -441,6 +452,56 @@ class PostgresSession implements Store {
     ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
   }
 
+  async readsByUserAfter(userId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
+    return (
+      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
+        'rs-reads-by-user',
+        `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3`,
+        [userId, afterAckSeq, limit],
+      )
+    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+  }
+
+  async readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]> {
+    if (messageIds.length === 0) return [];
+    return (
+      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
+        'rs-reads-of',
+        `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND message_id = ANY($2::text[])`,
+        [userId, [...messageIds]],
+      )
+    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+  }
+
+  async getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined> {
+    const [r] = await this.rows<{ seq: number; read_at: number }>(
+      'rs-get-pos',
+      `SELECT seq, read_at FROM ${this.shared.s}.read_positions WHERE user_id = $1 AND conv_id = $2`,
+      [userId, convId],
+    );
+    return r && { convId, userId, seq: r.seq, readAt: r.read_at };
+  }
+
+  async putReadPosition(rec: ReadPositionRecord): Promise<void> {
+    await this.rows(
+      'rs-put-pos',
+      `INSERT INTO ${this.shared.s}.read_positions (user_id, conv_id, seq, read_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (user_id, conv_id) DO UPDATE SET seq = excluded.seq, read_at = excluded.read_at`,
+      [rec.userId, rec.convId, rec.seq, rec.readAt],
+    );
+  }
+
+  async readPositionsOf(userId: string, convIds: readonly string[]): Promise<ReadPositionRecord[]> {
+    if (convIds.length === 0) return [];
+    return (
+      await this.rows<{ conv_id: string; seq: number; read_at: number }>(
+        'rs-pos-of',
+        `SELECT conv_id, seq, read_at FROM ${this.shared.s}.read_positions WHERE user_id = $1 AND conv_id = ANY($2::text[])`,
+        [userId, [...convIds]],
+      )
+    ).map((r) => ({ convId: r.conv_id, userId, seq: r.seq, readAt: r.read_at }));
+  }
+
   async lastAckSeq(): Promise<number> {
     const [r] = await this.rows<{ value: number }>('rs-last-ack', `SELECT value FROM ${this.shared.s}.counters WHERE name = 'ack_seq'`, []);
     return r?.value ?? 0;
@@ -458,6 +519,9 @@ class PostgresSession implements Store {
   async getBatchResult(userId: string, batchId: string): Promise<AckBatchResponse | undefined> {
     const select = `SELECT result FROM ${this.shared.s}.batches WHERE user_id = ${literal(userId)} AND batch_id = ${literal(batchId)}`;
     let rows: { result: string }[];
+    // Stored earlier in this transaction (several are committed together), not yet written.
+    const mine = this.notes?.batches.find((b) => b.userId === userId && b.batchId === batchId);
+    if (mine) return decodeBatchResult(mine.result, batchId);
     if (this.notes) {
       // The same batch on another node at the same time waits here for our commit, then finds our
       // result: a transaction-scoped advisory lock on the (user, batch) pair. The primary key of
@@ -465,8 +529,9 @@ class PostgresSession implements Store {
       // this is the transaction's first statement), the lock and the lookup go in one round trip,
       // as one simple query of escaped literals (the lookup is a new statement, so it sees a
       // result committed while we waited for the lock).
-      const begin = this.notes.begun ? '' : 'BEGIN; ';
+      const begin = `${this.notes.begun ? '' : 'BEGIN; '}${this.notes.deferred.join('')}`;
       this.notes.begun = true;
+      this.notes.deferred = [];
       const results = (await this.db.query(`${begin}SELECT pg_advisory_xact_lock(${batchLockKey(this.shared.s, userId, batchId)}); ${select}`)) as unknown;
       const all = (Array.isArray(results) ? results : [results]) as { rows: { result: string }[] }[];
       rows = all[all.length - 1]?.rows ?? [];
@@ -503,6 +568,21 @@ class PostgresSession implements Store {
 function literal(value: string): string {
   if (value.includes('\u0000')) throw new Error('a NUL character cannot be stored');
   return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A text[] literal: each element double-quoted, its backslashes and quotes escaped. */
+function textArray(values: readonly string[]): string {
+  return literal(`{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`);
+}
+
+/** An integer array literal (int4 or int8 by the cast that follows). */
+function intArray(values: readonly number[]): string {
+  return `'{${values.map(integer).join(',')}}'`;
+}
+
+function integer(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return n;
 }
 
 /** A 64-bit advisory lock key for (schema, user, batch), as a decimal string. */

@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 import { SQLITE_SCHEMA } from './sqliteSchema';
-import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toRead, toSpan } from './sqliteRows';
-import type { ConvRow, MsgRow, ReadRow, SpanRow } from './sqliteRows';
+import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
+import type { ConvRow, MsgRow, PositionRow, ReadRow, SpanRow } from './sqliteRows';
 
 /** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
 const MULTI_ROW = 100;
@@ -96,6 +96,11 @@ export class SqliteOps implements SyncOps {
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
       readSeq: p('SELECT ack_seq FROM reads WHERE message_id = ? AND user_id = ?').pluck(),
       readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
+      readsByUser: p('SELECT * FROM reads WHERE user_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
+      readsOf: p('SELECT * FROM reads WHERE user_id = ? AND message_id IN (SELECT value FROM json_each(?))'),
+      getPos: p('SELECT * FROM read_positions WHERE user_id = ? AND conv_id = ?'),
+      putPos: p('INSERT OR REPLACE INTO read_positions (user_id, conv_id, seq, read_at) VALUES (?, ?, ?, ?)'),
+      posOf: p('SELECT * FROM read_positions WHERE user_id = ? AND conv_id IN (SELECT value FROM json_each(?))'),
       maxAck: p("SELECT MAX(COALESCE((SELECT MAX(ack_seq) FROM reads), 0), COALESCE((SELECT value FROM meta WHERE key = 'ack_seq'), 0))").pluck(),
       setAck: p("INSERT INTO meta (key, value) VALUES ('ack_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
       getBatch: p('SELECT result FROM batches WHERE user_id = ? AND batch_id = ?').pluck(),
@@ -324,6 +329,29 @@ export class SqliteOps implements SyncOps {
 
   readsAfter(messageId: string, afterAckSeq: number, limit: number): ReadRecord[] {
     return (this.q.readsAfter.all(messageId, afterAckSeq, limit) as ReadRow[]).map(toRead);
+  }
+
+  readsByUserAfter(userId: string, afterAckSeq: number, limit: number): ReadRecord[] {
+    return (this.q.readsByUser.all(userId, afterAckSeq, limit) as ReadRow[]).map(toRead);
+  }
+
+  readsOf(userId: string, messageIds: readonly string[]): ReadRecord[] {
+    if (messageIds.length === 0) return [];
+    return (this.q.readsOf.all(userId, JSON.stringify(messageIds)) as ReadRow[]).map(toRead);
+  }
+
+  getReadPosition(convId: string, userId: string): ReadPositionRecord | undefined {
+    const r = this.q.getPos.get(userId, convId) as PositionRow | undefined;
+    return r && toPosition(r);
+  }
+
+  putReadPosition(rec: ReadPositionRecord): void {
+    this.q.putPos.run(rec.userId, rec.convId, rec.seq, rec.readAt);
+  }
+
+  readPositionsOf(userId: string, convIds: readonly string[]): ReadPositionRecord[] {
+    if (convIds.length === 0) return [];
+    return (this.q.posOf.all(userId, JSON.stringify(convIds)) as PositionRow[]).map(toPosition);
   }
 
   lastAckSeq(): number {

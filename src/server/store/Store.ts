@@ -100,6 +100,22 @@ export interface Store {
   insertReads(recs: readonly ReadRecord[]): Promise<string[]>;
   /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
+  /**
+   * The user's own reads with ackSeq > `afterAckSeq`, ascending by ackSeq, at
+   * most `limit`: what the user's other devices catch up on (an index range
+   * read on (userId, ackSeq)).
+   */
+  readsByUserAfter(userId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
+  /** The user's reads among `messageIds` (any order; one round trip for a page of messages). */
+  readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]>;
+
+  // ---- read positions (a user's "read up to here" in a conversation) -------
+  /** The user's read position in the conversation, if any. */
+  getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined>;
+  /** Inserts or replaces the user's read position. The caller only ever moves it forward. */
+  putReadPosition(rec: ReadPositionRecord): Promise<void>;
+  /** The user's read positions in any of `convIds` (any order; one round trip). */
+  readPositionsOf(userId: string, convIds: readonly string[]): Promise<ReadPositionRecord[]>;
 
   // ---- counters and idempotency --------------------------------------------
   /**
@@ -225,6 +241,15 @@ export interface ReadStateUpdate {
   added: number;
   lastReadAt: number;
   lastAckSeq: number;
+}
+
+/** A user's read position in a conversation: every position up to `seq` read at `readAt`. */
+export interface ReadPositionRecord {
+  convId: string;
+  userId: string;
+  seq: number;
+  /** Client clock of the read (`markConversationRead`). */
+  readAt: number;
 }
 
 /** One reader of one message. */

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
 type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency'>;
 
@@ -133,6 +133,21 @@ export class SynchronousStore implements Store {
   }
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
     return this.run(() => this.ops.readsAfter(messageId, afterAckSeq, limit));
+  }
+  readsByUserAfter(userId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
+    return this.run(() => this.ops.readsByUserAfter(userId, afterAckSeq, limit));
+  }
+  readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]> {
+    return this.run(() => this.ops.readsOf(userId, messageIds));
+  }
+  getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined> {
+    return this.run(() => this.ops.getReadPosition(convId, userId));
+  }
+  putReadPosition(rec: ReadPositionRecord): Promise<void> {
+    return this.run(() => this.ops.putReadPosition(rec));
+  }
+  readPositionsOf(userId: string, convIds: readonly string[]): Promise<ReadPositionRecord[]> {
+    return this.run(() => this.ops.readPositionsOf(userId, convIds));
   }
   lastAckSeq(): Promise<number> {
     return this.run(() => this.ops.lastAckSeq());

@@ -26,7 +26,9 @@
  *   `message_ids` the sender's messages it moved. (Version 1 had two indexes
  *   on receipt_states.last_ack_seq instead.)
  * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
- *   reads_order (message_id, ack_seq): read members in ack order.
+ *   reads_order (message_id, ack_seq): read members in ack order;
+ *   reads_user (user_id, ack_seq): a user's own reads, for their other devices (v3).
+ * - read_positions PK (user_id, conv_id): a user's read position per conversation (v3).
  * - batches PK (user_id, batch_id): ack batch results for idempotent replays.
  * - counters ('ack_seq'): the global ack sequence; the row is the lock that
  *   orders ack transactions, so positions are committed in order.
@@ -135,6 +137,21 @@ INSERT INTO {s}.receipt_log (pos, sender_id, message_ids)
   SELECT last_ack_seq, sender_id, array_agg(message_id) FROM {s}.receipt_states GROUP BY last_ack_seq, sender_id;
 DROP INDEX {s}.receipt_states_sender;
 DROP INDEX {s}.receipt_states_ack;
+`,
+  },
+  {
+    version: 3,
+    description: 'read state of a user: own reads by user, read positions (issue 10)',
+    sql: `
+CREATE INDEX reads_user ON {s}.reads (user_id, ack_seq);
+
+CREATE TABLE {s}.read_positions (
+  user_id text COLLATE "C" NOT NULL,
+  conv_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  read_at bigint NOT NULL,
+  PRIMARY KEY (user_id, conv_id)
+);
 `,
   },
 ];

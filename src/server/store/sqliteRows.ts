@@ -1,5 +1,5 @@
 import type { AckBatchResponse, AckResult, ConvType, GroupType } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadRecord } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord } from './Store';
 
 // Row shapes of the SQLite schema (sqliteSchema.ts) and their mapping to store records.
 
@@ -68,6 +68,15 @@ export const toMsg = (r: MsgRow): MessageRecord => ({
 export const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
 export const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
 
+/** A row of `read_positions`. */
+export interface PositionRow {
+  user_id: string;
+  conv_id: string;
+  seq: number;
+  read_at: number;
+}
+export const toPosition = (r: PositionRow): ReadPositionRecord => ({ convId: r.conv_id, userId: r.user_id, seq: r.seq, readAt: r.read_at });
+
 // Ack batch results, kept for replay. Stored compactly (ids, one status letter per item, the
 // reasons of the few rejected ones) rather than as the response's JSON: a 500-ack batch is
 // written on every request but read back only when a client retries.
@@ -76,7 +85,7 @@ const CODE_STATUS: Record<string, AckResult['s']> = { a: 'accepted', d: 'duplica
 
 /** The stored form of a batch result: `[ids, statuses, reasons by index]` (its batchId is the row's). */
 export function encodeBatchResult(result: AckBatchResponse, batchId: string): string {
-  if (result.batchId !== batchId) return JSON.stringify(result);
+  if (result.batchId !== batchId || result.positions !== undefined) return JSON.stringify(result);
   const n = result.results.length;
   const ids: string[] = new Array<string>(n);
   let statuses = '';

@@ -9,7 +9,12 @@
  * - messages_sender_ack (sender_id, last_ack_seq): replaying a sender's receipt
  *   changes after a cursor.
  * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
- *   reads_order (message_id, ack_seq): read members in ack order.
+ *   reads_order (message_id, ack_seq): read members in ack order;
+ *   reads_user (user_id, ack_seq): a user's own reads, for their other devices.
+ * - read_positions PK (user_id, conv_id): a user's read position per conversation.
+ *
+ * Versions: 1 first; 2 (issue 10) adds reads_user and read_positions. Every
+ * statement is idempotent, so opening a version-1 database upgrades it.
  */
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
@@ -58,6 +63,15 @@ CREATE TABLE IF NOT EXISTS reads (
   PRIMARY KEY (message_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reads_order ON reads (message_id, ack_seq);
+CREATE INDEX IF NOT EXISTS reads_user ON reads (user_id, ack_seq);
+
+CREATE TABLE IF NOT EXISTS read_positions (
+  user_id TEXT NOT NULL,
+  conv_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  read_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, conv_id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS batches (
   user_id TEXT NOT NULL,
@@ -74,5 +88,5 @@ CREATE TABLE IF NOT EXISTS meta (
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 `;
