@@ -7,6 +7,12 @@ export function messageIds(tag: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${tag}_${String(i).padStart(6, '0')}`);
 }
 
+/** The n messages marked by workload a: the middle of the database's `total`. */
+export function markedIds(tag: string, n: number, total: number): string[] {
+  const from = Math.floor((total - n) / 2);
+  return messageIds(tag, total).slice(from, from + n);
+}
+
 /** Server-shaped messages from `senderId` in group `convId`, all asking for receipts. */
 export function makeMessages(tag: string, n: number, convId: string, senderId: string, audienceCount = 1): Message[] {
   const base = 1_700_000_000_000;

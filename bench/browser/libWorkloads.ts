@@ -5,7 +5,7 @@ import { createReadSyncClient, type ReadSyncClient } from '../../src/client';
 import type { FlushOptions, ReadState } from '../../src/bridge';
 import type { Message } from '../../src/protocol';
 import type { BenchExtras } from './libWorker';
-import { makeMessages, makeReceipt, messageIds } from './fixtures';
+import { makeMessages, makeReceipt, markedIds } from './fixtures';
 import { MainThreadMeter } from './MainThreadMeter';
 import { deleteDb, countRows } from './rawIdb';
 
@@ -40,21 +40,52 @@ async function idle(h: Handle): Promise<void> {
   await h.extras.benchIdle();
 }
 
-/** a. markRead of n stored messages of someone else, UI call → resolved (durably queued). */
-export async function libMarkRead(tag: string, n: number): Promise<{ ms: number }> {
+/**
+ * a. In a database of `total` messages of someone else, the UI shows `n` of
+ * them (n readState$ subscriptions, first values received); `markRead` of
+ * those n, timed from the call until every subscriber shows the read (its
+ * ack status left 'none') and the call has resolved (durably queued).
+ * `durableMs`: until the call resolved.
+ */
+export async function libMarkRead(tag: string, n: number, total = n): Promise<{ ms: number; durableMs: number }> {
   const dbName = `lib-a-${tag}`;
   await deleteDb(dbName);
   const h = open('bob', dbName);
+  const subs: Subscription[] = [];
   try {
-    await h.client.receiveMessages(makeMessages(tag, n, CONV, 'alice'));
+    await h.client.receiveMessages(makeMessages(tag, total, CONV, 'alice'));
     await idle(h);
-    const ids = messageIds(tag, n);
+    const ids = markedIds(tag, n, total);
+    let initial = 0;
+    let read = 0;
+    let onInitial: () => void = () => undefined;
+    let onRead: () => void = () => undefined;
+    const allInitial = new Promise<void>((r) => (onInitial = r));
+    const allRead = new Promise<void>((r) => (onRead = r));
+    for (const id of ids) {
+      let first = true;
+      let wasRead = false;
+      subs.push(
+        h.client.readState$(id).subscribe((s) => {
+          if (s === null) return;
+          if (first && ++initial === n) onInitial();
+          first = false;
+          if (!wasRead && s.ackStatus !== 'none' && ++read === n) onRead();
+          wasRead ||= s.ackStatus !== 'none';
+        }),
+      );
+    }
+    await allInitial;
+    await idle(h);
     const t0 = performance.now();
     const r = await h.client.markRead(ids);
+    const durableMs = performance.now() - t0;
+    await allRead;
     const ms = performance.now() - t0;
     if (r.queued !== n) throw new Error(`markRead queued ${r.queued} of ${n}`);
-    return { ms };
+    return { ms, durableMs };
   } finally {
+    for (const s of subs) s.unsubscribe();
     await h.close();
     await deleteDb(dbName);
   }

@@ -62,6 +62,33 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
     await done(tx);
     return ids.length;
   },
+  /**
+   * Ceiling of markRead until the UI shows it: the same strict transaction,
+   * then the marked messages' read states posted to the page in the
+   * library's columns (`subIds[i]` is the page's subscription of `ids[i]`).
+   */
+  async markReadShown(name: string, ids: string[], readAt: number, subIds: number[]) {
+    const written = await ops.markRead!(name as never, ids as never, readAt as never);
+    const states: ReadState[] = ids.map((id) => {
+      const row = rowsById.get(id) as MessageRow;
+      return {
+        messageId: id,
+        convId: row.convId,
+        convType: row.convType,
+        direction: 'incoming',
+        needReadReceipt: row.needReadReceipt,
+        status: 'sent',
+        readCount: 0,
+        unreadCount: 0,
+        isPeerRead: false,
+        timestamp: readAt,
+        ackStatus: 'pending',
+        label: 'Read',
+      };
+    });
+    scope.postMessage({ columns: toColumns(subIds, states) });
+    return written;
+  },
   /** Ceiling of a cold start: open the database in this fresh worker and getAll one conversation from the [convId+pos] index. */
   async coldRead(name: string, convId: string) {
     const d = await openRawDb(name);
