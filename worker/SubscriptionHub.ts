@@ -62,6 +62,17 @@ function newerReceipt(cached: unknown, read: unknown): unknown {
   return mergeReceipt(read, cached) ?? read;
 }
 
+/**
+ * Whether a stored receipt says someone read the message: `receipts$` is the
+ * "receipts arrived" callback, so the zero-reader state written when my own
+ * message is accepted (or a server snapshot of it) is no arrival. Receipts
+ * are monotonic and the audience is fixed at send time, so a state with no
+ * reader can only be that first one.
+ */
+function isReadByAnyone(r: unknown): r is ReceiptRow {
+  return isReceiptRow(r) && (r.readCount > 0 || r.isPeerRead);
+}
+
 const emptyDirty = (): Dirty => ({
   msgIds: new Set(),
   receiptIds: new Set(),
@@ -395,7 +406,7 @@ export class SubscriptionHub {
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));
     if (stream && streamIds.length > 0) {
-      const batch = streamIds.map((id) => rcById.get(id)).filter(isReceiptRow);
+      const batch = streamIds.map((id) => rcById.get(id)).filter(isReadByAnyone);
       if (batch.length > 0) for (const id of stream.subs) this.emitBatch(id, batch);
     }
   }
