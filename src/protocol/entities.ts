@@ -120,6 +120,13 @@ export const ReadMemberPageSchema = v.object({
   /** Opaque; pass back to get the next page. Null when finished. */
   nextCursor: v.nullable(v.pipe(v.string(), v.maxLength(512))),
   isFinished: v.boolean(),
+  /**
+   * (Added later in v1, issue 10.) The snapshot this walk shows: reads up to
+   * this position of the global ack sequence. A walk of the other filter
+   * started with it (`at`) shows the same snapshot, so the two lists together
+   * are the audience exactly, with nobody in both.
+   */
+  at: v.optional(SeqSchema),
 });
 /** A page of the read or unread members of one group message. */
 export type ReadMemberPage = v.InferOutput<typeof ReadMemberPageSchema>;

@@ -309,6 +309,12 @@ export const MemberPageRequestSchema = v.object({
   filter: MemberFilterSchema,
   cursor: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(512)))),
   count: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /**
+   * (Added later in v1, issue 10.) Start the walk at this snapshot (a page's
+   * `at`, typically of the other filter's walk). Absent: the snapshot is taken
+   * now. A cursor carries its walk's snapshot; `at` is then ignored.
+   */
+  at: v.optional(SeqSchema),
 });
 export type MemberPageRequest = v.InferOutput<typeof MemberPageRequestSchema>;
 

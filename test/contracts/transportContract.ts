@@ -83,9 +83,45 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       const first = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 1 });
       expect(first.page).toMatchObject({ members: [{ userId: 'bob' }], isFinished: false });
       const second = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 1, cursor: first.page.nextCursor });
-      expect(second.page).toEqual({ members: [{ userId: 'dave' }], nextCursor: null, isFinished: true });
+      expect(second.page).toEqual({ members: [{ userId: 'dave' }], nextCursor: null, isFinished: true, at: first.page.at });
       const read = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 10 });
-      expect(read.page).toEqual({ members: [{ userId: 'carol', readAt: 9 }], nextCursor: null, isFinished: true });
+      expect(read.page).toMatchObject({ members: [{ userId: 'carol', readAt: 9 }], nextCursor: null, isFinished: true });
+    });
+
+    it('walks the read and the unread members at one snapshot: together the audience exactly, nobody twice, while acks arrive', async () => {
+      world = await setup();
+      const members = ['bob', 'carol', 'dave', 'erin', 'frank'];
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', ...members] });
+      const alice = world.transport('alice');
+      await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'team', text: 'q', needReadReceipt: true, createdAt: 1 }] });
+      const read = (user: string, n: number) => world.transport(user).ackBatch({ type: 'ack-batch', batchId: `contract-s${n}`, acks: [{ m: mid(1), t: n }] });
+      await read('carol', 1);
+      const page = (filter: 'read' | 'unread', cursor: string | null, at?: number) =>
+        alice.memberPage({ type: 'member-page', messageId: mid(1), filter, count: 1, cursor, ...(at === undefined ? {} : { at }) }).then((r) => r.page);
+      // The READ walk starts; its snapshot has carol only.
+      const r1 = await page('read', null);
+      expect(r1.members.map((m) => m.userId)).toEqual(['carol']);
+      expect(typeof r1.at).toBe('number');
+      // Bob and frank read between the two walks: at this snapshot they are still unread.
+      await read('bob', 2);
+      await read('frank', 3);
+      const unread: string[] = [];
+      let cursor: string | null = null;
+      for (let p = await page('unread', null, r1.at); ; p = await page('unread', cursor)) {
+        unread.push(...p.members.map((m) => m.userId));
+        expect(p.at).toBe(r1.at);
+        await read('dave', 4); // and dave while the UNREAD walk runs
+        if (p.isFinished) break;
+        cursor = p.nextCursor;
+      }
+      expect(unread).toEqual(['bob', 'dave', 'erin', 'frank']);
+      expect([...r1.members.map((m) => m.userId), ...unread].sort()).toEqual(members);
+      // A walk started now sees the reads since.
+      const now = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 10 });
+      expect(now.page.members.map((m) => m.userId)).toEqual(['erin']);
+      // A snapshot from the future is taken as now's.
+      const future = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 10, at: 1e9 });
+      expect(future.page.members.map((m) => m.userId)).toEqual(['erin']);
     });
 
     it('rejects refused requests with a permanent typed error', async () => {

@@ -48,13 +48,15 @@ describe(`a 100,000-member group on ${name}`, () => {
     expect(r).toMatchObject({ readCount: 1500, unreadCount: N - 1500, isPeerRead: false, timestamp: 1000 + 1499 });
   });
 
-  it('pages read members completely, in ack order, with no duplicates, while acks keep arriving', async () => {
+  it('pages read members completely, in ack order, with no duplicates, at one snapshot while acks keep arriving', async () => {
     const seen: string[] = [];
+    const snapshots = new Set<number | undefined>();
     let cursor: string | null = null;
     let next = 1500;
     for (;;) {
       const p = await page('read', cursor);
       seen.push(...p.members.map((m) => m.userId));
+      snapshots.add(p.at);
       if (next < 2500) {
         await ackRange(next, next + 50); // acks land between pages
         next += 50;
@@ -62,16 +64,18 @@ describe(`a 100,000-member group on ${name}`, () => {
       if (p.isFinished) break;
       cursor = p.nextCursor;
     }
-    expect(new Set(seen).size).toBe(seen.length);
-    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => uid(i)));
-    expect(seen.length).toBeGreaterThanOrEqual(1500);
+    // Exactly the 1,500 who had read when the walk began, in ack order: later readers belong to later walks.
+    expect(snapshots.size).toBe(1);
+    expect(seen).toEqual(Array.from({ length: 1500 }, (_, i) => uid(i)));
+    if (next < 2500) await ackRange(next, 2500);
     const r = (await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [MSG] })).receipts[0];
     expect(r?.readCount).toBe(2500);
   });
 
-  it('pages all unread members with no duplicates and none missing, while acks keep arriving', async () => {
+  it('pages all unread members with no duplicates and none missing at one snapshot while acks keep arriving; the read walk at that snapshot completes the audience', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
+    let at: number | undefined;
     let pages = 0;
     let next = 2500;
     // first pages over HTTP, the long tail through the core (the same code path, minus the socket)
@@ -79,23 +83,29 @@ describe(`a 100,000-member group on ${name}`, () => {
       let p: ReadMemberPage;
       if (pages < 20) p = await page('unread', cursor);
       else p = (await s.core.memberPage('alice', { type: 'member-page', messageId: MSG, filter: 'unread', cursor, count: 100 })).page;
+      at ??= p.at;
+      expect(p.at).toBe(at);
       pages++;
       seen.push(...p.members.map((m) => m.userId));
       if (pages % 50 === 0 && next < 3000) {
-        // readers far ahead of the cursor drop out; readers already listed stay listed
+        // readers ahead of the cursor stay listed: they had not read at the snapshot
         await ackRange(next, next + 25);
         next += 25;
       }
       if (p.isFinished) break;
       cursor = p.nextCursor;
     }
-    expect(new Set(seen).size).toBe(seen.length);
-    expect(seen).toEqual([...seen].sort());
-    const readers = new Set(Array.from({ length: next }, (_, i) => uid(i)));
-    const unreadNow = Array.from({ length: N }, (_, i) => uid(i)).filter((u) => !readers.has(u));
-    const seenSet = new Set(seen);
-    expect(unreadNow.every((u) => seenSet.has(u))).toBe(true);
-    expect(seen.every((u) => u !== 'alice')).toBe(true);
+    expect(seen).toEqual(Array.from({ length: N - 2500 }, (_, i) => uid(2500 + i)));
+    // The read walk of the same snapshot, started after all those acks, lists exactly the others.
+    const readers: string[] = [];
+    let rc: string | null = null;
+    for (;;) {
+      const p = (await s.core.memberPage('alice', { type: 'member-page', messageId: MSG, filter: 'read', cursor: rc, count: 100, at })).page;
+      readers.push(...p.members.map((m) => m.userId));
+      if (p.isFinished) break;
+      rc = p.nextCursor;
+    }
+    expect(readers).toEqual(Array.from({ length: 2500 }, (_, i) => uid(i)));
     const r = (await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [MSG] })).receipts[0];
     expect(r).toMatchObject({ readCount: next, unreadCount: N - next });
   });

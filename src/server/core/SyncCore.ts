@@ -291,7 +291,7 @@ export class SyncCore implements SyncBackend {
     if (msg.convType !== 'group') throw new ValidationError('member pages exist for group messages only');
     if (!msg.needReadReceipt) throw new ReceiptRuleError('receipt-not-requested', 'the message was sent without needReadReceipt', { status: 409 });
     const count = Math.min(req.count, this.config.limits.maxMemberPage);
-    return { type: 'member-page-result', page: await memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count) };
+    return { type: 'member-page-result', page: await memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count, req.at) };
   }
 
   subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void, options?: SubscribeOptions): () => void {

@@ -155,14 +155,16 @@ export class MemoryOps implements SyncOps {
     return [...new Set(userIds)].filter((u) => (spans.get(u) ?? []).some((s) => s.leftSeq === null || s.leftSeq === leftAt));
   }
 
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[] {
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): string[] {
     const m = this.members.get(message.convId);
     if (!m) return [];
     const readers = this.reads.get(message.id);
     const out: string[] = [];
     for (let i = afterUserId === null ? 0 : upperBound(m.sorted, afterUserId); i < m.sorted.length && out.length < limit; i++) {
       const userId = m.sorted[i] as string;
-      if (userId === message.senderId || readers?.has(userId)) continue;
+      if (userId === message.senderId) continue;
+      const read = readers?.get(userId);
+      if (read && (asOf === undefined || read.ackSeq <= asOf)) continue;
       if (this.spanAt(message.convId, userId, message.seq)) out.push(userId);
     }
     return out;

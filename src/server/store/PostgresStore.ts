@@ -58,8 +58,6 @@ interface TxNotes {
   conversations: Map<string, number>;
   /** Batch results to store, written with the COMMIT (one round trip less while the ack sequence is held). */
   batches: { userId: string; batchId: string; result: string; at: number }[];
-  /** Writes whose answer nobody awaits (the counter upsert), sent ahead of the next statement or with the COMMIT. */
-  deferred: string[];
   /** BEGIN was sent: it goes with the transaction's first statement (one round trip less). */
   begun: boolean;
 }
@@ -112,6 +110,15 @@ const toSpan = (r: { conv_id: string; user_id: string; joined_seq: number; left_
 /** SQLSTATEs after which a transaction is simply run again: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
+/** Transactions committed together at most (the queue is bounded by the server's concurrency anyway). */
+const MAX_GROUP = 32;
+
+/** A transaction waiting for its group. */
+interface Queued {
+  fn: (tx: Store) => Promise<unknown>;
+  resolve: (out: unknown) => void;
+  reject: (err: unknown) => void;
+}
 
 /** Shared by the store and its transactions. */
 interface Shared {
@@ -139,18 +146,11 @@ class PostgresSession implements Store {
     return (await this.db.query<R>(name === null ? { text, values } : { name, text, values })).rows;
   }
 
-  /**
-   * Inside a transaction, sends its BEGIN before the first statement (unless
-   * that statement carried it), and the deferred writes, so the statement
-   * that follows sees them.
-   */
+  /** Inside a transaction, sends its BEGIN before the first statement (unless that statement carried it). */
   private async begin(): Promise<void> {
-    if (!this.notes) return;
-    if (this.notes.begun && this.notes.deferred.length === 0) return;
-    const sql = `${this.notes.begun ? '' : 'BEGIN; '}${this.notes.deferred.join('')}`;
+    if (!this.notes || this.notes.begun) return;
     this.notes.begun = true;
-    this.notes.deferred = [];
-    await this.db.query(sql);
+    await this.db.query('BEGIN');
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -259,7 +259,7 @@ class PostgresSession implements Store {
     ).map((r) => r.user_id);
   }
 
-  async unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): Promise<string[]> {
+  async unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
     const { s } = this.shared;
     return (
       // The reader check is a LATERAL probe with LIMIT 1, so the plan is a walk of the members'
@@ -269,12 +269,12 @@ class PostgresSession implements Store {
       await this.rows<{ user_id: string }>(
         'rs-unread',
         `SELECT sp.user_id FROM ${s}.spans sp
-          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id LIMIT 1) rd ON true
+          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id AND r.ack_seq <= $7 LIMIT 1) rd ON true
           WHERE sp.conv_id = $1 AND sp.user_id > $2 AND sp.user_id <> $3
             AND sp.joined_seq < $4 AND (sp.left_seq IS NULL OR sp.left_seq > $4)
             AND rd.hit IS NULL
           ORDER BY sp.user_id LIMIT $6`,
-        [message.convId, afterUserId ?? '', message.senderId, message.seq, message.id, limit],
+        [message.convId, afterUserId ?? '', message.senderId, message.seq, message.id, limit, asOf ?? Number.MAX_SAFE_INTEGER],
       )
     ).map((r) => r.user_id);
   }
@@ -351,28 +351,22 @@ class PostgresSession implements Store {
       readAt.push(u.lastReadAt);
       ackSeq.push(u.lastAckSeq);
     }
-    // One statement for the batch, whatever its size. The first read of a message creates its
-    // narrow state row; an unknown message moves nothing. The same statement logs, per sender,
-    // which messages moved at this position (the receipt stream's index, see postgresMigrations):
-    // the state rows themselves carry no index on what changes.
+    // One statement for the batch, whatever its size: the arrays are its only parameters. The
+    // first read of a message creates its narrow state row; an unknown message moves nothing. The
+    // same statement logs, per sender, which messages moved at this position (the receipt stream's
+    // index, see postgresMigrations): the state rows themselves carry no index on what changes.
     const { s } = this.shared;
-    const pos = Math.max(...ackSeq);
-    const upsert = (a: string, b: string, c: string, d: string, e: string) =>
+    await this.rows(
+      'rs-upd-reads',
       `WITH up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
-          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest(${a}::text[], ${b}::int4[], ${c}::int8[], ${d}::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
+          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
           ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
             last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)
           RETURNING r.message_id, r.sender_id)
-        INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT ${e}, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
-        ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`;
-    if (this.notes) {
-      // Nothing in the transaction waits for its answer: it goes with the next statement or the
-      // COMMIT (one round trip less while the ack sequence is held), as literals. An error still
-      // fails the transaction, at that statement.
-      this.notes.deferred.push(`${upsert(textArray(ids), intArray(added), intArray(readAt), intArray(ackSeq), String(integer(pos)))}; `);
-      return;
-    }
-    await this.rows('rs-upd-reads', upsert('$1', '$2', '$3', '$4', '$5'), [ids, added, readAt, ackSeq, pos]);
+        INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT $5, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
+        ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
+      [ids, added, readAt, ackSeq, Math.max(...ackSeq)],
+    );
   }
 
   async receiptChangesOf(senderId: string, afterAckSeq: number, limit: number): Promise<MessageRecord[]> {
@@ -529,9 +523,8 @@ class PostgresSession implements Store {
       // this is the transaction's first statement), the lock and the lookup go in one round trip,
       // as one simple query of escaped literals (the lookup is a new statement, so it sees a
       // result committed while we waited for the lock).
-      const begin = `${this.notes.begun ? '' : 'BEGIN; '}${this.notes.deferred.join('')}`;
+      const begin = this.notes.begun ? '' : 'BEGIN; ';
       this.notes.begun = true;
-      this.notes.deferred = [];
       const results = (await this.db.query(`${begin}SELECT pg_advisory_xact_lock(${batchLockKey(this.shared.s, userId, batchId)}); ${select}`)) as unknown;
       const all = (Array.isArray(results) ? results : [results]) as { rows: { result: string }[] }[];
       rows = all[all.length - 1]?.rows ?? [];
@@ -568,21 +561,6 @@ class PostgresSession implements Store {
 function literal(value: string): string {
   if (value.includes('\u0000')) throw new Error('a NUL character cannot be stored');
   return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** A text[] literal: each element double-quoted, its backslashes and quotes escaped. */
-function textArray(values: readonly string[]): string {
-  return literal(`{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`);
-}
-
-/** An integer array literal (int4 or int8 by the cast that follows). */
-function intArray(values: readonly number[]): string {
-  return `'{${values.map(integer).join(',')}}'`;
-}
-
-function integer(n: number): number {
-  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
-  return n;
 }
 
 /** A 64-bit advisory lock key for (schema, user, batch), as a decimal string. */
@@ -622,6 +600,9 @@ export class PostgresStore extends PostgresSession {
   private readonly tables: string;
   private readonly channel: string;
   private readonly txShared: Shared;
+  /** Transactions waiting for the next group. */
+  private readonly queue: Queued[] = [];
+  private draining = false;
 
   private constructor(
     private readonly pg: PgModule,
@@ -629,15 +610,7 @@ export class PostgresStore extends PostgresSession {
     private readonly options: PostgresStoreOptions,
     schema: string,
   ) {
-    let turn: Promise<void> = Promise.resolve();
     const shared: Shared = {
-      turn: () => {
-        let release!: () => void;
-        const mine = new Promise<void>((resolve) => (release = resolve));
-        const before = turn;
-        turn = turn.then(() => mine);
-        return before.then(() => release);
-      },
       s: `"${schema}"`,
       channel: `readsync_${schema}`,
       run: (fn) => this.runTransaction(fn),
@@ -728,38 +701,85 @@ export class PostgresStore extends PostgresSession {
     return client;
   }
 
-  private async runTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map(), batches: [], begun: false };
-      // One write transaction at a time per process (reads outside transactions run in parallel).
-      // Ack transactions commit one after another cluster-wide anyway (the ack sequence row); eight
-      // of them open at once, seven waiting on that row with their snapshots held, made each
-      // 500-ack batch about 2.5× slower than one at a time (every commit woke them all, and the
-      // open snapshots kept the counter rows' old versions from being cleaned up).
-      notes.releaseTurn = await this.txShared.turn();
-      const client = await this.pool.connect().catch((err: unknown) => {
-        notes.releaseTurn?.();
-        throw err;
-      });
-      let broken = false;
-      try {
-        const out = await fn(new PostgresSession(client, this.txShared, notes));
-        // The batch results, the notifications (delivered at commit, in commit order, and only if it
-        // commits) and the COMMIT go in one round trip: literals escaped by the driver, no parameters.
-        const tail = `${this.batchInserts(client, notes)}${this.notifications(client, notes)}`;
-        if (notes.begun) await client.query(`${tail}COMMIT`);
-        else if (tail) await client.query(`BEGIN; ${tail}COMMIT`);
-        return out;
-      } catch (err) {
-        // Whatever failed (fn, or a statement of the commit), the connection goes back clean.
-        if (notes.begun) await client.query('ROLLBACK').catch(() => (broken = true));
-        if (attempt < MAX_ATTEMPTS && RETRYABLE.has(String((err as { code?: unknown }).code))) continue;
-        throw err;
-      } finally {
-        notes.releaseTurn?.();
-        client.release(broken);
-      }
+  /**
+   * Queues `fn` for this process's next database transaction. One write
+   * transaction at a time per process (reads outside transactions run in
+   * parallel): ack transactions commit one after another cluster-wide anyway
+   * (the ack sequence row), and eight of them open at once, seven waiting on
+   * that row with their snapshots held, made each 500-ack batch about 2.5×
+   * slower than one at a time. Whatever queued while one ran goes into the
+   * next together (group commit): each `fn` after the other on one
+   * connection, one COMMIT (one flush of the log) for all, each answered
+   * after it.
+   */
+  private runTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (out: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_GROUP), MAX_ATTEMPTS);
+    } finally {
+      this.draining = false;
     }
+  }
+
+  /** Runs `group` in one transaction; each member is answered (resolved or rejected) or queued again. */
+  private async runGroup(group: Queued[], attempts: number): Promise<void> {
+    const notes: TxNotes = { ackSeq: 0, messages: new Map(), conversations: new Map(), batches: [], begun: false };
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      for (const q of group) q.reject(err);
+      return;
+    }
+    let broken = false;
+    const outs: unknown[] = [];
+    let failed: { at: number; err: unknown } | undefined;
+    try {
+      const tx = new PostgresSession(client, this.txShared, notes);
+      for (const q of group) {
+        try {
+          outs.push(await q.fn(tx));
+        } catch (err) {
+          failed = { at: outs.length, err };
+          throw err;
+        }
+      }
+      // The batch results, the notifications (delivered at commit, in commit order, and only if it
+      // commits) and the COMMIT go in one round trip: literals escaped by the driver, no parameters.
+      const tail = `${this.batchInserts(client, notes)}${this.notifications(client, notes)}`;
+      if (notes.begun) await client.query(`${tail}COMMIT`);
+      else if (tail) await client.query(`BEGIN; ${tail}COMMIT`);
+    } catch (err) {
+      // Whatever failed (a member, or a statement of the commit), the connection goes back clean.
+      if (notes.begun) await client.query('ROLLBACK').catch(() => (broken = true));
+      client.release(broken);
+      if (RETRYABLE.has(String((err as { code?: unknown }).code))) {
+        // A deadlock or serialization failure: again, each member alone (a group holds more locks,
+        // for longer, than any of its members; alone, the usual retry of one transaction).
+        if (group.length > 1) {
+          for (const q of group) await this.runGroup([q], MAX_ATTEMPTS);
+        } else if (attempts > 1) await this.runGroup(group, attempts - 1);
+        else for (const q of group) q.reject(err);
+        return;
+      }
+      if (failed === undefined || group.length === 1) {
+        for (const q of group) q.reject(err);
+        return;
+      }
+      // One member failed: it alone is answered with its error; the others (rolled back with it) run again next.
+      group[failed.at]!.reject(err);
+      this.queue.unshift(...group.filter((_, i) => i !== failed!.at));
+      return;
+    }
+    client.release(broken);
+    for (let i = 0; i < group.length; i++) group[i]!.resolve(outs[i]);
   }
 
   /** INSERTs of the batch results a transaction stored, to precede its COMMIT (the primary key refuses a second one). */

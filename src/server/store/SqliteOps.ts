@@ -84,7 +84,7 @@ export class SqliteOps implements SyncOps {
       unread: p(`SELECT s.user_id FROM spans s
         WHERE s.conv_id = @conv AND s.user_id > @after AND s.user_id <> @sender
           AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
-          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id)
+          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id AND r.ack_seq <= @asOf)
         ORDER BY s.user_id LIMIT @limit`).pluck(),
       getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
       getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
@@ -197,8 +197,9 @@ export class SqliteOps implements SyncOps {
     return this.q.membersAmong.all(convId, JSON.stringify(userIds), leftAt ?? -1) as string[];
   }
 
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): string[] {
-    return this.q.unread.all({ conv: message.convId, after: afterUserId ?? '', sender: message.senderId, seq: message.seq, msg: message.id, limit }) as string[];
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): string[] {
+    const params = { conv: message.convId, after: afterUserId ?? '', sender: message.senderId, seq: message.seq, msg: message.id, limit, asOf: asOf ?? Number.MAX_SAFE_INTEGER };
+    return this.q.unread.all(params) as string[];
   }
 
   getMessage(id: string): MessageRecord | undefined {

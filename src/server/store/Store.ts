@@ -61,9 +61,11 @@ export interface Store {
   /**
    * Up to `limit` members of the message's audience (span contains its seq,
    * sender left out) who have not read it, ordered by userId (code-unit
-   * order), after `afterUserId`. An index range read over the conversation's members.
+   * order), after `afterUserId`. An index range read over the conversation's
+   * members. With `asOf`, a read with ackSeq above it does not count (the
+   * member was unread at that snapshot).
    */
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): Promise<string[]>;
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]>;
 
   // ---- messages --------------------------------------------------------------
   getMessage(id: string): Promise<MessageRecord | undefined>;

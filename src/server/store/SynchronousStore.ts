@@ -101,8 +101,8 @@ export class SynchronousStore implements Store {
   membersAmong(convId: string, userIds: readonly string[], leftAt?: number): Promise<string[]> {
     return this.run(() => this.ops.membersAmong(convId, userIds, leftAt));
   }
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number): Promise<string[]> {
-    return this.run(() => this.ops.unreadAudience(message, afterUserId, limit));
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
+    return this.run(() => this.ops.unreadAudience(message, afterUserId, limit, asOf));
   }
   getMessage(id: string): Promise<MessageRecord | undefined> {
     return this.run(() => this.ops.getMessage(id));
