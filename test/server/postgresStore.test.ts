@@ -116,6 +116,39 @@ describe('PostgresStore with concurrent connections', () => {
     for (const s of [a, b]) await s.close();
   });
 
+  it('commits concurrent transactions of one process together, and one that fails takes none of the others with it', async () => {
+    const store = await openPostgresStore(cluster.url, { poolSize: 4 });
+    const core = new SyncCore(store, { secret: 's' });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+    const ids = Array.from({ length: 20 }, (_, i) => `msg${String(i).padStart(5, '0')}`);
+    await core.sendMessages('alice', { type: 'send-messages', messages: ids.map((id) => ({ id, convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 })) });
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        i === 5
+          ? store.transaction(async (tx) => {
+              await tx.insertReads([{ messageId: ids[0]!, userId: 'zed', readAt: 1, ackSeq: await tx.reserveAckSeqs(1) }]);
+              throw new Error('refused after writing');
+            })
+          : core.ackBatch(i % 2 ? 'bob' : 'carol', { type: 'ack-batch', batchId: `batch-${i % 4}`, acks: ids.slice(i, i + 3).map((m) => ({ m, t: i })) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+    expect(await store.getRead(ids[0]!, 'zed')).toBeUndefined();
+    // batch-0..3 of bob and carol: each applied once (a repeat of one, even in the same commit, replays its answer).
+    const reads = new Map<string, number>();
+    for (const [i, r] of results.entries()) {
+      if (i === 5 || r.status !== 'fulfilled') continue;
+      const first = results.findIndex((x, j) => j !== 5 && j % 4 === i % 4 && j % 2 === i % 2);
+      expect(r.value).toEqual((results[first] as PromiseFulfilledResult<unknown>).value);
+      if (first === i) for (const a of r.value.results) if (a.s === 'accepted') reads.set(a.m, (reads.get(a.m) ?? 0) + 1);
+    }
+    const stored = await core.queryReceipts('alice', { type: 'receipt-query', messageIds: ids });
+    for (const r of stored.receipts) expect(r.readCount).toBe(reads.get(r.messageId) ?? 0);
+    expect(await store.receiptChangesOf('alice', 0, 100)).toHaveLength(reads.size);
+    await core.close();
+    await store.close();
+  });
+
   it('commits ack positions in order: whoever reads the sequence never sees a gap filled later', async () => {
     const store = await openPostgresStore(cluster.url, { poolSize: 6 });
     let release!: () => void;
