@@ -216,7 +216,10 @@ export async function libFlush(
   await deleteDb(dbName);
   const h = open(userId, dbName, location.origin, token);
   try {
-    // The worker's start-up catch-up pulls the conversation's messages from the server (setup, not timed).
+    // Setup, not timed: the reader's device holds the messages (the start-up catch-up pulls only
+    // the newest window of a conversation since issue 11, so they are stored as an app would).
+    await idle(h);
+    await h.client.receiveMessages(messages);
     await idle(h);
     const r = await h.client.markRead(messages.map((m) => m.id));
     if (r.queued !== messages.length) throw new Error(`markRead queued ${r.queued} of ${messages.length}`);
