@@ -156,6 +156,26 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect(await store.readsAfter('m4', 0, 10)).toEqual([]);
     });
 
+    it('lists the messages of a range that asked for receipts and were sent by others, as references', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.insertConversation(conv('g2'));
+      await store.insertMessage(msg('r1', 'g1', 1));
+      await store.insertMessage(msg('r2', 'g1', 2, { needReadReceipt: false }));
+      await store.insertMessage(msg('r3', 'g1', 4, { senderId: 'bob' }));
+      await store.insertMessage(msg('r4', 'g1', 5, { senderId: 'carol' }));
+      await store.insertMessage(msg('r5', 'g1', 7));
+      await store.insertMessage(msg('x1', 'g2', 3));
+      expect(await store.receiptMessagesInRange('g1', 0, 7, 'bob', 10)).toEqual([
+        { id: 'r1', senderId: 'alice', seq: 1 },
+        { id: 'r4', senderId: 'carol', seq: 5 },
+        { id: 'r5', senderId: 'alice', seq: 7 },
+      ]);
+      expect((await store.receiptMessagesInRange('g1', 1, 5, 'bob', 10)).map((m) => m.id)).toEqual(['r4']);
+      expect((await store.receiptMessagesInRange('g1', 0, 7, 'bob', 2)).map((m) => m.id)).toEqual(['r1', 'r4']);
+      expect(await store.receiptMessagesInRange('g1', 7, 100, 'bob', 10)).toEqual([]);
+    });
+
     it("keeps a user's own reads findable by user in ack order, and looks up a page of them", async () => {
       store = await makeStore();
       await store.insertConversation(conv('g1'));

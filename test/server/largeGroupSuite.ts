@@ -100,7 +100,7 @@ describe(`a 100,000-member group on ${name}`, () => {
     const readers: string[] = [];
     let rc: string | null = null;
     for (;;) {
-      const p = (await s.core.memberPage('alice', { type: 'member-page', messageId: MSG, filter: 'read', cursor: rc, count: 100, at })).page;
+      const p: ReadMemberPage = (await s.core.memberPage('alice', { type: 'member-page', messageId: MSG, filter: 'read', cursor: rc, count: 100, at })).page;
       readers.push(...p.members.map((m) => m.userId));
       if (p.isFinished) break;
       rc = p.nextCursor;

@@ -22,8 +22,9 @@ export interface AppliedPositions {
  * asked for receipts, was sent by someone else and had the user in its
  * audience (the Matrix rule: a read position implies the messages before it);
  * messages the user had already read keep their first read. Costs: one
- * range read of the conversation's messages in (old, upTo], one insert and
- * one counter update per message read, so O(range), in pages of 1,000.
+ * index range read of the references of the messages in (old, upTo] that
+ * asked for receipts, one insert and one counter update per message read,
+ * so O(range), in pages of 1,000.
  */
 export async function applyPositions(store: Store, userId: string, positions: readonly ReadPosition[]): Promise<AppliedPositions> {
   const results: PositionResult[] = [];
@@ -51,10 +52,9 @@ export async function applyPositions(store: Store, userId: string, positions: re
       continue;
     }
     for (let after = old; after < upTo; ) {
-      const page = await store.messagesAfter(p.c, after, RANGE_PAGE);
+      const page = await store.receiptMessagesInRange(p.c, after, upTo, userId, RANGE_PAGE);
       for (const m of page) {
-        if (m.seq > upTo) break;
-        if (m.needReadReceipt && m.senderId !== userId && inAudience(spans, m.seq)) {
+        if (inAudience(spans, m.seq)) {
           reads.push({ messageId: m.id, userId, readAt: p.t, ackSeq: 0 });
           senders.push(m.senderId);
         }

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 
 interface ConvMembers {
@@ -208,6 +208,28 @@ export class MemoryOps implements SyncOps {
       else hi = mid;
     }
     return list.slice(Math.max(0, lo - limit), lo).map(copy);
+  }
+
+  receiptMessagesInRange(convId: string, afterSeq: number, upToSeq: number, notSender: string, limit: number): MessageRef[] {
+    const list = this.convMessages.get(convId) ?? [];
+    const out: MessageRef[] = [];
+    for (let i = this.firstAfterSeq(list, afterSeq); i < list.length && out.length < limit; i++) {
+      const m = list[i] as MessageRecord;
+      if (m.seq > upToSeq) break;
+      if (m.needReadReceipt && m.senderId !== notSender) out.push({ id: m.id, senderId: m.senderId, seq: m.seq });
+    }
+    return out;
+  }
+
+  private firstAfterSeq(list: readonly MessageRecord[], afterSeq: number): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid] as MessageRecord).seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {

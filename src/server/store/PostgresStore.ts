@@ -4,7 +4,7 @@ import type { Client, Pool, PoolClient } from 'pg';
 import type { AckBatchResponse } from '../../protocol';
 import { PostgresChangeFeed } from './PostgresChangeFeed';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
-import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { decodeBatchResult, encodeBatchResult } from './sqliteRows';
 
 /** Options of `PostgresStore`. */
@@ -319,6 +319,17 @@ class PostgresSession implements Store {
     return (
       await this.rows<MsgRow>('rs-msgs-after', `${MSG_SELECT(this.shared.s)} WHERE m.conv_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`, [convId, afterSeq, limit])
     ).map(toMsg);
+  }
+
+  async receiptMessagesInRange(convId: string, afterSeq: number, upToSeq: number, notSender: string, limit: number): Promise<MessageRef[]> {
+    return (
+      await this.rows<{ id: string; sender_id: string; seq: number }>(
+        'rs-receipt-range',
+        `SELECT id, sender_id, seq FROM ${this.shared.s}.messages
+          WHERE conv_id = $1 AND seq > $2 AND seq <= $3 AND need_receipt AND sender_id <> $4 ORDER BY seq LIMIT $5`,
+        [convId, afterSeq, upToSeq, notSender, limit],
+      )
+    ).map((r) => ({ id: r.id, senderId: r.sender_id, seq: r.seq }));
   }
 
   async messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 import { SQLITE_SCHEMA } from './sqliteSchema';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
@@ -91,6 +91,7 @@ export class SqliteOps implements SyncOps {
       insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
         VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      receiptRange: p('SELECT rowid AS rid, id, sender_id, seq FROM messages WHERE conv_id = ? AND seq > ? AND seq <= ? AND need_receipt = 1 AND sender_id <> ? ORDER BY seq LIMIT ?'),
       msgsBefore: p('SELECT * FROM messages WHERE conv_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
@@ -233,6 +234,14 @@ export class SqliteOps implements SyncOps {
       last_ack_seq: rec.lastAckSeq,
     });
     this.rowids.set(rec.id, Number(lastInsertRowid));
+  }
+
+  receiptMessagesInRange(convId: string, afterSeq: number, upToSeq: number, notSender: string, limit: number): MessageRef[] {
+    const rows = this.q.receiptRange.all(convId, afterSeq, upToSeq, notSender, limit) as { rid: number; id: string; sender_id: string; seq: number }[];
+    return rows.map((r) => {
+      this.rowids.set(r.id, r.rid); // the counter update that follows finds the row by rowid
+      return { id: r.id, senderId: r.sender_id, seq: r.seq };
+    });
   }
 
   messagesAfter(convId: string, afterSeq: number, limit: number): MessageRecord[] {

@@ -76,6 +76,13 @@ export interface Store {
   /** Messages of a conversation with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
   /**
+   * The messages of a conversation in positions (afterSeq, upToSeq] that
+   * asked for receipts and were not sent by `notSender`, ascending, at most
+   * `limit`, as references: what a read position reads (an index range read
+   * that skips the rest, and no text).
+   */
+  receiptMessagesInRange(convId: string, afterSeq: number, upToSeq: number, notSender: string, limit: number): Promise<MessageRef[]>;
+  /**
    * The newest `limit` messages of a conversation with seq < `beforeSeq`,
    * ascending (an index range read backwards from `beforeSeq`).
    */
@@ -234,6 +241,13 @@ export interface MessageRecord {
   lastReadAt: number;
   /** Global ack sequence of its latest read; 0 when unread. */
   lastAckSeq: number;
+}
+
+/** What a read position needs of a message. */
+export interface MessageRef {
+  id: string;
+  senderId: string;
+  seq: number;
 }
 
 /** New reads of one message, as a relative update of its counters. */

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
 type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency'>;
 
@@ -115,6 +115,9 @@ export class SynchronousStore implements Store {
   }
   messagesAfter(convId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.run(() => this.ops.messagesAfter(convId, afterSeq, limit));
+  }
+  receiptMessagesInRange(convId: string, afterSeq: number, upToSeq: number, notSender: string, limit: number): Promise<MessageRef[]> {
+    return this.run(() => this.ops.receiptMessagesInRange(convId, afterSeq, upToSeq, notSender, limit));
   }
   messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.run(() => this.ops.messagesBefore(convId, beforeSeq, limit));
