@@ -30,7 +30,7 @@ const records: BenchRecord[] = [];
 
 /** Node-only workloads: each a script run in its own process, its lines printed as they are. */
 const NODE_BENCHES: { key: string; file: string; what: string; timeoutMs: number }[] = [
-  { key: 'server', file: 'server.bench.ts', what: 'server workloads (ingest, member page)', timeoutMs: 240_000 },
+  { key: 'server', file: 'server.bench.ts', what: 'server workloads (ingest, member page)', timeoutMs: 900_000 },
   { key: 'sockets', file: 'load/pausedSockets.bench.ts', what: 'paused sockets (server memory)', timeoutMs: 180_000 },
   { key: 'load', file: 'load/busyClients.bench.ts', what: 'busy clients (server under load)', timeoutMs: 180_000 },
   { key: 'postgres', file: 'postgres.bench.ts', what: 'PostgreSQL: ingest through 1/2/3 nodes, fan-out across nodes', timeoutMs: 600_000 },
@@ -75,7 +75,9 @@ async function runBrowserWorkloads(): Promise<void> {
       for (let attempt = 1; ; attempt++) {
         const t0 = Date.now();
         const load = loadNow();
-        const r = await runOne(browser, server, w);
+        // A rerun gets a fresh reference server: the workloads seed fixed conversation ids.
+        const fresh = attempt === 1 ? server : await startBenchServer(outDir);
+        const r = await runOne(browser, fresh, w).finally(() => (fresh === server ? undefined : fresh.close()));
         for (const line of formatResult(r, load[0])) console.log(line);
         if (process.env.BENCH_VERBOSE) console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
         const v = r.skipped === undefined ? verdictOf(r) : undefined;
@@ -108,8 +110,9 @@ async function runOne(browser: Browser, server: BenchServer, w: Workload): Promi
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const page = await openPage(context, server.url);
+    const limit = process.env.BENCH_WORKLOAD_TIMEOUT_MS ? WORKLOAD_TIMEOUT_MS : (w.timeoutMs ?? WORKLOAD_TIMEOUT_MS);
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${WORKLOAD_TIMEOUT_MS / 1000} s`)), WORKLOAD_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`timed out after ${limit / 1000} s`)), limit);
     });
     return await Promise.race([w.run(page, server), timeout]);
   } catch (err) {

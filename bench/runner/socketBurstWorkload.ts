@@ -67,6 +67,8 @@ async function ackAll(server: BenchServer, s: Seeded): Promise<number> {
 export const socketBurst: Workload = {
   key: 'burst',
   name: `c. ${SIZE.toLocaleString('en-US')} readState$, burst from the server`,
+  // Each run seeds its own 10,000 messages on the server and in a fresh database: slow to set up.
+  timeoutMs: 600_000,
   async run(page, server) {
     const one = async (side: 'raw' | 'lib', rep: string) => {
       const s = await seed(server, side, rep, SIZE);

@@ -9,6 +9,8 @@ export const N = 10_000;
 export interface Workload {
   key: string;
   name: string;
+  /** Longest this workload may take (ms) before it is reported as not measured; default BENCH_WORKLOAD_TIMEOUT_MS. */
+  timeoutMs?: number;
   run(page: Page, server: BenchServer): Promise<WorkloadResult>;
 }
 
