@@ -6,6 +6,7 @@ import {
   ReceiptRuleError,
   ValidationError,
   DEFAULT_LIMITS,
+  FEATURE_READ_POSITIONS,
   newMessageId,
   parseArgument,
   toErrorPayload,
@@ -21,6 +22,8 @@ import type {
   FlushOptions,
   LoadOlderOptions,
   LocalMessage,
+  MarkConversationReadOptions,
+  MarkConversationReadResult,
   MarkReadResult,
   MemberPageOptions,
   MessageRef,
@@ -46,7 +49,18 @@ import { toLocalMessage } from './store/readState';
 import { withStorage } from './store/storageErrors';
 import { storeServerMessages } from './store/storeServerData';
 import { loadConversations, loadCounts } from './subscriptions/loadViews';
-import { DEFAULT_HISTORY_WINDOW, EnvironmentSchema, HistoryWindowSchema, LoadOlderSchema, SendInputSchema, SignOutSchema, TokenSchema, parseRefs } from './apiSchemas';
+import {
+  DEFAULT_HISTORY_WINDOW,
+  EnvironmentSchema,
+  HistoryWindowSchema,
+  LoadOlderSchema,
+  MarkConversationReadSchema,
+  SendInputSchema,
+  SignOutSchema,
+  TokenSchema,
+  parseRefs,
+} from './apiSchemas';
+import { enqueueConversationRead } from './store/readPositions';
 import { HistoryLoader } from './HistoryLoader';
 
 /** Messages per loadOlder page when the caller names no count. */
@@ -133,6 +147,7 @@ export class ReadSyncWorker implements WorkerApi {
         }
         this.publishStatus();
       },
+      onStored: (table, rows) => this.hub.prime(table, rows),
       ...options.flusherDeps,
     };
     if (options.flush) deps.options = options.flush;
@@ -146,7 +161,11 @@ export class ReadSyncWorker implements WorkerApi {
       now: this.now,
       limits: () => this.limits(),
       historyWindow: () => this.historyWindow,
-      onConfig: (c) => (this.config = c),
+      onConfig: (c) => {
+        this.config = c;
+        // Read positions wait for a server announcing them: a config that does may free them.
+        if (c.features?.includes(FEATURE_READ_POSITIONS)) this.flusher.notifyEnqueued();
+      },
       onStreamStatus: (s) => {
         this.streamStatus = s;
         if (s === 'open') this.flusher.noteConnection?.(true);
@@ -259,6 +278,17 @@ export class ReadSyncWorker implements WorkerApi {
     const { result, rows } = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now())));
     this.hub.prime('messages', rows);
     if (result.queued > 0) this.flusher.notifyEnqueued();
+    return result;
+  }
+
+  async markConversationRead(convId: string, options: MarkConversationReadOptions = {}): Promise<MarkConversationReadResult> {
+    await this.ready();
+    const id = parseArgument(IdSchema, convId, 'markConversationRead: convId');
+    const opts = parseArgument(MarkConversationReadSchema, options ?? {}, 'markConversationRead options');
+    const upTo = opts.upTo === undefined ? undefined : (parseRefs([opts.upTo], 'markConversationRead: upTo')[0] as string);
+    const { result, rows, queued } = await withStorage('markConversationRead', () => enqueueConversationRead(this.db, id, upTo, Math.floor(this.now())));
+    this.hub.prime('messages', rows);
+    if (queued) this.flusher.notifyEnqueued();
     return result;
   }
 

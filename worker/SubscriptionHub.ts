@@ -8,7 +8,7 @@ import { readMany } from './store/readMany';
 import { loadQueuedAcks } from './store/queuedAcks';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
-import { loadConversations } from './subscriptions/loadViews';
+import { loadConversationSummaries } from './subscriptions/loadConversationSummaries';
 import { loadMessageWindow } from './subscriptions/loadMessageWindow';
 import { StatusCounts } from './subscriptions/StatusCounts';
 import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
@@ -283,6 +283,8 @@ export class SubscriptionHub {
         if (this.readStates.has(k)) this.dirty.msgIds.add(k);
       }
       this.dirty.lists = true;
+      // Unread counts and last messages.
+      this.dirty.conversations = true;
       this.dirty.status = true;
       this.counts.invalidate();
     }
@@ -311,6 +313,8 @@ export class SubscriptionHub {
       if (outbox.all) this.dirty.allAcks = true;
       for (const k of outbox.keys) this.dirty.ackKeys.add(k);
       this.dirty.lists = true;
+      // The ack status of a conversation's last message.
+      this.dirty.conversations = true;
       this.dirty.status = true;
       this.counts.invalidate();
     }
@@ -413,7 +417,7 @@ export class SubscriptionHub {
 
   private load(q: Query): Promise<unknown> {
     if (q.kind === 'messages') return loadMessageWindow(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
-    if (q.kind === 'conversations') return loadConversations(this.db);
+    if (q.kind === 'conversations') return loadConversationSummaries(this.db);
     return this.counts.get().then((counts): SyncStatus => ({ ...this.flags, ...counts }));
   }
 

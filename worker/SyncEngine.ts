@@ -1,4 +1,5 @@
 import {
+  FEATURE_READ_POSITIONS,
   PullMessagesResponseSchema,
   ReceiptQueryResponseSchema,
   ServerConfigSchema,
@@ -15,7 +16,8 @@ import {
 import type { ReadSyncDb } from './db/ReadSyncDb';
 import type { EventStreamStatus, Transport } from './transport/Transport';
 import { applyReceipts } from './store/applyReceipts';
-import { loadReceiptCursor, saveConfig } from './store/meta';
+import { loadConfig, loadReceiptCursor, saveConfig } from './store/meta';
+import { applyMyReads, applyReadPositions, loadMyReadsCursor } from './store/readPositions';
 import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
@@ -187,6 +189,13 @@ export class SyncEngine {
         this.deps.onStored?.('receipts', stored);
         return;
       }
+      case 'my-reads': {
+        // Reads made on another device of mine: read here too, never acknowledged again from here.
+        const read = await applyMyReads(db, event.reads, this.deps.userId);
+        const positioned = await applyReadPositions(db, event.positions);
+        this.deps.onStored?.('messages', [...read, ...positioned]);
+        return;
+      }
       case 'conversation': {
         const known = await db.conversations.get(event.conversation.id);
         await upsertConversations(db, [event.conversation]);
@@ -206,15 +215,26 @@ export class SyncEngine {
    */
   async pullAll(): Promise<void> {
     const { db, transport } = this.deps;
+    // My reads on my other devices (issue 10), from a server that has them.
+    const myReads = (await loadConfig(db))?.features?.includes(FEATURE_READ_POSITIONS) === true;
     for (let round = 0; round < MAX_PULL_ROUNDS && !this.stopped; round++) {
       // A Map, not an object: `since['__proto__'] = n` would set a prototype and lose the position.
       const since = new Map<string, number>();
       for (const c of await db.conversations.toArray()) if (typeof c.pulledSeq === 'number') since.set(c.id, c.pulledSeq);
       const req = pullRequest(since, undefined, this.deps.historyWindow());
+      if (myReads) {
+        // Absent on the first pull: the server starts from now (older reads come as `readAt` on messages).
+        const cursor = await loadMyReadsCursor(db);
+        if (cursor !== null) req.myReadsAfter = cursor;
+      }
       const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(req), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
       const stored = await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId);
       this.deps.onStored?.('messages', stored);
+      // After the messages: a position also marks read the ones this page just stored.
+      const positioned = await applyReadPositions(db, res.readPositions ?? []);
+      const read = res.myReads ? await applyMyReads(db, res.myReads.reads, this.deps.userId, res.myReads.cursor) : [];
+      this.deps.onStored?.('messages', [...positioned, ...read]);
       const reached = new Map<string, number>();
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));
       // Only a final page proves a conversation complete up to its seq (membership changes use seqs too).
@@ -223,7 +243,9 @@ export class SyncEngine {
       const covered = new Map<string, [number, number]>();
       for (const [convId, hi] of reached) covered.set(convId, [skipped.get(convId) ?? since.get(convId) ?? 0, hi]);
       await recordCoverage(db, covered);
-      if (!res.hasMore || res.messages.length === 0) return;
+      const moreMessages = res.hasMore && res.messages.length > 0;
+      const moreReads = res.myReads?.hasMore === true && res.myReads.reads.length > 0;
+      if (!moreMessages && !moreReads) return;
     }
   }
 

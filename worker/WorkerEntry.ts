@@ -5,6 +5,8 @@ import type {
   LoadOlderOptions,
   LocalMessage,
   MarkReadResult,
+  MarkConversationReadOptions,
+  MarkConversationReadResult,
   MemberPageOptions,
   MessageRef,
   OlderMessages,
@@ -124,6 +126,10 @@ export class WorkerEntry implements WorkerEntryApi {
   }
   markRead(refs: MessageRef[]): Promise<MarkReadResult> {
     return this.w('markRead').markRead(refs);
+  }
+
+  markConversationRead(convId: string, options?: MarkConversationReadOptions): Promise<MarkConversationReadResult> {
+    return this.w('markConversationRead').markConversationRead(convId, options);
   }
   getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]> {
     return this.w('getReadReceipts').getReadReceipts(refs);

@@ -60,3 +60,6 @@ export function parseRefs(refs: unknown, what: string): string[] {
   }
   return ids;
 }
+
+/** Runtime shape of `MarkConversationReadOptions` (`upTo` as a message ref). */
+export const MarkConversationReadSchema = v.object({ upTo: v.optional(RefSchema) });

@@ -167,11 +167,51 @@ export interface OlderMessages {
   hasOlder: boolean;
 }
 
+/**
+ * One item of `conversations$`: the conversation with my read state in it
+ * (issue 10), counted over what is stored locally, so it is right offline,
+ * after a reload and in every tab.
+ */
+export interface ConversationSummary extends Conversation {
+  /**
+   * Messages from others after my read position that I have not read
+   * (whether or not they asked for receipts): read here, on another of my
+   * devices, or by a read position.
+   */
+  unreadCount: number;
+  /**
+   * The stored history above my read position has a gap (the sync brings
+   * each conversation's newest window first): `unreadCount` counts what is
+   * stored, and there are more unread messages than that. Show "99+" or
+   * similar; `loadOlder` closes the gap.
+   */
+  unreadCountCapped: boolean;
+  /** The newest stored message (my pending ones included), or null. */
+  lastMessage: LocalMessage | null;
+  /** My read position: every message up to this seq is read by me (0: none). */
+  readPosition: number;
+}
+
+/** Options of `markConversationRead`. */
+export interface MarkConversationReadOptions {
+  /** Read up to and including this message (of the conversation, sent). Default: the newest stored sent message. */
+  upTo?: MessageRef;
+}
+
+/** Result of `markConversationRead`. */
+export interface MarkConversationReadResult {
+  convId: string;
+  /** My read position now (unchanged when it already was at or past the one asked). */
+  position: number;
+  /** Stored messages from others that this call marked read. */
+  markedRead: number;
+}
+
 /** What a UI subscription asks for. Identical queries share one worker-side query. */
 export type Query =
   | { kind: 'read-state'; messageId: string } // value: ReadState | null
   | { kind: 'messages'; convId: string; limit?: number } // value: MessageWindow (the newest `limit`, default 100)
-  | { kind: 'conversations' } // value: Conversation[]
+  | { kind: 'conversations' } // value: ConversationSummary[]
   | { kind: 'sync-status' } // value: SyncStatus
   | { kind: 'receipts' }; // event stream: each value is a MessageReceipt[] batch as it arrives
 
@@ -214,6 +254,15 @@ export interface WorkerApi {
   receiveMessages(messages: Message[]): Promise<void>;
   /** Durably queues read acks; resolves after the IndexedDB commit. Works offline. */
   markRead(refs: MessageRef[]): Promise<MarkReadResult>;
+  /**
+   * Marks a conversation read up to a message (default: its newest stored),
+   * as ONE durable read position: my unread count drops at once, offline too,
+   * and the position is sent in the next ack batch (to a server announcing
+   * `read-positions`; until then it stays queued, see `syncStatus$.lastError`).
+   * Messages in the range that asked for receipts count as read by me for
+   * their senders. Only moves forward. Resolves after the IndexedDB commit.
+   */
+  markConversationRead(convId: string, options?: MarkConversationReadOptions): Promise<MarkConversationReadResult>;
   /**
    * Receipt state of my messages, one result per message asked, in order: from
    * the server when reachable, else the stored state.

@@ -1,6 +1,9 @@
 import { Subject, map, throwError, type Observable } from 'rxjs';
 import type {
+  ConversationSummary,
   LoadOlderOptions,
+  MarkConversationReadOptions,
+  MarkConversationReadResult,
   LocalMessage,
   MarkReadResult,
   MemberPageOptions,
@@ -17,7 +20,7 @@ import type {
   WorkerApi,
 } from '../bridge';
 import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
-import type { Conversation, ErrorPayload, Message, MessageReceipt, ReadMemberPage } from '../protocol';
+import type { ErrorPayload, Message, MessageReceipt, ReadMemberPage } from '../protocol';
 import { SubscriptionRegistry } from './SubscriptionRegistry';
 import { refreshTokens } from './refreshTokens';
 import type { TokenSource } from './TokenSource';
@@ -44,8 +47,13 @@ export interface ClientLink {
  * `code`.
  */
 export class ReadSyncClient {
-  /** The user's conversations, as stored locally. */
-  readonly conversations$: Observable<Conversation[]>;
+  /**
+   * The user's conversations as stored locally, each with my unread count
+   * (and whether the stored history leaves a gap above my read position:
+   * `unreadCountCapped`), its newest message and my read position. Live in
+   * every tab, right offline and after a reload.
+   */
+  readonly conversations$: Observable<ConversationSummary[]>;
   /** Connection, leader tab, pending and rejected counts. */
   readonly syncStatus$: Observable<SyncStatus>;
   /**
@@ -87,7 +95,7 @@ export class ReadSyncClient {
       if (e.code === 'worker-failed') this.workerFailed(e);
       else this.errors.next(e);
     });
-    this.conversations$ = this.registry.observe<Conversation[]>({ kind: 'conversations' });
+    this.conversations$ = this.registry.observe<ConversationSummary[]>({ kind: 'conversations' });
     this.syncStatus$ = this.registry.observe<SyncStatus>({ kind: 'sync-status' });
     this.receipts$ = this.registry.observe<MessageReceipt[]>({ kind: 'receipts' });
     if (tokens) {
@@ -172,6 +180,28 @@ export class ReadSyncClient {
   /** Marks messages read now; resolves once the receipts are durably queued (works offline). Own messages and messages without receipts are skipped. */
   markRead(messages: MessageRef | readonly MessageRef[]): Promise<MarkReadResult> {
     return this.call((api) => api.markRead(refList(messages, 'markRead')));
+  }
+
+  /**
+   * Marks a conversation read up to `upTo` (a message of it; default its newest
+   * stored one): ONE durable read position, not an ack per message. My unread
+   * count drops at once (offline too, in every tab and, once sent, on my other
+   * devices); messages in the range that asked for receipts count as read by me
+   * for their senders. Positions only move forward, and combine with `markRead`
+   * in any order. Resolves after the local commit; the position goes out with
+   * the next ack batch to a server announcing `read-positions` (against an
+   * older server it stays queued and `syncStatus$.lastError` says why).
+   */
+  markConversationRead(convId: string, options: MarkConversationReadOptions = {}): Promise<MarkConversationReadResult> {
+    let opts: MarkConversationReadOptions;
+    try {
+      parseArgument(IdSchema, convId, 'markConversationRead: convId');
+      if (typeof options !== 'object' || options === null) throw new ValidationError('markConversationRead: options must be { upTo?: message }');
+      opts = options.upTo === undefined ? {} : { upTo: messageIdOf(options.upTo) };
+    } catch (err) {
+      return Promise.reject(asReadSyncError(err));
+    }
+    return this.call((api) => api.markConversationRead(convId, opts));
   }
 
   /**

@@ -85,6 +85,7 @@ export class FakeWorkerApi implements WorkerApi {
   receiveMessages = notUsed;
   getReadReceipts = notUsed;
   getConversations = notUsed;
+  markConversationRead = notUsed;
   loadOlder = notUsed;
   flush = async (): Promise<void> => undefined;
   clearRejected = notUsed;

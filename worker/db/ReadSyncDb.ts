@@ -29,6 +29,13 @@ export interface MessageRow extends LocalMessage {
    * reading every message, and other rows cost no index entry.
    */
   ownWithReceipts?: 1;
+  /**
+   * `pos`, set only on messages from others that I have not read (no
+   * `readAt`): the sparse `[convId+unread]` index, so a conversation's unread
+   * count is one key range counted from my read position, without reading a
+   * row. Removed whenever `readAt` is set.
+   */
+  unread?: number;
 }
 
 /** Receipt state of one of my messages. */
@@ -45,13 +52,20 @@ export interface ConversationRow extends Conversation {
    * schema version.
    */
   covered?: [number, number][];
+  /**
+   * My read position (issue 10): every message up to this seq is read by me,
+   * the max of what I marked here and what the server says for all my
+   * devices; absent = none. `readSeqAt` is when. Not indexed.
+   */
+  readSeq?: number;
+  readSeqAt?: number;
 }
 
 /**
  * One queued outbound item: an ack or a message to send.
  * At most one ack per message is ever queued (markRead skips read messages).
  */
-export type OutboxRow = AckOutboxRow | SendOutboxRow;
+export type OutboxRow = AckOutboxRow | SendOutboxRow | PositionOutboxRow;
 
 /**
  * My acknowledgement of a message, keyed `ackKey(seq)` (enqueue order, see
@@ -63,6 +77,21 @@ export interface AckOutboxRow {
   kind: 'ack';
   messageId: string;
   /** When the user read it (the ack's `t`). */
+  readAt: number;
+}
+
+/**
+ * My read position in one conversation waiting for the server, keyed
+ * `p:<convId>` (store/readPositions.ts): ONE row per conversation, however
+ * often it moves, holding the highest position (`markConversationRead`). It
+ * rides in the ack batches (`positions`), outside every index.
+ */
+export interface PositionOutboxRow {
+  key: string;
+  kind: 'position';
+  convId: string;
+  seq: number;
+  /** When the user read up to `seq` (the position's `t`). */
   readAt: number;
 }
 
@@ -143,6 +172,20 @@ export class ReadSyncDb extends Dexie {
         await tx.table<AckOutboxRow, string>('outbox').bulkAdd(rekeyed);
         await messages.bulkPut(linked);
         await tx.table<MetaRow, string>('meta').put({ key: ACK_SEQ_META, value: acks.length });
+      });
+    // v3 (issue 10): the sparse `[convId+unread]` index of messages from others I have not read
+    // (MessageRow.unread), so unread counts are key ranges counted from my read position.
+    this.version(3)
+      .stores({ messages: 'id, [convId+pos], ackStatus, status, ownWithReceipts, [convId+unread]' })
+      .upgrade(async (tx) => {
+        const owner = (await tx.table<MetaRow, string>('meta').get(META_USER))?.value;
+        if (typeof owner !== 'string') return;
+        await tx
+          .table<MessageRow, string>('messages')
+          .filter((m) => m.senderId !== owner && m.readAt === undefined && typeof m.pos === 'number')
+          .modify((m) => {
+            m.unread = m.pos;
+          });
       });
   }
 }

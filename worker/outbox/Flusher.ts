@@ -8,6 +8,7 @@ import { backoffDelay } from './backoffDelay';
 import { classifyFailure } from './classifyFailure';
 import { openKickChannel } from './openKickChannel';
 import { withTimeout } from './withTimeout';
+import { loadConfig } from '../store/meta';
 
 /** Defaults of FlushOptions. */
 export const FLUSH_DEFAULTS: Required<Omit<FlushOptions, 'ackBatchSize'>> = {
@@ -68,6 +69,12 @@ export class Flusher implements FlushScheduler {
         this.errorInFlush = true;
         this.patch({ lastError: error });
       },
+      // The cached server config (every worker on the database shares it): no need for this one to have fetched it.
+      features: async () => {
+        const config = await loadConfig(deps.db);
+        return config === null ? null : (config.features ?? []);
+      },
+      onPositionsApplied: (rows) => deps.onStored?.('messages', rows),
     });
     this.now = deps.now ?? (() => Date.now());
     this.random = deps.random ?? Math.random;

@@ -20,6 +20,8 @@ export interface FlusherDeps {
   /** Injectable clock and randomness, for fake timers and seeded tests. */
   now?: () => number;
   random?: () => number;
+  /** Rows an answer just committed (read positions mark messages read), for the subscription hub. */
+  onStored?(table: 'messages', rows: readonly unknown[]): void;
   /** Called whenever the flusher's status changes. */
   onStatus(status: FlushStatus): void;
   /** Leadership among workers on this database. Default: Web Locks, else a lease row in `meta` (see createLeaderLock). */

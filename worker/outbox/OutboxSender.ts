@@ -1,5 +1,5 @@
-import { ProtocolError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
-import type { AckOutboxRow, SendOutboxRow } from '../db/ReadSyncDb';
+import { FEATURE_READ_POSITIONS, ProtocolError, ReadSyncError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
+import type { AckOutboxRow, PositionOutboxRow, SendOutboxRow } from '../db/ReadSyncDb';
 import type { Transport } from '../transport/Transport';
 import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
@@ -13,6 +13,8 @@ const ACK_READ_AHEAD = 4;
 const MESSAGES_IN_FLIGHT = 3;
 /** Message batches per outbox read after the first. */
 const MESSAGE_READ_AHEAD = 20;
+/** Read positions per ack batch (the reference server's cap; one per conversation, so rarely reached). */
+export const MAX_POSITIONS_PER_BATCH = 100;
 
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
@@ -30,6 +32,13 @@ export interface OutboxSenderDeps {
   request<T>(call: () => Promise<T>): Promise<T>;
   /** An item (or a batch) was refused for good: surfaced as the last error. */
   onRejected(error: ErrorPayload): void;
+  /**
+   * The server's announced features (its cached config), or null while
+   * unknown: read positions go only to a server announcing `read-positions`.
+   */
+  features(): Promise<readonly string[] | null>;
+  /** Message rows a position answer marked read (for the subscription hub). */
+  onPositionsApplied?(rows: readonly unknown[]): void;
 }
 
 /**
@@ -165,14 +174,18 @@ export class OutboxSender {
       return read;
     };
     try {
+      // Read positions ride in the first request of the pass (alone when no ack waits).
+      let positions = await this.sendablePositions();
       let chunk = await store.readAcks(this.ackBatchSize());
-      while (chunk.length > 0 && failure === null) {
-        const next = readAfter(chunk);
+      while ((chunk.length > 0 || positions.length > 0) && failure === null) {
+        const next = chunk.length > 0 ? readAfter(chunk) : Promise.resolve([]);
         const size = this.ackBatchSize();
-        for (let i = 0; i < chunk.length && failure === null; i += size) {
+        for (let i = 0; (i < chunk.length || positions.length > 0) && failure === null; i += size) {
           const rows = chunk.slice(i, i + size);
-          const sent: Promise<unknown> = this.sendAcks(rows).then(({ applied }) => {
-            const done = applied.then((n) => noProgress(n, rows.length, 'acks'));
+          const withPositions = positions;
+          positions = [];
+          const sent: Promise<unknown> = this.sendAcks(rows, withPositions).then(({ applied }) => {
+            const done = applied.then((n) => noProgress(n, rows.length + withPositions.length, 'acks'));
             done.catch(() => {}); // observed below
             applying.push(done);
           }, fail);
@@ -193,20 +206,76 @@ export class OutboxSender {
     if (failedApply) throw failedApply.reason;
   }
 
-  /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */
-  private async sendAcks(rows: AckOutboxRow[]): Promise<{ applied: Promise<number> }> {
+  /**
+   * The queued read positions this server takes: none while its features are
+   * unknown; none, with a clear `unsupported-protocol` on `lastError`, when it
+   * does not announce `read-positions` (they stay queued, never dropped).
+   */
+  private async sendablePositions(): Promise<PositionOutboxRow[]> {
+    const rows = await this.deps.store.readPositions(MAX_POSITIONS_PER_BATCH);
+    if (rows.length === 0) return rows;
+    const features = await this.deps.features();
+    if (features === null) return [];
+    if (features.includes(FEATURE_READ_POSITIONS)) return rows;
+    const err = new ReadSyncError(
+      'unsupported-protocol',
+      `the server does not support read positions (markConversationRead): ${rows.length} conversation(s) stay queued until it announces "${FEATURE_READ_POSITIONS}"`,
+    );
+    this.deps.onRejected(toErrorPayload(err));
+    return [];
+  }
+
+  /**
+   * Sends one batch (acks, and read positions when given); resolves when the
+   * answer arrived, with the (still running) apply of that answer.
+   */
+  private async sendAcks(rows: AckOutboxRow[], positionRows: PositionOutboxRow[] = []): Promise<{ applied: Promise<number> }> {
     const { store, transport } = this.deps;
     const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt }));
-    const batchId = ackBatchId(this.deps.userId, acks);
-    let results;
+    const positions = positionRows.map((p) => ({ c: p.convId, s: p.seq, t: p.readAt }));
+    const batchId = ackBatchId(this.deps.userId, acks, positions);
+    let res;
     try {
-      results = (await this.deps.request(() => transport.ackBatch({ type: 'ack-batch', batchId, acks }))).results;
+      const req = positions.length > 0 ? { type: 'ack-batch' as const, batchId, acks, positions } : { type: 'ack-batch' as const, batchId, acks };
+      res = await this.deps.request(() => transport.ackBatch(req));
     } catch (err) {
+      if (positionRows.length > 0 && classifyFailure(toErrorPayload(err)) === 'reject') {
+        // A refusal of the whole request: try the acks and the positions apart, so each is judged alone.
+        const acksDone = rows.length > 0 ? (await this.sendAcks(rows)).applied : Promise.resolve(0);
+        const positionsDone = this.sendPositionsAlone(positionRows, err);
+        return { applied: Promise.all([acksDone, positionsDone]).then(([a, p]) => a + p) };
+      }
       const resend = async (part: AckOutboxRow[]) => (await this.sendAcks(part)).applied;
       const n = await this.onRefused(err, rows, resend, (error) => store.rejectAcks(rows, error));
       return { applied: Promise.resolve(n) };
     }
-    return { applied: store.applyAckResults(rows, results) };
+    const acked = rows.length > 0 ? store.applyAckResults(rows, res.results) : Promise.resolve(0);
+    const positioned = positionRows.length > 0 ? this.applyPositions(positionRows, res.positions) : Promise.resolve(0);
+    return { applied: Promise.all([acked, positioned]).then(([a, p]) => a + p) };
+  }
+
+  /** Positions whose batch with acks was refused whole: sent on their own; refused again, they are dropped with the reason. */
+  private async sendPositionsAlone(rows: PositionOutboxRow[], first: unknown): Promise<number> {
+    if (rows.length === 0) return 0;
+    const positions = rows.map((p) => ({ c: p.convId, s: p.seq, t: p.readAt }));
+    const batchId = ackBatchId(this.deps.userId, [], positions);
+    try {
+      const res = await this.deps.request(() => this.deps.transport.ackBatch({ type: 'ack-batch', batchId, acks: [], positions }));
+      return await this.applyPositions(rows, res.positions);
+    } catch (err) {
+      const error = toErrorPayload(err ?? first);
+      if (classifyFailure(error) !== 'reject') throw err;
+      this.deps.onRejected(error);
+      const refused = rows.map((r) => r.convId);
+      return (await this.deps.store.applyPositionResults(rows, refused.map((c) => ({ c, s: 'rejected' as const, r: 'invalid-argument' as const })))).answered;
+    }
+  }
+
+  private async applyPositions(rows: PositionOutboxRow[], results: Parameters<OutboxStore['applyPositionResults']>[1]): Promise<number> {
+    const { answered, refused, written } = await this.deps.store.applyPositionResults(rows, results);
+    for (const error of refused) this.deps.onRejected(error);
+    this.deps.onPositionsApplied?.(written);
+    return answered;
   }
 
   /** Sends one batch; resolves when the answer arrived, with the (still running) apply of that answer. */

@@ -1,6 +1,7 @@
-import type { AckResult, ErrorPayload } from '../../src/protocol';
-import type { AckOutboxRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
+import type { AckResult, ErrorPayload, PositionResult, ReadPositionTuple } from '../../src/protocol';
+import type { AckOutboxRow, MessageRow, PositionOutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { queuedAckRows } from '../db/ackKeys';
+import { applyReadPositions, queuedPositionRows } from '../store/readPositions';
 import { MessageOutbox } from './MessageOutbox';
 import { guardStorage, rejection } from './outboxErrors';
 
@@ -37,6 +38,48 @@ export class OutboxStore {
    */
   async readAcks(maxCount: number, after?: string): Promise<AckOutboxRow[]> {
     return guardStorage('read the outbox', () => queuedAckRows(this.db, after).limit(maxCount).toArray());
+  }
+
+  /** The queued read positions (one per conversation), at most `maxCount`. */
+  async readPositions(maxCount: number): Promise<PositionOutboxRow[]> {
+    return guardStorage('read the outbox', () => queuedPositionRows(this.db).limit(maxCount).toArray());
+  }
+
+  /**
+   * Applies the answers to read positions sent in one batch, in ONE
+   * transaction: accepted or duplicate, the row leaves the outbox (unless a
+   * later `markConversationRead` raised it meanwhile: then it stays, to be sent
+   * again) and my position becomes at least the server's `u`; refused, the row
+   * leaves with its reason, returned for the caller to surface. Rows without
+   * an answer stay. Returns how many were answered and the refusals.
+   */
+  async applyPositionResults(
+    rows: readonly PositionOutboxRow[],
+    results: readonly PositionResult[] | undefined,
+  ): Promise<{ answered: number; refused: ErrorPayload[]; written: MessageRow[] }> {
+    const byConv = new Map((results ?? []).map((r) => [r.c, r]));
+    const db = this.db;
+    return guardStorage('apply read position results', () =>
+      db.transaction('rw', [db.outbox, db.conversations, db.messages], async () => {
+        const current = (await db.outbox.bulkGet(rows.map((r) => r.key))) as (PositionOutboxRow | undefined)[];
+        const drop: string[] = [];
+        const moved: ReadPositionTuple[] = [];
+        const refused: ErrorPayload[] = [];
+        let answered = 0;
+        rows.forEach((row, i) => {
+          const r = byConv.get(row.convId);
+          if (!r) return;
+          answered++;
+          const now = current[i];
+          if (now && now.seq <= row.seq) drop.push(row.key);
+          if (r.s === 'rejected') refused.push(rejection(r.r ?? 'invalid-argument', 'read position'));
+          else if (r.u !== undefined) moved.push([row.convId, r.u, row.readAt]);
+        });
+        if (drop.length > 0) await db.outbox.bulkDelete(drop);
+        const written = await applyReadPositions(db, moved);
+        return { answered, refused, written };
+      }),
+    );
   }
 
   /** Whether anything waits in the outbox. */

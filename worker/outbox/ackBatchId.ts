@@ -1,4 +1,4 @@
-import type { Ack } from '../../src/protocol';
+import type { Ack, ReadPosition } from '../../src/protocol';
 
 /** cyrb53: a fast 53-bit string hash (public domain, bryc). */
 function cyrb53(str: string, seed: number): number {
@@ -15,8 +15,8 @@ function cyrb53(str: string, seed: number): number {
 }
 
 /**
- * The idempotency key of an ack batch, derived from its content (user and
- * every ack, in order) rather than drawn at random:
+ * The idempotency key of an ack batch, derived from its content (user,
+ * every ack and read position, in order) rather than drawn at random:
  *
  * - A retry of the same batch, even by a new worker after a crash, carries
  *   the same id, so the server answers with the stored first result instead
@@ -30,8 +30,10 @@ function cyrb53(str: string, seed: number): number {
  * per (message, reader), so an ack that arrives twice is a 'duplicate'.
  * Two 53-bit hashes (~106 bits) make collisions irrelevant at this scale.
  */
-export function ackBatchId(userId: string, acks: readonly Ack[]): string {
+export function ackBatchId(userId: string, acks: readonly Ack[], positions: readonly ReadPosition[] = []): string {
   let s = userId;
   for (const a of acks) s += `|${a.m}:${a.t}`;
+  // Read positions are content too (a batch id replayed without them would answer none of them).
+  for (const p of positions) s += `|p${p.c}:${p.s}:${p.t}`;
   return `a${cyrb53(s, 1).toString(36).padStart(11, '0')}${cyrb53(s, 2).toString(36).padStart(11, '0')}`;
 }

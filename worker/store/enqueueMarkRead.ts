@@ -13,6 +13,7 @@ import { ackKey } from '../db/ackKeys';
 export function readNow(row: MessageRow, readAt: number, ackSeq: number): [MessageRow, AckOutboxRow] {
   const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
   delete next.ackError;
+  delete next.unread;
   return [next, { key: ackKey(ackSeq), kind: 'ack', messageId: row.id, readAt }];
 }
 

@@ -4,6 +4,7 @@ import type { ConversationRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
+import { withMyRead } from './readPositions';
 
 /** The stored row of a message the server delivered and we had not seen. */
 function newRow(m: Message, now: number, userId: string): MessageRow {
@@ -24,6 +25,8 @@ function newRow(m: Message, now: number, userId: string): MessageRow {
   };
   // Mine, from another device of mine: its receipts are mine to follow.
   if (m.senderId === userId && m.needReadReceipt) row.ownWithReceipts = 1;
+  // Someone else's: unread until I read it (here, on another device, or by my read position).
+  if (m.senderId !== userId) row.unread = m.seq;
   return row;
 }
 
@@ -40,19 +43,27 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
   for (const m of messages) if (v.is(MessageSchema, m)) byId.set(m.id, m);
   if (byId.size === 0) return [];
   const ids = [...byId.keys()];
-  return db.transaction('rw', db.messages, async () => {
-    const olds = await readMany(db.messages, ids);
+  const convIds = [...new Set([...byId.values()].map((m) => m.convId))];
+  return db.transaction('rw', [db.messages, db.conversations], async () => {
+    const [olds, convRows] = await Promise.all([readMany(db.messages, ids), db.conversations.bulkGet(convIds)]);
+    const convs = new Map(convIds.map((c, i) => [c, convRows[i]]));
     const puts: MessageRow[] = [];
     ids.forEach((id, i) => {
       const m = byId.get(id) as Message;
       const old = olds[i];
       if (old === undefined || !isMessageRow(old)) {
-        // New, or a damaged row that the server's copy repairs.
-        puts.push(newRow(m, now, userId));
+        // New, or a damaged row that the server's copy repairs. Read by me already if the server
+        // says so (another device of mine) or my read position covers it.
+        const row = newRow(m, now, userId);
+        puts.push(row.unread === undefined ? row : withMyRead(row, m.readAt, convs.get(m.convId)));
         return;
       }
       if (old.senderId !== m.senderId || old.convId !== m.convId) return;
-      if (old.status === 'sent' && old.seq !== null) return;
+      if (old.status === 'sent' && old.seq !== null) {
+        // Known here, read since on another device of mine: never acknowledged again from here.
+        if (m.readAt !== undefined && old.readAt === undefined && old.senderId !== userId) puts.push(withMyRead(old, m.readAt, undefined));
+        return;
+      }
       const row: MessageRow = { ...old, convType: m.convType, seq: m.seq, sentAt: m.sentAt, audienceCount: m.audienceCount, status: 'sent', pos: m.seq };
       delete row.error;
       puts.push(row);
@@ -82,6 +93,8 @@ export async function upsertConversations(db: ReadSyncDb, conversations: readonl
       const pulledSeq = typeof old?.pulledSeq === 'number' ? old.pulledSeq : 0;
       const row: ConversationRow = { ...c, pulledSeq };
       if (old?.covered) row.covered = old.covered;
+      if (old?.readSeq !== undefined) row.readSeq = old.readSeq;
+      if (old?.readSeqAt !== undefined) row.readSeqAt = old.readSeqAt;
       puts.push(row);
     });
     if (puts.length > 0) await db.conversations.bulkPut(puts);

@@ -43,7 +43,7 @@ describe('OutboxStore: ack batches', () => {
       { m: ids[5]!, s: 'accepted' },
     ]);
     expect(answered).toBe(4);
-    expect((await db.outbox.toArray()).map((r) => r.messageId)).toEqual([ids[2], ids[4]]);
+    expect((await db.outbox.toArray()).map((r) => ('messageId' in r ? r.messageId : r.key))).toEqual([ids[2], ids[4]]);
     expect(await ackStatuses(db, ids)).toEqual(['sent', 'sent', 'pending', 'rejected', 'pending', 'sent']);
     expect((await db.messages.get(ids[3]!))?.ackError).toMatchObject({ code: 'not-member' });
   });
@@ -54,7 +54,7 @@ describe('OutboxStore: ack batches', () => {
     const batch = await store.readAcks(10);
     await enqueueMarkRead(db, ids.slice(2), 'bob', 2); // queued while the request is in flight
     await store.applyAckResults(batch, batch.map((r) => ({ m: r.messageId, s: 'accepted' as const })));
-    expect((await db.outbox.toArray()).map((r) => r.messageId)).toEqual(ids.slice(2));
+    expect((await db.outbox.toArray()).map((r) => ('messageId' in r ? r.messageId : r.key))).toEqual(ids.slice(2));
     expect(await ackStatuses(db, ids)).toEqual(['sent', 'sent', 'pending', 'pending']);
   });
 
@@ -77,7 +77,7 @@ describe('OutboxStore: ack batches', () => {
       parts.map((part, k) => store.applyAckResults(part, part.slice(0, 3 - k).map((r) => ({ m: r.messageId, s: 'accepted' as const })))),
     );
     expect(counts).toEqual([3, 2, 1]);
-    expect((await db.outbox.toArray()).map((r) => r.messageId)).toEqual([ids[5], ids[7], ids[8]]);
+    expect((await db.outbox.toArray()).map((r) => ('messageId' in r ? r.messageId : r.key))).toEqual([ids[5], ids[7], ids[8]]);
   });
 
   it('a refusal queued right behind a confirmation of the same ack still finds it confirmed', async () => {
