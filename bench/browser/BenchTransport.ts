@@ -5,6 +5,7 @@ import type {
   HistoryQueryRequest,
   HistoryQueryResponse,
   MemberPageResponse,
+  SettingsResponse,
   PullMessagesResponse,
   ReceiptQueryResponse,
   SendMessagesRequest,
@@ -42,6 +43,9 @@ export class BenchTransport implements Transport {
   }
   async memberPage(): Promise<MemberPageResponse> {
     return { type: 'member-page-result', page: { members: [], nextCursor: null, isFinished: true } };
+  }
+  async settings(): Promise<SettingsResponse> {
+    return { type: 'settings-result', settings: { receipts: 'public' } };
   }
   openEvents(_since: number | null, handlers: EventStreamHandlers): () => void {
     this.handlers = handlers;

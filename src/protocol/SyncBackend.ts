@@ -13,6 +13,8 @@ import type {
   SendMessagesRequest,
   SendMessagesResponse,
   ServerEvent,
+  SettingsRequest,
+  SettingsResponse,
 } from './wire';
 
 /**
@@ -34,6 +36,8 @@ export interface SyncBackend {
   ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse>;
   queryReceipts(userId: string, req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
   memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse>;
+  /** Changes (when given) and reads the user's settings (issue 10: `receipts` public or private). */
+  settings(userId: string, req: SettingsRequest): Promise<SettingsResponse>;
   /**
    * Subscribes to the user's event stream. Receipt updates after `since` (a
    * `receipts` event cursor; null for "from now") are replayed first. The

@@ -97,6 +97,24 @@ export const MyReadsSchema = v.object({
 /** My own reads, from any of my devices. */
 export type MyReads = v.InferOutput<typeof MyReadsSchema>;
 
+/** Whether the user's reads tell senders (`public`, the default) or only the user's own devices (`private`). */
+export const ReceiptModeSchema = v.picklist(['public', 'private']);
+export type ReceiptMode = v.InferOutput<typeof ReceiptModeSchema>;
+
+/** A user's settings, kept on the server and synced to all their devices. */
+export const UserSettingsSchema = v.object({ receipts: ReceiptModeSchema });
+export type UserSettings = v.InferOutput<typeof UserSettingsSchema>;
+
+/**
+ * POST /v1/settings (issue 10; servers announcing `read-positions`): changes
+ * the given settings (none: only reads them) and answers the settings now.
+ * The user's connected devices get a `settings` event.
+ */
+export const SettingsRequestSchema = v.object({ type: v.literal('settings'), receipts: v.optional(ReceiptModeSchema) });
+export type SettingsRequest = v.InferOutput<typeof SettingsRequestSchema>;
+export const SettingsResponseSchema = v.object({ type: v.literal('settings-result'), settings: UserSettingsSchema });
+export type SettingsResponse = v.InferOutput<typeof SettingsResponseSchema>;
+
 // ---- pull messages -------------------------------------------------------
 
 /**
@@ -200,6 +218,8 @@ export const PullMessagesResponseSchema = v.object({
   readPositions: v.optional(v.array(ReadPositionTupleSchema)),
   /** (Issue 10.) My reads after the request's `myReadsAfter`, oldest first. */
   myReads: v.optional(MyReadsSchema),
+  /** (Issue 10.) My settings. */
+  settings: v.optional(UserSettingsSchema),
 });
 export type PullMessagesResponse = v.InferOutput<typeof PullMessagesResponseSchema>;
 
@@ -237,6 +257,12 @@ export const AckSchema = v.object({
   m: MessageIdSchema,
   /** When the user read it (client clock at markRead). */
   t: TimestampSchema,
+  /**
+   * (Added later in v1, issue 10; servers announcing `read-positions`.) 1: a
+   * private read, made while the reader's receipts were private. Stored for
+   * the reader's own devices; never counted, listed or told to the sender.
+   */
+  p: v.optional(v.literal(1)),
 });
 export type Ack = v.InferOutput<typeof AckSchema>;
 
@@ -245,7 +271,13 @@ export type Ack = v.InferOutput<typeof AckSchema>;
  * read conversation `c` up to position `s`, at `t`. Messages from others in
  * that range that asked for receipts count as read by me, once each, at `t`.
  */
-export const ReadPositionSchema = v.object({ c: IdSchema, s: v.pipe(SeqSchema, v.minValue(1)), t: TimestampSchema });
+export const ReadPositionSchema = v.object({
+  c: IdSchema,
+  s: v.pipe(SeqSchema, v.minValue(1)),
+  t: TimestampSchema,
+  /** 1: private (the reads it implies are private, see `Ack.p`). */
+  p: v.optional(v.literal(1)),
+});
 export type ReadPosition = v.InferOutput<typeof ReadPositionSchema>;
 
 /**
@@ -365,7 +397,10 @@ export const MyReadsEventSchema = v.object({
   positions: v.array(ReadPositionTupleSchema),
 });
 
-export const ServerEventSchema = v.variant('type', [HelloEventSchema, MessagesEventSchema, ReceiptsEventSchema, ConversationEventSchema, MyReadsEventSchema]);
+/** (Issue 10.) My settings changed (on any of my devices). */
+export const SettingsEventSchema = v.object({ type: v.literal('settings'), settings: UserSettingsSchema });
+
+export const ServerEventSchema = v.variant('type', [HelloEventSchema, MessagesEventSchema, ReceiptsEventSchema, ConversationEventSchema, MyReadsEventSchema, SettingsEventSchema]);
 /** Any server-to-client event. */
 export type ServerEvent = v.InferOutput<typeof ServerEventSchema>;
 export type HelloEvent = v.InferOutput<typeof HelloEventSchema>;
@@ -373,5 +408,6 @@ export type MessagesEvent = v.InferOutput<typeof MessagesEventSchema>;
 export type ReceiptsEvent = v.InferOutput<typeof ReceiptsEventSchema>;
 export type ConversationEvent = v.InferOutput<typeof ConversationEventSchema>;
 export type MyReadsEvent = v.InferOutput<typeof MyReadsEventSchema>;
+export type SettingsEvent = v.InferOutput<typeof SettingsEventSchema>;
 
 export { BatchIdSchema };

@@ -201,6 +201,33 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect((await store.readsByUserAfter('bob', 0, 10)).map((r) => r.messageId)).toEqual(['m3', 'm1', 'm2']);
     });
 
+    it('keeps private reads out of read lists and counts them as unread, but returns them as the user’s own reads; stores the receipt mode', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1', { seq: 1, memberCount: 3 }));
+      await store.openSpans('g1', ['alice', 'bob', 'carol'], 0);
+      await store.insertMessage(msg('m1', 'g1', 1));
+      const first = await store.reserveAckSeqs(2);
+      expect(
+        await store.insertReads([
+          { messageId: 'm1', userId: 'bob', readAt: 10, ackSeq: first, private: true },
+          { messageId: 'm1', userId: 'carol', readAt: 20, ackSeq: first + 1 },
+        ]),
+      ).toEqual(['m1', 'm1']);
+      expect((await store.readsAfter('m1', 0, 10)).map((r) => r.userId)).toEqual(['carol']);
+      expect(await store.unreadAudience({ id: 'm1', convId: 'g1', seq: 1, senderId: 'alice' }, null, 10)).toEqual(['bob']);
+      expect(await store.readsByUserAfter('bob', 0, 10)).toEqual([{ messageId: 'm1', userId: 'bob', readAt: 10, ackSeq: first, private: true }]);
+      expect(await store.readsOf('carol', ['m1'])).toEqual([{ messageId: 'm1', userId: 'carol', readAt: 20, ackSeq: first + 1 }]);
+      expect(await store.getRead('m1', 'bob')).toMatchObject({ private: true });
+      // Once stored private, a public read of the same message is a duplicate.
+      const again = await store.reserveAckSeqs(1);
+      expect(await store.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 30, ackSeq: again }])).toEqual([]);
+      expect(await store.getReceiptMode('bob')).toBe('public');
+      await store.putReceiptMode('bob', 'private');
+      expect(await store.getReceiptMode('bob')).toBe('private');
+      await store.putReceiptMode('bob', 'public');
+      expect(await store.getReceiptMode('bob')).toBe('public');
+    });
+
     it('stores read positions per user and conversation, replaced in place, and rolled back with their transaction', async () => {
       store = await makeStore();
       expect(await store.getReadPosition('g1', 'bob')).toBeUndefined();

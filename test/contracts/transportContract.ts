@@ -229,6 +229,51 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       expect(page.messages.map((m) => m.readAt)).toEqual([11, 22, undefined]);
     });
 
+    it('keeps private reads from senders (counts, member lists, receipts) while my devices still learn of them; the setting syncs', async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });
+      const alice = world.transport('alice');
+      const bob = world.transport('bob');
+      await alice.sendMessages({ type: 'send-messages', messages: [1, 2, 3].map((n) => ({ id: mid(n), convId: 'team', text: `a${n}`, needReadReceipt: true, createdAt: 1 })) });
+      expect(await bob.settings({ type: 'settings' })).toEqual({ type: 'settings-result', settings: { receipts: 'public' } });
+      const laptop = world.transport('bob');
+      const stream = collect(laptop);
+      closers.push(stream.close);
+      const senderStream = collect(alice);
+      closers.push(senderStream.close);
+      await until(() => stream.events.some((e) => e.type === 'hello') && senderStream.events.some((e) => e.type === 'hello'), 'hello');
+      expect(await bob.settings({ type: 'settings', receipts: 'private' })).toEqual({ type: 'settings-result', settings: { receipts: 'private' } });
+      await until(() => stream.events.some((e) => e.type === 'settings'), 'settings event');
+      expect(stream.events.find((e) => e.type === 'settings')).toEqual({ type: 'settings', settings: { receipts: 'private' } });
+      // A private read of 1, and a private position over 1-2: accepted, stored for Bob's devices only.
+      const res = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-v1', acks: [{ m: mid(1), t: 10, p: 1 }], positions: [{ c: 'team', s: 2, t: 20, p: 1 }] });
+      expect(res.results).toEqual([{ m: mid(1), s: 'accepted' }]);
+      expect(res.positions).toEqual([{ c: 'team', s: 'accepted', u: 2 }]);
+      // Carol reads 3 publicly: the sender hears of that one only.
+      await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'contract-v2', acks: [{ m: mid(3), t: 30 }] });
+      const counts = await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1), mid(2), mid(3)] });
+      expect(counts.receipts.map((r) => [r.messageId, r.readCount])).toEqual([[mid(1), 0], [mid(2), 0], [mid(3), 1]]);
+      const readers = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'read', count: 10 });
+      expect(readers.page.members).toEqual([]);
+      const unread = await alice.memberPage({ type: 'member-page', messageId: mid(1), filter: 'unread', count: 10 });
+      expect(unread.page.members.map((m) => m.userId)).toEqual(['bob', 'carol']);
+      await until(() => senderStream.events.some((e) => e.type === 'receipts'), 'carol’s receipt');
+      const told = senderStream.events.flatMap((e) => (e.type === 'receipts' ? e.receipts.map((r) => r.messageId) : []));
+      expect(told).toEqual([mid(3)]);
+      // Bob's other device learns all of it: the event, and the pull.
+      await until(() => stream.events.filter((e) => e.type === 'my-reads').length >= 1, 'my-reads');
+      expect(stream.events.find((e) => e.type === 'my-reads')).toEqual({ type: 'my-reads', reads: [[mid(1), 10]], positions: [['team', 2, 20]] });
+      const pulled = await laptop.pullMessages({ type: 'pull-messages', since: {} });
+      expect(pulled.settings).toEqual({ receipts: 'private' });
+      expect(pulled.messages.map((m) => [m.id, m.readAt])).toEqual([[mid(1), 10], [mid(2), 20], [mid(3), undefined]]);
+      // Made private, stays private: a public ack of the same message later changes nothing.
+      await bob.settings({ type: 'settings', receipts: 'public' });
+      const later = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-v3', acks: [{ m: mid(1), t: 40 }, { m: mid(3), t: 40 }] });
+      expect(later.results).toEqual([{ m: mid(1), s: 'duplicate' }, { m: mid(3), s: 'accepted' }]);
+      const after = await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1), mid(3)] });
+      expect(after.receipts.map((r) => [r.messageId, r.readCount])).toEqual([[mid(1), 0], [mid(3), 2]]);
+    });
+
     it('pulls the newest window of a long conversation first, then pages back through its history', async () => {
       world = await setup();
       await world.admin.createGroup({ id: 'long', name: 'Long', groupType: 'work', members: ['alice', 'bob'] });

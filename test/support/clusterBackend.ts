@@ -13,6 +13,8 @@ import type {
   AckBatchResponse,
   MemberPageRequest,
   MemberPageResponse,
+  SettingsRequest,
+  SettingsResponse,
   HistoryQueryRequest,
   HistoryQueryResponse,
   PullMessagesRequest,
@@ -143,6 +145,9 @@ export class ClusterBackend implements SyncBackend {
   }
   memberPage(userId: string, req: MemberPageRequest): Promise<MemberPageResponse> {
     return this.call('memberPage', (n) => n.memberPage(userId, req));
+  }
+  settings(userId: string, req: SettingsRequest): Promise<SettingsResponse> {
+    return this.call('settings', (n) => n.settings(userId, req));
   }
   subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void): () => void {
     return this.nodes[this.pick()]!.subscribe(userId, since, listener);

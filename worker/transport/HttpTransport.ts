@@ -6,6 +6,8 @@ import type {
   HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
+  SettingsRequest,
+  SettingsResponse,
   PullMessagesRequest,
   PullMessagesResponse,
   ReceiptQueryRequest,
@@ -19,6 +21,7 @@ import {
   fastAckBatchResponse,
   HistoryQueryResponseSchema,
   MemberPageResponseSchema,
+  SettingsResponseSchema,
   PROTOCOL_VERSION,
   ProtocolError,
   PullMessagesResponseSchema,
@@ -105,6 +108,10 @@ export class HttpTransport implements Transport {
 
   memberPage(req: MemberPageRequest): Promise<MemberPageResponse> {
     return this.request('POST', '/v1/members', req, MemberPageResponseSchema);
+  }
+
+  settings(req: SettingsRequest): Promise<SettingsResponse> {
+    return this.request('POST', '/v1/settings', req, SettingsResponseSchema);
   }
 
   openEvents(since: number | null, handlers: EventStreamHandlers): () => void {

@@ -6,6 +6,8 @@ import type {
   HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
+  SettingsRequest,
+  SettingsResponse,
   PullMessagesRequest,
   PullMessagesResponse,
   ReadSyncError,
@@ -23,6 +25,8 @@ import {
   HistoryQueryResponseSchema,
   MemberPageRequestSchema,
   MemberPageResponseSchema,
+  SettingsRequestSchema,
+  SettingsResponseSchema,
   PullMessagesRequestSchema,
   PullMessagesResponseSchema,
   ReceiptQueryRequestSchema,
@@ -39,7 +43,7 @@ import type { EventStreamHandlers, Transport } from './Transport';
 import { wireError } from './wireError';
 
 /** The request kinds of a `Transport`, for fault injection and the request log. */
-export type RequestKind = 'getConfig' | 'sendMessages' | 'pullMessages' | 'history' | 'ackBatch' | 'queryReceipts' | 'memberPage';
+export type RequestKind = 'getConfig' | 'sendMessages' | 'pullMessages' | 'history' | 'ackBatch' | 'queryReceipts' | 'memberPage' | 'settings';
 
 /** One request seen by a `MemoryTransport`. */
 export interface RequestLogEntry {
@@ -156,6 +160,10 @@ export class MemoryTransport implements Transport {
 
   memberPage(req: MemberPageRequest): Promise<MemberPageResponse> {
     return this.call('memberPage', req, MemberPageRequestSchema, MemberPageResponseSchema, (r) => this.backend.memberPage(this.userId, r));
+  }
+
+  settings(req: SettingsRequest): Promise<SettingsResponse> {
+    return this.call('settings', req, SettingsRequestSchema, SettingsResponseSchema, (r) => this.backend.settings(this.userId, r));
   }
 
   openEvents(since: number | null, handlers: EventStreamHandlers): () => void {

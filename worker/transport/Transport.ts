@@ -5,6 +5,8 @@ import type {
   HistoryQueryResponse,
   MemberPageRequest,
   MemberPageResponse,
+  SettingsRequest,
+  SettingsResponse,
   PullMessagesRequest,
   PullMessagesResponse,
   ReceiptQueryRequest,
@@ -53,6 +55,8 @@ export interface Transport {
   ackBatch(req: AckBatchRequest): Promise<AckBatchResponse>;
   queryReceipts(req: ReceiptQueryRequest): Promise<ReceiptQueryResponse>;
   memberPage(req: MemberPageRequest): Promise<MemberPageResponse>;
+  /** Changes (when given) and reads my settings (`POST /v1/settings`, servers announcing `read-positions`). */
+  settings(req: SettingsRequest): Promise<SettingsResponse>;
   /**
    * Opens the event stream and keeps it open (reconnecting with backoff),
    * resuming receipt updates after the last `receipts` cursor seen, starting

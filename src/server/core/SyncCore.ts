@@ -22,6 +22,8 @@ import type {
   MyReadsEvent,
   ReadPositionTuple,
   ServerEvent,
+  SettingsRequest,
+  SettingsResponse,
   SyncBackend,
 } from '../../protocol';
 import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, FEATURE_READ_POSITIONS, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
@@ -213,6 +215,7 @@ export class SyncCore implements SyncBackend {
     res.readPositions = positions.map((p): ReadPositionTuple => [p.convId, p.seq, p.readAt]);
     const reads = req.myReadsAfter === undefined ? [] : await this.store.readsByUserAfter(userId, start, MY_READS_PAGE + 1);
     const page = reads.slice(0, MY_READS_PAGE);
+    res.settings = { receipts: await this.store.getReceiptMode(userId) };
     res.myReads = {
       reads: page.map((r): [string, number] => [r.messageId, r.readAt]),
       cursor: page[page.length - 1]?.ackSeq ?? start,
@@ -292,6 +295,20 @@ export class SyncCore implements SyncBackend {
     if (!msg.needReadReceipt) throw new ReceiptRuleError('receipt-not-requested', 'the message was sent without needReadReceipt', { status: 409 });
     const count = Math.min(req.count, this.config.limits.maxMemberPage);
     return { type: 'member-page-result', page: await memberPage(this.store, this.secret, msg, req.filter, req.cursor ?? null, count, req.at) };
+  }
+
+  async settings(userId: string, req: SettingsRequest): Promise<SettingsResponse> {
+    if (req.receipts !== undefined) {
+      const mode = req.receipts;
+      const before = await this.store.transaction(async (tx) => {
+        const was = await tx.getReceiptMode(userId);
+        if (was !== mode) await tx.putReceiptMode(userId, mode);
+        return was;
+      });
+      if (before !== mode) this.hub.toUser(userId, { type: 'settings', settings: { receipts: mode } });
+      return { type: 'settings-result', settings: { receipts: mode } };
+    }
+    return { type: 'settings-result', settings: { receipts: await this.store.getReceiptMode(userId) } };
   }
 
   subscribe(userId: string, since: number | null, listener: (event: ServerEvent) => void, options?: SubscribeOptions): () => void {

@@ -50,11 +50,12 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
       results[i] = { m: ack.m, s: 'rejected', r: 'receipt-not-requested' };
       continue;
     }
-    reads.push({ messageId: msg.id, userId, readAt: ack.t, ackSeq: 0 });
+    reads.push(ack.p === 1 ? { messageId: msg.id, userId, readAt: ack.t, ackSeq: 0, private: true } : { messageId: msg.id, userId, readAt: ack.t, ackSeq: 0 });
     readAck.push(i);
     senders.push(msg.senderId);
   }
   if (reads.length === 0) return { results, changes: [] };
+  // (Counter updates below skip private reads: the message's counts are what its sender sees.)
   // Sequence numbers are handed out before the insert, as late in the transaction as they can
   // be (a store with concurrent writers holds the sequence from here to the commit); a
   // duplicate leaves a gap, which cursors tolerate (they only need to grow).
@@ -67,9 +68,10 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
     // Every read went in (the usual case), so no message came twice: one update per read.
     for (let r = 0; r < reads.length; r++) {
       const read = reads[r] as ReadRecord;
+      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
+      if (read.private) continue; // stored for the reader's devices; the sender never learns of it
       updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
       changes.push({ messageId: read.messageId, senderId: senders[r] as string });
-      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
     }
   } else {
     // The first read of a message in the batch is the one that may have gone in; later ones
@@ -81,9 +83,10 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
         results[readAck[r] as number] = { m: read.messageId, s: 'duplicate' };
         continue;
       }
+      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
+      if (read.private) continue;
       updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
       changes.push({ messageId: read.messageId, senderId: senders[r] as string });
-      results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
     }
   }
   await store.updateReadStates(updates);

@@ -55,7 +55,7 @@ export async function applyPositions(store: Store, userId: string, positions: re
       const page = await store.receiptMessagesInRange(p.c, after, upTo, userId, RANGE_PAGE);
       for (const m of page) {
         if (inAudience(spans, m.seq)) {
-          reads.push({ messageId: m.id, userId, readAt: p.t, ackSeq: 0 });
+          reads.push(p.p === 1 ? { messageId: m.id, userId, readAt: p.t, ackSeq: 0, private: true } : { messageId: m.id, userId, readAt: p.t, ackSeq: 0 });
           senders.push(m.senderId);
         }
       }
@@ -66,6 +66,7 @@ export async function applyPositions(store: Store, userId: string, positions: re
     await store.putReadPosition({ convId: p.c, userId, seq: upTo, readAt: p.t });
     results.push({ c: p.c, s: 'accepted', u: upTo });
     moved.push([p.c, upTo, p.t]);
+    // A private position's reads stay private; the position itself is only ever shown to its user.
   }
   if (reads.length === 0) return { results, changes: [], moved };
   // As for acks: numbers reserved as late as possible; a message already read leaves a gap.
@@ -76,7 +77,7 @@ export async function applyPositions(store: Store, userId: string, positions: re
   const changes: ReceiptChange[] = [];
   for (let r = 0; r < reads.length; r++) {
     const read = reads[r] as ReadRecord;
-    if (!fresh.delete(read.messageId)) continue;
+    if (!fresh.delete(read.messageId) || read.private) continue;
     updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
     changes.push({ messageId: read.messageId, senderId: senders[r] as string });
   }

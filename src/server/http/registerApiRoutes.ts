@@ -7,6 +7,7 @@ import {
   PullMessagesRequestSchema,
   ReceiptQueryRequestSchema,
   SendMessagesRequestSchema,
+  SettingsRequestSchema,
   parseArgument,
 } from '../../protocol';
 import type { SyncCore } from '../core/SyncCore';
@@ -36,4 +37,5 @@ export function registerApiRoutes(app: FastifyInstance, core: SyncCore, turns: T
   post('/v1/receipts', ReceiptQueryRequestSchema, (u, b) => core.queryReceipts(u, b));
   post('/v1/members', MemberPageRequestSchema, (u, b) => core.memberPage(u, b));
   post('/v1/history', HistoryQueryRequestSchema, (u, b) => core.history(u, b));
+  post('/v1/settings', SettingsRequestSchema, (u, b) => core.settings(u, b));
 }

@@ -40,6 +40,7 @@ export class MemoryOps implements SyncOps {
   /** `${convId}\u0000${userId}` → read position. */
   private positions = new Map<string, ReadPositionRecord>();
   private batches = new Map<string, { result: AckBatchResponse; at: number }>();
+  private receiptModes = new Map<string, 'public' | 'private'>();
   private ackSeq = 0;
   private undo: (() => void)[] | null = null;
 
@@ -164,7 +165,7 @@ export class MemoryOps implements SyncOps {
       const userId = m.sorted[i] as string;
       if (userId === message.senderId) continue;
       const read = readers?.get(userId);
-      if (read && (asOf === undefined || read.ackSeq <= asOf)) continue;
+      if (read && !read.private && (asOf === undefined || read.ackSeq <= asOf)) continue;
       if (this.spanAt(message.convId, userId, message.seq)) out.push(userId);
     }
     return out;
@@ -285,6 +286,7 @@ export class MemoryOps implements SyncOps {
       if (!byUser) this.reads.set(rec.messageId, (byUser = new Map()));
       if (byUser.has(rec.userId)) continue;
       const stored = copy(rec);
+      if (!stored.private) delete stored.private;
       byUser.set(rec.userId, stored);
       let order = this.readOrder.get(rec.messageId);
       if (!order) this.readOrder.set(rec.messageId, (order = []));
@@ -314,7 +316,9 @@ export class MemoryOps implements SyncOps {
       if ((order[mid] as ReadRecord).ackSeq <= afterAckSeq) lo = mid + 1;
       else hi = mid;
     }
-    return order.slice(lo, lo + limit).map(copy);
+    const out: ReadRecord[] = [];
+    for (let i = lo; i < order.length && out.length < limit; i++) if (!(order[i] as ReadRecord).private) out.push(copy(order[i] as ReadRecord));
+    return out;
   }
 
   readsByUserAfter(userId: string, afterAckSeq: number, limit: number): ReadRecord[] {
@@ -330,6 +334,16 @@ export class MemoryOps implements SyncOps {
       if (r) out.push(copy(r));
     }
     return out;
+  }
+
+  getReceiptMode(userId: string): 'public' | 'private' {
+    return this.receiptModes.get(userId) ?? 'public';
+  }
+
+  putReceiptMode(userId: string, mode: 'public' | 'private'): void {
+    const before = this.receiptModes.get(userId);
+    this.receiptModes.set(userId, mode);
+    this.onUndo(() => (before ? this.receiptModes.set(userId, before) : this.receiptModes.delete(userId)));
   }
 
   getReadPosition(convId: string, userId: string): ReadPositionRecord | undefined {

@@ -100,6 +100,18 @@ const toMsg = (r: MsgRow): MessageRecord => ({
   lastReadAt: r.last_read_at,
   lastAckSeq: r.last_ack_seq,
 });
+/** A row of `reads`. */
+interface ReadRow {
+  message_id: string;
+  user_id: string;
+  read_at: number;
+  ack_seq: number;
+  private: boolean;
+}
+const toRead = (r: ReadRow): ReadRecord =>
+  r.private
+    ? { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq, private: true }
+    : { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq };
 const toSpan = (r: { conv_id: string; user_id: string; joined_seq: number; left_seq: number | null }): MemberSpan => ({
   convId: r.conv_id,
   userId: r.user_id,
@@ -269,7 +281,7 @@ class PostgresSession implements Store {
       await this.rows<{ user_id: string }>(
         'rs-unread',
         `SELECT sp.user_id FROM ${s}.spans sp
-          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id AND r.ack_seq <= $7 LIMIT 1) rd ON true
+          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id AND r.ack_seq <= $7 AND NOT r.private LIMIT 1) rd ON true
           WHERE sp.conv_id = $1 AND sp.user_id > $2 AND sp.user_id <> $3
             AND sp.joined_seq < $4 AND (sp.left_seq IS NULL OR sp.left_seq > $4)
             AND rd.hit IS NULL
@@ -413,12 +425,8 @@ class PostgresSession implements Store {
   }
 
   async getRead(messageId: string, userId: string): Promise<ReadRecord | undefined> {
-    const [r] = await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
-      'rs-get-read',
-      `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND user_id = $2`,
-      [messageId, userId],
-    );
-    return r && { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq };
+    const [r] = await this.rows<ReadRow>('rs-get-read', `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND user_id = $2`, [messageId, userId]);
+    return r && toRead(r);
   }
 
   async insertReads(recs: readonly ReadRecord[]): Promise<string[]> {
@@ -436,6 +444,7 @@ class PostgresSession implements Store {
     // Rows already stored, or earlier in this call, are skipped (the first of a pair goes in). The
     // answer is one row: the count, and the ids only when some were skipped (500 rows back for a
     // 500-ack batch cost more to send and parse than the statement's own work).
+    if (recs.some((x) => x.private)) return this.insertMixedReads(recs);
     const [r] = await this.rows<{ n: number; ids: string[] | null }>(
       'rs-ins-reads',
       `WITH ins AS (INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq)
@@ -447,35 +456,58 @@ class PostgresSession implements Store {
     return r.ids ?? ids;
   }
 
+  /** Reads some of which are private (rare: the public ones take the statement above). In `recs` order. */
+  private async insertMixedReads(recs: readonly ReadRecord[]): Promise<string[]> {
+    const rows = await this.rows<{ message_id: string; user_id: string }>(
+      'rs-ins-mixed-reads',
+      `INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq, private)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[]) ON CONFLICT DO NOTHING RETURNING message_id, user_id`,
+      [recs.map((r) => r.messageId), recs.map((r) => r.userId), recs.map((r) => r.readAt), recs.map((r) => r.ackSeq), recs.map((r) => r.private === true)],
+    );
+    const fresh = new Set(rows.map((r) => `${r.message_id}\u0000${r.user_id}`));
+    const out: string[] = [];
+    for (const r of recs) if (fresh.delete(`${r.messageId}\u0000${r.userId}`)) out.push(r.messageId);
+    return out;
+  }
+
   async readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
     return (
-      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
+      await this.rows<ReadRow>(
         'rs-reads-after',
-        `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3`,
+        `SELECT * FROM ${this.shared.s}.reads WHERE message_id = $1 AND ack_seq > $2 AND NOT private ORDER BY ack_seq LIMIT $3`,
         [messageId, afterAckSeq, limit],
       )
-    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+    ).map(toRead);
   }
 
   async readsByUserAfter(userId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
     return (
-      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
-        'rs-reads-by-user',
-        `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3`,
-        [userId, afterAckSeq, limit],
-      )
-    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+      await this.rows<ReadRow>('rs-reads-by-user', `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3`, [
+        userId,
+        afterAckSeq,
+        limit,
+      ])
+    ).map(toRead);
   }
 
   async readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]> {
     if (messageIds.length === 0) return [];
     return (
-      await this.rows<{ message_id: string; user_id: string; read_at: number; ack_seq: number }>(
-        'rs-reads-of',
-        `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND message_id = ANY($2::text[])`,
-        [userId, [...messageIds]],
-      )
-    ).map((r) => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq }));
+      await this.rows<ReadRow>('rs-reads-of', `SELECT * FROM ${this.shared.s}.reads WHERE user_id = $1 AND message_id = ANY($2::text[])`, [userId, [...messageIds]])
+    ).map(toRead);
+  }
+
+  async getReceiptMode(userId: string): Promise<'public' | 'private'> {
+    const [r] = await this.rows<{ receipts: string }>('rs-get-mode', `SELECT receipts FROM ${this.shared.s}.user_settings WHERE user_id = $1`, [userId]);
+    return r?.receipts === 'private' ? 'private' : 'public';
+  }
+
+  async putReceiptMode(userId: string, mode: 'public' | 'private'): Promise<void> {
+    await this.rows(
+      'rs-put-mode',
+      `INSERT INTO ${this.shared.s}.user_settings (user_id, receipts) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET receipts = excluded.receipts`,
+      [userId, mode],
+    );
   }
 
   async getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined> {

@@ -3,7 +3,7 @@ import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
 import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
-import { SQLITE_SCHEMA } from './sqliteSchema';
+import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
 import type { ConvRow, MsgRow, PositionRow, ReadRow, SpanRow } from './sqliteRows';
 
@@ -67,6 +67,11 @@ export class SqliteOps implements SyncOps {
     // statement's pages (our statements touch at most a batch's rows).
     this.db.pragma('temp_store = MEMORY');
     this.db.exec(SQLITE_SCHEMA);
+    for (const u of SQLITE_UPGRADES) {
+      const columns = this.db.prepare(`PRAGMA table_info(${u.table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === u.column)) this.db.exec(u.sql);
+    }
+    this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     const p = (sql: string) => this.db.prepare(sql);
     this.q = {
       getConv: p('SELECT * FROM conversations WHERE id = ?'),
@@ -84,7 +89,7 @@ export class SqliteOps implements SyncOps {
       unread: p(`SELECT s.user_id FROM spans s
         WHERE s.conv_id = @conv AND s.user_id > @after AND s.user_id <> @sender
           AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
-          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id AND r.ack_seq <= @asOf)
+          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id AND r.ack_seq <= @asOf AND r.private = 0)
         ORDER BY s.user_id LIMIT @limit`).pluck(),
       getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
       getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
@@ -96,7 +101,10 @@ export class SqliteOps implements SyncOps {
       changes: p('SELECT * FROM messages WHERE sender_id = ? AND last_ack_seq > ? ORDER BY last_ack_seq LIMIT ?'),
       getRead: p('SELECT * FROM reads WHERE message_id = ? AND user_id = ?'),
       readSeq: p('SELECT ack_seq FROM reads WHERE message_id = ? AND user_id = ?').pluck(),
-      readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
+      readsAfter: p('SELECT * FROM reads WHERE message_id = ? AND ack_seq > ? AND private = 0 ORDER BY ack_seq LIMIT ?'),
+      insPrivateRead: p('INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq, private) VALUES (?, ?, ?, ?, 1)'),
+      getMode: p('SELECT receipts FROM user_settings WHERE user_id = ?').pluck(),
+      putMode: p('INSERT OR REPLACE INTO user_settings (user_id, receipts) VALUES (?, ?)'),
       readsByUser: p('SELECT * FROM reads WHERE user_id = ? AND ack_seq > ? ORDER BY ack_seq LIMIT ?'),
       readsOf: p('SELECT * FROM reads WHERE user_id = ? AND message_id IN (SELECT value FROM json_each(?))'),
       getPos: p('SELECT * FROM read_positions WHERE user_id = ? AND conv_id = ?'),
@@ -300,6 +308,18 @@ export class SqliteOps implements SyncOps {
   }
 
   insertReads(recs: readonly ReadRecord[]): string[] {
+    // Private reads (rare) go in one by one; public ones through the multi-row statement below.
+    if (recs.some((r) => r.private)) {
+      const inserted: string[] = [];
+      const pub = recs.filter((r) => !r.private);
+      const done = new Set(this.insertReads(pub).map((m) => m));
+      for (const r of recs) {
+        if (!r.private) {
+          if (done.delete(r.messageId)) inserted.push(r.messageId);
+        } else if (this.q.insPrivateRead.run(r.messageId, r.userId, r.readAt, r.ackSeq).changes === 1) inserted.push(r.messageId);
+      }
+      return inserted;
+    }
     const inserted: string[] = [];
     let seen: Set<string> | undefined;
     for (let i = 0; i < recs.length; i += MULTI_ROW) {
@@ -348,6 +368,14 @@ export class SqliteOps implements SyncOps {
   readsOf(userId: string, messageIds: readonly string[]): ReadRecord[] {
     if (messageIds.length === 0) return [];
     return (this.q.readsOf.all(userId, JSON.stringify(messageIds)) as ReadRow[]).map(toRead);
+  }
+
+  getReceiptMode(userId: string): 'public' | 'private' {
+    return this.q.getMode.get(userId) === 'private' ? 'private' : 'public';
+  }
+
+  putReceiptMode(userId: string, mode: 'public' | 'private'): void {
+    this.q.putMode.run(userId, mode);
   }
 
   getReadPosition(convId: string, userId: string): ReadPositionRecord | undefined {

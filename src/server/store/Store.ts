@@ -62,7 +62,8 @@ export interface Store {
    * Up to `limit` members of the message's audience (span contains its seq,
    * sender left out) who have not read it, ordered by userId (code-unit
    * order), after `afterUserId`. An index range read over the conversation's
-   * members. With `asOf`, a read with ackSeq above it does not count (the
+   * members. A private read does not count (the sender never learns of it).
+   * With `asOf`, a read with ackSeq above it does not count either (the
    * member was unread at that snapshot).
    */
   unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]>;
@@ -107,7 +108,7 @@ export interface Store {
    * One statement for a whole ack batch.
    */
   insertReads(recs: readonly ReadRecord[]): Promise<string[]>;
-  /** Readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit`. */
+  /** Public readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit` (private reads are left out). */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
   /**
    * The user's own reads with ackSeq > `afterAckSeq`, ascending by ackSeq, at
@@ -117,6 +118,12 @@ export interface Store {
   readsByUserAfter(userId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
   /** The user's reads among `messageIds` (any order; one round trip for a page of messages). */
   readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]>;
+
+  // ---- user settings ---------------------------------------------------------
+  /** The user's receipt mode; `public` when never set. */
+  getReceiptMode(userId: string): Promise<'public' | 'private'>;
+  /** Sets the user's receipt mode. */
+  putReceiptMode(userId: string, mode: 'public' | 'private'): Promise<void>;
 
   // ---- read positions (a user's "read up to here" in a conversation) -------
   /** The user's read position in the conversation, if any. */
@@ -276,4 +283,9 @@ export interface ReadRecord {
   readAt: number;
   /** Global ack sequence: insertion order, and the receipts-event cursor. */
   ackSeq: number;
+  /**
+   * A private read (issue 10): kept for the reader's own devices, never
+   * counted, listed as a reader or told to the sender. Absent: public.
+   */
+  private?: boolean;
 }

@@ -143,6 +143,12 @@ export class SynchronousStore implements Store {
   readsOf(userId: string, messageIds: readonly string[]): Promise<ReadRecord[]> {
     return this.run(() => this.ops.readsOf(userId, messageIds));
   }
+  getReceiptMode(userId: string): Promise<'public' | 'private'> {
+    return this.run(() => this.ops.getReceiptMode(userId));
+  }
+  putReceiptMode(userId: string, mode: 'public' | 'private'): Promise<void> {
+    return this.run(() => this.ops.putReceiptMode(userId, mode));
+  }
   getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined> {
     return this.run(() => this.ops.getReadPosition(convId, userId));
   }

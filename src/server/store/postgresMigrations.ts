@@ -29,6 +29,8 @@
  *   reads_order (message_id, ack_seq): read members in ack order;
  *   reads_user (user_id, ack_seq): a user's own reads, for their other devices (v3).
  * - read_positions PK (user_id, conv_id): a user's read position per conversation (v3).
+ * - reads.private: a private read, never counted or listed (v4); user_settings PK (user_id):
+ *   a user's receipt mode (v4).
  * - batches PK (user_id, batch_id): ack batch results for idempotent replays.
  * - counters ('ack_seq'): the global ack sequence; the row is the lock that
  *   orders ack transactions, so positions are committed in order.
@@ -151,6 +153,18 @@ CREATE TABLE {s}.read_positions (
   seq bigint NOT NULL,
   read_at bigint NOT NULL,
   PRIMARY KEY (user_id, conv_id)
+);
+`,
+  },
+  {
+    version: 4,
+    description: 'private reads and user settings (issue 10)',
+    sql: `
+ALTER TABLE {s}.reads ADD COLUMN private boolean NOT NULL DEFAULT false;
+
+CREATE TABLE {s}.user_settings (
+  user_id text COLLATE "C" PRIMARY KEY,
+  receipts text NOT NULL
 );
 `,
   },

@@ -39,6 +39,8 @@ export interface ReadRow {
   user_id: string;
   read_at: number;
   ack_seq: number;
+  /** 1: private (schema version 3). */
+  private?: number;
 }
 
 export const toConv = (r: ConvRow): ConversationRecord => ({
@@ -66,7 +68,10 @@ export const toMsg = (r: MsgRow): MessageRecord => ({
   lastAckSeq: r.last_ack_seq,
 });
 export const toSpan = (r: SpanRow): MemberSpan => ({ convId: r.conv_id, userId: r.user_id, joinedSeq: r.joined_seq, leftSeq: r.left_seq });
-export const toRead = (r: ReadRow): ReadRecord => ({ messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq });
+export const toRead = (r: ReadRow): ReadRecord =>
+  r.private === 1
+    ? { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq, private: true }
+    : { messageId: r.message_id, userId: r.user_id, readAt: r.read_at, ackSeq: r.ack_seq };
 
 /** A row of `read_positions`. */
 export interface PositionRow {

@@ -13,8 +13,12 @@
  *   reads_user (user_id, ack_seq): a user's own reads, for their other devices.
  * - read_positions PK (user_id, conv_id): a user's read position per conversation.
  *
- * Versions: 1 first; 2 (issue 10) adds reads_user and read_positions. Every
- * statement is idempotent, so opening a version-1 database upgrades it.
+ * - user_settings PK (user_id): a user's receipt mode (public, private).
+ *
+ * Versions: 1 first; 2 (issue 10) adds reads_user and read_positions; 3
+ * (issue 10) adds reads.private and user_settings. Every statement is
+ * idempotent, so opening an older database upgrades it; what CREATE cannot
+ * add to an existing table is in SQLITE_UPGRADES.
  */
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
@@ -60,10 +64,16 @@ CREATE TABLE IF NOT EXISTS reads (
   user_id TEXT NOT NULL,
   read_at INTEGER NOT NULL,
   ack_seq INTEGER NOT NULL,
+  private INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (message_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reads_order ON reads (message_id, ack_seq);
 CREATE INDEX IF NOT EXISTS reads_user ON reads (user_id, ack_seq);
+
+CREATE TABLE IF NOT EXISTS user_settings (
+  user_id TEXT PRIMARY KEY,
+  receipts TEXT NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS read_positions (
   user_id TEXT NOT NULL,
@@ -88,5 +98,13 @@ CREATE TABLE IF NOT EXISTS meta (
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 2;
+
 `;
+
+/** The schema version SQLITE_SCHEMA and SQLITE_UPGRADES bring a database to. */
+export const SQLITE_SCHEMA_VERSION = 3;
+
+/** Columns added to existing tables, by the version that added them: applied when missing. */
+export const SQLITE_UPGRADES: { table: string; column: string; sql: string }[] = [
+  { table: 'reads', column: 'private', sql: 'ALTER TABLE reads ADD COLUMN private INTEGER NOT NULL DEFAULT 0' },
+];

@@ -237,6 +237,7 @@ export function timedTransport(inner: Transport): Transport & { times: Record<st
     queryReceipts: wrap('queryReceipts'),
     memberPage: wrap('memberPage'),
     history: wrap('history'),
+    settings: wrap('settings'),
     openEvents: wrap('openEvents'),
   };
 }
@@ -258,6 +259,7 @@ export function hangingTransport(inner: Transport): Transport & { hangNext(n: nu
     sendMessages: (req) => inner.sendMessages(req),
     pullMessages: (req) => inner.pullMessages(req),
     queryReceipts: (req) => inner.queryReceipts(req),
+    settings: (req) => inner.settings(req),
     memberPage: (req) => inner.memberPage(req),
     history: (req) => inner.history(req),
     openEvents: (since, handlers) => inner.openEvents(since, handlers),
