@@ -19,6 +19,8 @@ export type {
   MemberFilter,
   ReadMember,
   ReadMemberPage,
+  ReceiptMode,
+  UserSettings,
   ServerConfig,
   Limits,
   ErrorCode,

@@ -3,6 +3,7 @@ import {
   IdSchema,
   MessageSchema,
   ReadSyncError,
+  ReceiptModeSchema,
   ReceiptRuleError,
   ValidationError,
   DEFAULT_LIMITS,
@@ -15,6 +16,7 @@ import {
   type ErrorPayload,
   type Limits,
   type ReadMemberPage,
+  type ReceiptMode,
   type ServerConfig,
 } from '../src/protocol';
 import type {
@@ -61,6 +63,7 @@ import {
   parseRefs,
 } from './apiSchemas';
 import { enqueueConversationRead } from './store/readPositions';
+import { enqueueReceiptMode } from './store/receiptMode';
 import { HistoryLoader } from './HistoryLoader';
 
 /** Messages per loadOlder page when the caller names no count. */
@@ -290,6 +293,13 @@ export class ReadSyncWorker implements WorkerApi {
     this.hub.prime('messages', rows);
     if (queued) this.flusher.notifyEnqueued();
     return result;
+  }
+
+  async setReceiptMode(mode: ReceiptMode): Promise<void> {
+    await this.ready();
+    const m = parseArgument(ReceiptModeSchema, mode, 'setReceiptMode: mode');
+    await withStorage('setReceiptMode', () => enqueueReceiptMode(this.db, m, Math.floor(this.now())));
+    this.flusher.notifyEnqueued();
   }
 
   async getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]> {

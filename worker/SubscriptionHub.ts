@@ -6,6 +6,7 @@ import { isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState 
 import { mergeReceipt } from './store/applyReceipts';
 import { readMany } from './store/readMany';
 import { loadQueuedAcks } from './store/queuedAcks';
+import { META_RECEIPT_MODE, loadQueuedSettings, loadReceiptMode } from './store/receiptMode';
 import { toStorageError } from './store/storageErrors';
 import { changedKeys } from './subscriptions/changedKeys';
 import { loadConversationSummaries } from './subscriptions/loadConversationSummaries';
@@ -84,7 +85,7 @@ const emptyDirty = (): Dirty => ({
   conversations: false,
   status: false,
 });
-const TABLES = ['messages', 'receipts', 'conversations', 'outbox'] as const;
+const TABLES = ['messages', 'receipts', 'conversations', 'outbox', 'meta'] as const;
 
 /** The outbox key that tells whether the ack behind a read state is still queued, if any. */
 const ackKeyOf = (e: Entry): string | null => (isMessageRow(e.msg) ? queuedAckKey(e.msg) : null);
@@ -318,6 +319,12 @@ export class SubscriptionHub {
       this.dirty.status = true;
       this.counts.invalidate();
     }
+    const meta = changes.get('meta');
+    // Of meta, only my receipt mode is shown (in the sync status); its queued change is an outbox row.
+    if (meta && (meta.all || meta.keys.has(META_RECEIPT_MODE))) {
+      this.dirty.status = true;
+      relevant = true;
+    }
     if (relevant) this.kick();
   }
 
@@ -388,7 +395,7 @@ export class SubscriptionHub {
     const msgById = primed.messages;
     const rcById = primed.receipts;
     const needMsgSet = new Set(needMsg);
-    const otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox], async () => {
+    const otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox, db.meta], async () => {
       const [msgRows, rcRows, values] = await Promise.all([
         msgToRead.length > 0 ? readMany(db.messages, msgToRead) : [],
         rcToRead.length > 0 ? readMany(db.receipts, rcToRead) : [],
@@ -418,7 +425,10 @@ export class SubscriptionHub {
   private load(q: Query): Promise<unknown> {
     if (q.kind === 'messages') return loadMessageWindow(this.db, q.convId, q.limit ?? DEFAULT_MESSAGES_LIMIT);
     if (q.kind === 'conversations') return loadConversationSummaries(this.db);
-    return this.counts.get().then((counts): SyncStatus => ({ ...this.flags, ...counts }));
+    // The receipt mode is two key reads: not throttled like the counts, so a switch shows at once.
+    return Promise.all([this.counts.get(), loadReceiptMode(this.db), loadQueuedSettings(this.db)]).then(
+      ([counts, receiptMode, queued]): SyncStatus => ({ ...this.flags, ...counts, receiptMode, receiptModePending: queued !== undefined }),
+    );
   }
 
   private updateReadState(e: Entry): void {

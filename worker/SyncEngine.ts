@@ -18,6 +18,7 @@ import type { EventStreamStatus, Transport } from './transport/Transport';
 import { applyReceipts } from './store/applyReceipts';
 import { loadConfig, loadReceiptCursor, saveConfig } from './store/meta';
 import { applyMyReads, applyReadPositions, loadMyReadsCursor } from './store/readPositions';
+import { applyServerSettings } from './store/receiptMode';
 import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
@@ -196,6 +197,11 @@ export class SyncEngine {
         this.deps.onStored?.('messages', [...read, ...positioned]);
         return;
       }
+      case 'settings': {
+        // Changed on one of my devices (this one included: then it is what the answer set already).
+        await applyServerSettings(db, event.settings);
+        return;
+      }
       case 'conversation': {
         const known = await db.conversations.get(event.conversation.id);
         await upsertConversations(db, [event.conversation]);
@@ -234,6 +240,8 @@ export class SyncEngine {
       // After the messages: a position also marks read the ones this page just stored.
       const positioned = await applyReadPositions(db, res.readPositions ?? []);
       const read = res.myReads ? await applyMyReads(db, res.myReads.reads, this.deps.userId, res.myReads.cursor) : [];
+      // My receipt mode as the server keeps it (unless a change of mine still waits to be sent).
+      if (res.settings) await applyServerSettings(db, res.settings);
       this.deps.onStored?.('messages', [...positioned, ...read]);
       const reached = new Map<string, number>();
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));

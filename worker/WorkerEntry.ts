@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type ReadMemberPage } from '../src/protocol';
+import { IdSchema, ReadSyncError, ValidationError, parseArgument, type Conversation, type ErrorPayload, type ReadMemberPage, type ReceiptMode } from '../src/protocol';
 import type {
   EnvironmentSignal,
   LoadOlderOptions,
@@ -130,6 +130,9 @@ export class WorkerEntry implements WorkerEntryApi {
 
   markConversationRead(convId: string, options?: MarkConversationReadOptions): Promise<MarkConversationReadResult> {
     return this.w('markConversationRead').markConversationRead(convId, options);
+  }
+  setReceiptMode(mode: ReceiptMode): Promise<void> {
+    return this.w('setReceiptMode').setReceiptMode(mode);
   }
   getReadReceipts(refs: MessageRef[]): Promise<ReadReceiptResult[]> {
     return this.w('getReadReceipts').getReadReceipts(refs);

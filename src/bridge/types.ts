@@ -4,7 +4,7 @@
  * channel. Plain data only: everything here crosses postMessage.
  */
 import type { ConvType, Conversation, MemberFilter, Message, MessageReceipt, ReadMemberPage } from '../protocol';
-import type { ErrorPayload } from '../protocol';
+import type { ErrorPayload, ReceiptMode } from '../protocol';
 import type { UpdateBatch } from './updateBatch';
 
 /** Where a message of mine stands on its way to the server. */
@@ -81,6 +81,14 @@ export interface SyncStatus {
    */
   lastError: ErrorPayload | null;
   lastSyncAt: number | null;
+  /**
+   * My receipt mode as this device reads with it (issue 10.4): `private`
+   * reads reach my own devices only. Set here with `setReceiptMode`, or
+   * learned from the server (a change made on another of my devices).
+   */
+  receiptMode: ReceiptMode;
+  /** A `setReceiptMode` of this device has not reached the server yet (it wins over the server's until then). */
+  receiptModePending: boolean;
 }
 
 /** A reference to a message for markRead / getReadReceipts: its id, or the message itself. */
@@ -263,6 +271,12 @@ export interface WorkerApi {
    * their senders. Only moves forward. Resolves after the IndexedDB commit.
    */
   markConversationRead(convId: string, options?: MarkConversationReadOptions): Promise<MarkConversationReadResult>;
+  /**
+   * Sets my receipt mode: stored at once (reads from now on are flagged by
+   * it, offline too), queued as ONE change (the last wins) and sent to a
+   * server announcing `read-positions`. Resolves after the IndexedDB commit.
+   */
+  setReceiptMode(mode: ReceiptMode): Promise<void>;
   /**
    * Receipt state of my messages, one result per message asked, in order: from
    * the server when reachable, else the stored state.

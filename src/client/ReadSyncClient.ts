@@ -1,4 +1,4 @@
-import { Subject, map, throwError, type Observable } from 'rxjs';
+import { Subject, distinctUntilChanged, map, throwError, type Observable } from 'rxjs';
 import type {
   ConversationSummary,
   LoadOlderOptions,
@@ -20,7 +20,7 @@ import type {
   WorkerApi,
 } from '../bridge';
 import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
-import type { ErrorPayload, Message, MessageReceipt, ReadMemberPage } from '../protocol';
+import type { ErrorPayload, Message, MessageReceipt, ReadMemberPage, ReceiptMode } from '../protocol';
 import { SubscriptionRegistry } from './SubscriptionRegistry';
 import { refreshTokens } from './refreshTokens';
 import type { TokenSource } from './TokenSource';
@@ -54,8 +54,16 @@ export class ReadSyncClient {
    * every tab, right offline and after a reload.
    */
   readonly conversations$: Observable<ConversationSummary[]>;
-  /** Connection, leader tab, pending and rejected counts. */
+  /** Connection, leader tab, pending and rejected counts, my receipt mode. */
   readonly syncStatus$: Observable<SyncStatus>;
+  /**
+   * My receipt mode as this device reads with it: `public` (senders see my
+   * reads) or `private` (my reads reach my own devices and clear my unread
+   * counts, but no sender learns of them). Changes with `setReceiptMode` here
+   * at once, and when another of my devices changes it (once this one hears,
+   * by the event stream or its next pull). Emits on change only.
+   */
+  readonly receiptMode$: Observable<ReceiptMode>;
   /**
    * Receipt updates of my messages, in batches as they arrive (the seed's
    * receipt callback). No replay. A batch is emitted once its receipts are
@@ -98,6 +106,11 @@ export class ReadSyncClient {
     this.conversations$ = this.registry.observe<ConversationSummary[]>({ kind: 'conversations' });
     this.syncStatus$ = this.registry.observe<SyncStatus>({ kind: 'sync-status' });
     this.receipts$ = this.registry.observe<MessageReceipt[]>({ kind: 'receipts' });
+    // Part of the sync status (no query kind of its own): one worker query serves both.
+    this.receiptMode$ = this.syncStatus$.pipe(
+      map((s) => s.receiptMode),
+      distinctUntilChanged(),
+    );
     if (tokens) {
       const refresher = refreshTokens(this, tokens);
       link.onAuthRefused(refresher.onRefused);
@@ -180,6 +193,25 @@ export class ReadSyncClient {
   /** Marks messages read now; resolves once the receipts are durably queued (works offline). Own messages and messages without receipts are skipped. */
   markRead(messages: MessageRef | readonly MessageRef[]): Promise<MarkReadResult> {
     return this.call((api) => api.markRead(refList(messages, 'markRead')));
+  }
+
+  /**
+   * Sets my receipt mode for reads made from now on, on every device of mine:
+   * `'private'` keeps my reads from senders (no read count, I stay in their
+   * UNREAD member list, no receipt event), while they still reach my own
+   * devices and clear my unread counts; `'public'` (the default) tells them
+   * again. A read keeps the mode it was made in: switching later changes no
+   * earlier read. Like every write it works offline: stored at once (from
+   * the next `markRead`/`markConversationRead` on), queued as one change (the
+   * last call wins) and sent when online to a server announcing
+   * `read-positions`; until it is sent, it wins over the server's setting
+   * (`syncStatus$.receiptModePending`); an older server keeps it queued and
+   * `syncStatus$.lastError` says `unsupported-protocol`. Resolves after the
+   * local commit.
+   */
+  setReceiptMode(mode: ReceiptMode): Promise<void> {
+    if (mode !== 'public' && mode !== 'private') return Promise.reject(new ValidationError("setReceiptMode: mode must be 'public' or 'private'"));
+    return this.call((api) => api.setReceiptMode(mode));
   }
 
   /**

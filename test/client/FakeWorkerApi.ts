@@ -86,6 +86,7 @@ export class FakeWorkerApi implements WorkerApi {
   getReadReceipts = notUsed;
   getConversations = notUsed;
   markConversationRead = notUsed;
+  setReceiptMode = notUsed;
   loadOlder = notUsed;
   flush = async (): Promise<void> => undefined;
   clearRejected = notUsed;

@@ -1,7 +1,7 @@
 // The named export: it is the class under every module resolution; under node16 the default import of
 // Dexie's CommonJS-format types is the module object, and the shipped .d.ts (`extends Dexie`) breaks.
 import { Dexie, type EntityTable } from 'dexie';
-import type { Conversation, ErrorPayload, MessageReceipt, OutgoingMessage, ReadMemberPage } from '../../src/protocol';
+import type { Conversation, ErrorPayload, MessageReceipt, OutgoingMessage, ReadMemberPage, ReceiptMode } from '../../src/protocol';
 import type { LocalMessage } from '../../src/bridge';
 import { ACK_SEQ_META, ackKey } from './ackKeys';
 import { META_USER } from '../store/meta';
@@ -62,10 +62,11 @@ export interface ConversationRow extends Conversation {
 }
 
 /**
- * One queued outbound item: an ack or a message to send.
- * At most one ack per message is ever queued (markRead skips read messages).
+ * One queued outbound item: an ack, a read position, a message to send or my
+ * changed settings. At most one ack per message is ever queued (markRead
+ * skips read messages).
  */
-export type OutboxRow = AckOutboxRow | SendOutboxRow | PositionOutboxRow;
+export type OutboxRow = AckOutboxRow | SendOutboxRow | PositionOutboxRow | SettingsOutboxRow;
 
 /**
  * My acknowledgement of a message, keyed `ackKey(seq)` (enqueue order, see
@@ -78,6 +79,8 @@ export interface AckOutboxRow {
   messageId: string;
   /** When the user read it (the ack's `t`). */
   readAt: number;
+  /** 1: read while my receipts were private (the ack's `p`, issue 10.4); fixed at read time. */
+  private?: 1;
 }
 
 /**
@@ -93,6 +96,27 @@ export interface PositionOutboxRow {
   seq: number;
   /** When the user read up to `seq` (the position's `t`). */
   readAt: number;
+  /**
+   * 1: private (the position's `p`). Positions of one conversation merge into
+   * this one row, and the merge keeps `private` if either was: a merge may
+   * make reads of that conversation made while public private too, never the
+   * reverse (store/readPositions.ts).
+   */
+  private?: 1;
+}
+
+/**
+ * My receipt mode as I last changed it on this device, waiting for the server
+ * (`POST /v1/settings`), keyed `s:settings`: ONE row, the last change wins
+ * (store/receiptMode.ts). While it is queued, the server's settings (pulls,
+ * `settings` events) do not overwrite the local mode.
+ */
+export interface SettingsOutboxRow {
+  key: string;
+  kind: 'settings';
+  receipts: ReceiptMode;
+  /** When it was changed here: tells a row replaced during a send from the one sent. */
+  changedAt: number;
 }
 
 /** A message of mine to send, keyed `msg:<messageId>`. */

@@ -1,4 +1,4 @@
-import { FEATURE_READ_POSITIONS, ProtocolError, ReadSyncError, toErrorPayload, type ErrorPayload, type Limits } from '../../src/protocol';
+import { FEATURE_READ_POSITIONS, ProtocolError, ReadSyncError, toErrorPayload, type Ack, type ErrorPayload, type Limits, type ReadPosition } from '../../src/protocol';
 import type { AckOutboxRow, PositionOutboxRow, SendOutboxRow } from '../db/ReadSyncDb';
 import type { Transport } from '../transport/Transport';
 import type { OutboxStore } from './OutboxStore';
@@ -15,6 +15,16 @@ const MESSAGES_IN_FLIGHT = 3;
 const MESSAGE_READ_AHEAD = 20;
 /** Read positions per ack batch (the reference server's cap; one per conversation, so rarely reached). */
 export const MAX_POSITIONS_PER_BATCH = 100;
+
+/** The wire form of a queued ack: `p: 1` when read while private. */
+function toAck(r: AckOutboxRow): Ack {
+  return r.private === 1 ? { m: r.messageId, t: r.readAt, p: 1 } : { m: r.messageId, t: r.readAt };
+}
+
+/** The wire form of a queued read position: `p: 1` when private. */
+function toPosition(r: PositionOutboxRow): ReadPosition {
+  return r.private === 1 ? { c: r.convId, s: r.seq, t: r.readAt, p: 1 } : { c: r.convId, s: r.seq, t: r.readAt };
+}
 
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
@@ -62,6 +72,8 @@ export class OutboxSender {
 
   async sendAll(): Promise<void> {
     await this.drainMessages();
+    // Before the acks: my other devices learn the mode as soon as possible (each ack carries its own flag).
+    await this.sendSettings();
     await this.drainAcks();
   }
 
@@ -176,12 +188,18 @@ export class OutboxSender {
     try {
       // Read positions ride in the first request of the pass (alone when no ack waits).
       let positions = await this.sendablePositions();
+      // Private acks only go to a server that knows `p`: an older one would count them (the flag unknown to it).
+      let privateOk: boolean | null = null;
       let chunk = await store.readAcks(this.ackBatchSize());
       while ((chunk.length > 0 || positions.length > 0) && failure === null) {
         const next = chunk.length > 0 ? readAfter(chunk) : Promise.resolve([]);
         const size = this.ackBatchSize();
+        if (privateOk === null && chunk.some((r) => r.private === 1)) privateOk = await this.supportsPrivateReads(chunk.filter((r) => r.private === 1).length);
         for (let i = 0; (i < chunk.length || positions.length > 0) && failure === null; i += size) {
-          const rows = chunk.slice(i, i + size);
+          const slice = chunk.slice(i, i + size);
+          // Withheld rows get no answer, so they stay queued (OutboxStore.applyAcks keeps unanswered rows).
+          const rows = privateOk === false ? slice.filter((r) => r.private !== 1) : slice;
+          if (rows.length === 0 && positions.length === 0) continue;
           const withPositions = positions;
           positions = [];
           const sent: Promise<unknown> = this.sendAcks(rows, withPositions).then(({ applied }) => {
@@ -214,15 +232,53 @@ export class OutboxSender {
   private async sendablePositions(): Promise<PositionOutboxRow[]> {
     const rows = await this.deps.store.readPositions(MAX_POSITIONS_PER_BATCH);
     if (rows.length === 0) return rows;
+    const ok = await this.supportsReadPositions(`read positions (markConversationRead): ${rows.length} conversation(s) stay queued`);
+    return ok ? rows : [];
+  }
+
+  /** Whether private acks may go out now (see supportsReadPositions); `count` of them are waiting. */
+  private async supportsPrivateReads(count: number): Promise<boolean> {
+    return this.supportsReadPositions(`private reads: ${count} read receipt(s) made while private stay queued`);
+  }
+
+  /**
+   * Whether the server announces `read-positions` (positions, private reads,
+   * settings): false while its features are unknown; false, with a clear
+   * `unsupported-protocol` on `lastError` saying `what` waits, when it does
+   * not announce it. What waits stays queued, never dropped.
+   */
+  private async supportsReadPositions(what: string): Promise<boolean> {
     const features = await this.deps.features();
-    if (features === null) return [];
-    if (features.includes(FEATURE_READ_POSITIONS)) return rows;
-    const err = new ReadSyncError(
-      'unsupported-protocol',
-      `the server does not support read positions (markConversationRead): ${rows.length} conversation(s) stay queued until it announces "${FEATURE_READ_POSITIONS}"`,
-    );
+    if (features === null) return false;
+    if (features.includes(FEATURE_READ_POSITIONS)) return true;
+    const err = new ReadSyncError('unsupported-protocol', `the server does not support ${what} until it announces "${FEATURE_READ_POSITIONS}"`);
     this.deps.onRejected(toErrorPayload(err));
-    return [];
+    return false;
+  }
+
+  /**
+   * My queued settings change (the receipt mode), once per pass, to a server
+   * announcing `read-positions` (`POST /v1/settings`). Answered, the row
+   * leaves and the server's settings become the local mode (unless the user
+   * changed it again meanwhile); refused for good, it leaves with the reason
+   * on lastError (the next pull brings the server's mode back); a retryable
+   * failure goes to the flusher, which backs off.
+   */
+  private async sendSettings(): Promise<void> {
+    const { store, transport } = this.deps;
+    const row = await store.readSettings();
+    if (!row || !(await this.supportsReadPositions('the receipt mode (setReceiptMode): the change stays queued'))) return;
+    let res;
+    try {
+      res = await this.deps.request(() => transport.settings({ type: 'settings', receipts: row.receipts }));
+    } catch (err) {
+      const error = toErrorPayload(err);
+      if (classifyFailure(error) !== 'reject') throw err;
+      this.deps.onRejected(error);
+      await store.applySettingsAnswer(row, undefined);
+      return;
+    }
+    await store.applySettingsAnswer(row, res.settings);
   }
 
   /**
@@ -231,8 +287,8 @@ export class OutboxSender {
    */
   private async sendAcks(rows: AckOutboxRow[], positionRows: PositionOutboxRow[] = []): Promise<{ applied: Promise<number> }> {
     const { store, transport } = this.deps;
-    const acks = rows.map((r) => ({ m: r.messageId, t: r.readAt }));
-    const positions = positionRows.map((p) => ({ c: p.convId, s: p.seq, t: p.readAt }));
+    const acks = rows.map(toAck);
+    const positions = positionRows.map(toPosition);
     const batchId = ackBatchId(this.deps.userId, acks, positions);
     let res;
     try {
@@ -257,7 +313,7 @@ export class OutboxSender {
   /** Positions whose batch with acks was refused whole: sent on their own; refused again, they are dropped with the reason. */
   private async sendPositionsAlone(rows: PositionOutboxRow[], first: unknown): Promise<number> {
     if (rows.length === 0) return 0;
-    const positions = rows.map((p) => ({ c: p.convId, s: p.seq, t: p.readAt }));
+    const positions = rows.map(toPosition);
     const batchId = ackBatchId(this.deps.userId, [], positions);
     try {
       const res = await this.deps.request(() => this.deps.transport.ackBatch({ type: 'ack-batch', batchId, acks: [], positions }));

@@ -1,7 +1,8 @@
-import type { AckResult, ErrorPayload, PositionResult, ReadPositionTuple } from '../../src/protocol';
-import type { AckOutboxRow, MessageRow, PositionOutboxRow, ReadSyncDb } from '../db/ReadSyncDb';
+import type { AckResult, ErrorPayload, PositionResult, ReadPositionTuple, UserSettings } from '../../src/protocol';
+import type { AckOutboxRow, MessageRow, PositionOutboxRow, ReadSyncDb, SettingsOutboxRow } from '../db/ReadSyncDb';
 import { queuedAckRows } from '../db/ackKeys';
 import { applyReadPositions, queuedPositionRows } from '../store/readPositions';
+import { loadQueuedSettings, settingsAnswered } from '../store/receiptMode';
 import { MessageOutbox } from './MessageOutbox';
 import { guardStorage, rejection } from './outboxErrors';
 
@@ -43,6 +44,16 @@ export class OutboxStore {
   /** The queued read positions (one per conversation), at most `maxCount`. */
   async readPositions(maxCount: number): Promise<PositionOutboxRow[]> {
     return guardStorage('read the outbox', () => queuedPositionRows(this.db).limit(maxCount).toArray());
+  }
+
+  /** My queued settings change (the receipt mode), if any. */
+  async readSettings(): Promise<SettingsOutboxRow | undefined> {
+    return guardStorage('read the outbox', () => loadQueuedSettings(this.db));
+  }
+
+  /** The server answered (or, `settings` undefined, refused) the settings change `sent` (see settingsAnswered). */
+  async applySettingsAnswer(sent: SettingsOutboxRow, settings: UserSettings | undefined): Promise<void> {
+    await guardStorage('apply the settings answer', () => settingsAnswered(this.db, sent, settings));
   }
 
   /**

@@ -32,8 +32,9 @@ function cyrb53(str: string, seed: number): number {
  */
 export function ackBatchId(userId: string, acks: readonly Ack[], positions: readonly ReadPosition[] = []): string {
   let s = userId;
-  for (const a of acks) s += `|${a.m}:${a.t}`;
+  // The private flag only when set, so ids of public batches are what they were before it existed.
+  for (const a of acks) s += a.p === 1 ? `|${a.m}:${a.t}:p` : `|${a.m}:${a.t}`;
   // Read positions are content too (a batch id replayed without them would answer none of them).
-  for (const p of positions) s += `|p${p.c}:${p.s}:${p.t}`;
+  for (const p of positions) s += p.p === 1 ? `|p${p.c}:${p.s}:${p.t}:p` : `|p${p.c}:${p.s}:${p.t}`;
   return `a${cyrb53(s, 1).toString(36).padStart(11, '0')}${cyrb53(s, 2).toString(36).padStart(11, '0')}`;
 }

@@ -5,16 +5,21 @@ import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
 import { reserveAckSeqs } from './meta';
 import { ackKey } from '../db/ackKeys';
+import { loadReceiptMode } from './receiptMode';
 
 /**
  * What reading a message writes: the message row with my read recorded and
- * its ack queued under `ackSeq`, and the ack's outbox row.
+ * its ack queued under `ackSeq`, and the ack's outbox row (`private` when
+ * read while my receipts are private: fixed now, whatever the mode is when it
+ * is sent).
  */
-export function readNow(row: MessageRow, readAt: number, ackSeq: number): [MessageRow, AckOutboxRow] {
+export function readNow(row: MessageRow, readAt: number, ackSeq: number, isPrivate = false): [MessageRow, AckOutboxRow] {
   const next: MessageRow = { ...row, readAt, ackStatus: 'pending', ackSeq };
   delete next.ackError;
   delete next.unread;
-  return [next, { key: ackKey(ackSeq), kind: 'ack', messageId: row.id, readAt }];
+  const ack: AckOutboxRow = { key: ackKey(ackSeq), kind: 'ack', messageId: row.id, readAt };
+  if (isPrivate) ack.private = 1;
+  return [next, ack];
 }
 
 /**
@@ -22,7 +27,8 @@ export function readNow(row: MessageRow, readAt: number, ackSeq: number): [Messa
  * message with one bulkGet, applies the client-side rules (own messages,
  * messages without `needReadReceipt` and unknown ids are skipped; already
  * read ones are an idempotent no-op), records `readAt` on the message rows
- * and writes one outbox row per new ack, keyed in enqueue order. Bulk operations only, so
+ * and writes one outbox row per new ack, keyed in enqueue order, flagged
+ * private while my receipt mode is private. Bulk operations only, so
  * 10,000 acks cost one transaction. Resolves after the commit (the database
  * is opened with strict durability). Nothing here touches the network.
  * Returns the result and the message rows written.
@@ -38,7 +44,8 @@ export async function enqueueMarkRead(
   const updated: MessageRow[] = [];
   if (unique.length === 0) return { result, rows: updated };
   await db.transaction('rw', [db.messages, db.outbox, db.meta], async () => {
-    const [rows, firstSeq] = await Promise.all([readMany(db.messages, unique), reserveAckSeqs(db, unique.length)]);
+    // The mode is read in the same transaction: a read made after setReceiptMode committed is flagged by it.
+    const [rows, firstSeq, mode] = await Promise.all([readMany(db.messages, unique), reserveAckSeqs(db, unique.length), loadReceiptMode(db)]);
     const acks: AckOutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
@@ -52,7 +59,7 @@ export async function enqueueMarkRead(
         result.alreadyRead++;
       } else {
         // Seqs of skipped ids stay unused: gaps are harmless, reuse would not be.
-        const [next, ack] = readNow(row, readAt, firstSeq + i);
+        const [next, ack] = readNow(row, readAt, firstSeq + i, mode === 'private');
         updated.push(next);
         acks.push(ack);
       }

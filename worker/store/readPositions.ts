@@ -5,6 +5,7 @@ import { PENDING_POS_BASE, type ConversationRow, type MessageRow, type PositionO
 import { isMessageRow } from './readState';
 import { readMany } from './readMany';
 import { bulkPutPrecise } from './storageErrors';
+import { loadReceiptMode } from './receiptMode';
 
 /**
  * My read positions (issue 10): `markConversationRead` moves mine forward
@@ -67,8 +68,9 @@ async function readRange(db: ReadSyncDb, convId: string, lo: number, hi: number,
  * The durable half of `markConversationRead`: in ONE transaction, moves my
  * read position in `convId` to `upTo`'s seq (default: the newest stored sent
  * message), marks the stored unread messages in between read, and keeps ONE
- * outbox row for the conversation holding the highest position. A position
- * at or below mine changes nothing. Throws `not-found` for a conversation or
+ * outbox row for the conversation holding the highest position, private when
+ * my receipt mode is private or the row it replaces was (see
+ * PositionOutboxRow.private). A position at or below mine changes nothing. Throws `not-found` for a conversation or
  * message not stored here, `invalid-argument` for a message of another
  * conversation or one not sent yet.
  */
@@ -78,7 +80,7 @@ export async function enqueueConversationRead(
   upTo: string | undefined,
   readAt: number,
 ): Promise<{ result: MarkConversationReadResult; rows: MessageRow[]; queued: boolean }> {
-  return db.transaction('rw', [db.conversations, db.messages, db.outbox], async () => {
+  return db.transaction('rw', [db.conversations, db.messages, db.outbox, db.meta], async () => {
     const conv = await db.conversations.get(convId);
     if (!conv) throw new ReadSyncError('not-found', `markConversationRead: conversation ${convId} is not stored here`);
     let target = 0;
@@ -97,8 +99,11 @@ export async function enqueueConversationRead(
     await db.conversations.put({ ...conv, readSeq: target, readSeqAt: readAt });
     const rows = await readRange(db, convId, old, target, readAt);
     const key = positionKey(convId);
-    const queued = (await db.outbox.get(key)) as PositionOutboxRow | undefined;
+    const [queued, mode] = await Promise.all([db.outbox.get(key) as Promise<PositionOutboxRow | undefined>, loadReceiptMode(db)]);
     const row: PositionOutboxRow = { key, kind: 'position', convId, seq: target, readAt };
+    // One row per conversation: private if this read or the queued one is. The other way a merge would
+    // tell senders of reads made while private; this way it may only hide reads made while public.
+    if (mode === 'private' || queued?.private === 1) row.private = 1;
     if (!queued || queued.seq < target) await db.outbox.put(row);
     return { result: { convId, position: target, markedRead: rows.length }, rows, queued: true };
   });
