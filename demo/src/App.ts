@@ -1,5 +1,5 @@
 import { Subscription } from 'rxjs';
-import type { Conversation, ReadSyncClient } from '../../src';
+import type { ConversationSummary, ReadSyncClient } from '../../src';
 import { h } from './dom';
 import { mountConversation } from './ConversationView';
 import { markOpen, renderConversationList } from './ConversationList';
@@ -60,7 +60,7 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
     }),
   );
 
-  let conversations: Conversation[] = [];
+  let conversations: ConversationSummary[] = [];
   let closeConversation: (() => void) | null = null;
   let openId: string | null = null;
   const showList = (): void => {

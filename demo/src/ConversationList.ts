@@ -1,15 +1,16 @@
-import type { Conversation } from '../../src';
+import type { ConversationSummary } from '../../src';
 import { h } from './dom';
 
 /**
  * The conversation list: one button per conversation (reachable with Tab,
- * opened with Enter or Space), the open one marked with aria-current, and a
- * slot for its unread count (shown once conversations carry one).
+ * opened with Enter or Space), the open one marked with aria-current, and its
+ * unread count ("12+" when older messages above my read position are not
+ * stored yet, so there may be more).
  */
-export function renderConversationList(list: HTMLElement, conversations: readonly Conversation[], openId: string | null, open: (id: string) => void): void {
+export function renderConversationList(list: HTMLElement, conversations: readonly ConversationSummary[], openId: string | null, open: (id: string) => void): void {
   list.replaceChildren(
     ...conversations.map((c) => {
-      const unread = (c as Conversation & { unreadCount?: number }).unreadCount ?? 0;
+      const unread = c.unreadCount;
       return h(
         'li',
         {},
@@ -17,7 +18,7 @@ export function renderConversationList(list: HTMLElement, conversations: readonl
           'button',
           { type: 'button', class: 'conv', 'data-testid': 'conversation', 'data-conv-id': c.id, 'aria-current': c.id === openId ? 'true' : undefined, onclick: () => open(c.id) },
           h('span', { class: 'name' }, c.name || c.id),
-          h('span', { class: 'unread', 'data-testid': 'unread-count', hidden: unread === 0 }, String(unread), h('span', { class: 'sr-only' }, ' unread')),
+          h('span', { class: 'unread', 'data-testid': 'unread-count', hidden: unread === 0 }, `${unread}${c.unreadCountCapped ? '+' : ''}`, h('span', { class: 'sr-only' }, ' unread')),
           h('small', { class: 'meta' }, c.type === 'c2c' ? 'direct' : `${c.groupType ?? 'group'} · ${c.memberCount} members`),
         ),
       );

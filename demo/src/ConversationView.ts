@@ -1,5 +1,5 @@
 import { Subscription } from 'rxjs';
-import { createReadTracker, type Conversation, type MessageWindow, type ReadSyncClient, type SyncStatus } from '../../src';
+import { createReadTracker, hasErrorCode, type Conversation, type MessageWindow, type ReadSyncClient, type SyncStatus } from '../../src';
 import { h } from './dom';
 import { createMessageRow, type MessageRow } from './MessageRow';
 import type { Session } from './session';
@@ -31,6 +31,12 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
     if (!value) return;
     text.value = '';
     client.sendMessage({ convId: conv.id, text: value, needReadReceipt: receipts.checked }).catch(showError);
+    // Replying means having read the conversation: what was unread in it is read now.
+    if (unreadShown) {
+      client.markConversationRead(conv.id).catch((err: unknown) => {
+        if (!hasErrorCode(err, 'not-found')) showError(err); // nothing stored yet to be read
+      });
+    }
   });
   pane.replaceChildren(
     h(
@@ -56,7 +62,26 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
 
   // Others' messages that asked for a receipt are acknowledged once they are really seen:
   // 60% on screen for half a second, with the page visible and focused, one markRead per frame.
-  const tracker = createReadTracker(client, { root: list, onError: showError });
+  // The newest message of others is tracked too: once it is really seen, the conversation is
+  // read up to it (markConversationRead), which also clears messages that asked for no receipt.
+  // Both go to the worker in the same frame, so they leave in one request.
+  let newestId: string | null = null;
+  const tracker = createReadTracker(
+    {
+      markRead: async (refs) => {
+        const ids = (Array.isArray(refs) ? refs : [refs]).map((r) => (typeof r === 'string' ? r : r.id));
+        const receiptIds = ids.filter((id) => needsReceipt.has(id));
+        const acked = receiptIds.length > 0 ? await client.markRead(receiptIds) : { queued: 0, alreadyRead: 0, skipped: [] };
+        if (newestId !== null && ids.includes(newestId)) await client.markConversationRead(conv.id, { upTo: newestId });
+        return acked;
+      },
+    },
+    { root: list, onError: showError },
+  );
+  /** Ids of the shown messages of others that asked for a receipt and are not read yet. */
+  const needsReceipt = new Set<string>();
+  /** Whether a shown message of others is unread. */
+  let unreadShown = false;
   const context = { client, me: session.userId, conv, connection: () => connection, showError };
   let first = true;
   // The newest `limit` messages; scrolling to the top loads older ones (from IndexedDB, or the server) and grows it.
@@ -75,6 +100,10 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
     list.dataset.hasOlder = String(older);
     const seen = new Set<string>();
     let prev: HTMLElement | null = null;
+    // The newest message of others (sent): seeing it reads the conversation up to it.
+    const last = messages.findLast((m) => m.status === 'sent');
+    newestId = last && last.senderId !== session.userId && last.readAt === undefined ? last.id : null;
+    unreadShown = messages.some((m) => m.senderId !== session.userId && m.status === 'sent' && m.readAt === undefined);
     for (const m of messages) {
       seen.add(m.id);
       let row = rows.get(m.id);
@@ -82,7 +111,11 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
         row = createMessageRow(m, context);
         rows.set(m.id, row);
       } else row.update(m);
-      if (m.senderId !== session.userId && m.needReadReceipt && m.ackStatus === 'none') tracker.observe(row.el, m.id);
+      const unreadReceipt = m.senderId !== session.userId && m.needReadReceipt && m.ackStatus === 'none';
+      if (unreadReceipt) needsReceipt.add(m.id);
+      else needsReceipt.delete(m.id);
+      const newestUnread = m === last && m.senderId !== session.userId && m.readAt === undefined;
+      if (unreadReceipt || newestUnread) tracker.observe(row.el, m.id);
       else tracker.unobserve(row.el);
       // Keep DOM order equal to message order without re-creating rows.
       const want: ChildNode | null = prev ? prev.nextSibling : list.firstChild;
@@ -133,3 +166,4 @@ export function mountConversation(pane: HTMLElement, client: ReadSyncClient, ses
     for (const row of rows.values()) row.dispose();
   };
 }
+

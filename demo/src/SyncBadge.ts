@@ -11,7 +11,7 @@ const CONNECTION: Record<SyncStatus['connection'], string> = {
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 /**
- * The sync badge in the header ("Offline · 3 receipts queued"), and the banner
+ * The sync badge in the header ("Offline · 3 reads queued"), and the banner
  * under it when the server refused the sign-in: what happened, that nothing
  * is lost, and a way to sign in again. `data-connection` and
  * `data-pending-acks` carry the raw values (the e2e tests read them).
@@ -35,7 +35,7 @@ export function createSyncBadge(onSignInAgain: () => Promise<void>): { badge: HT
       badge.className = `badge ${s.connection}`;
       const wrongUser = s.connection === 'needs-auth' && s.lastError?.code === 'wrong-user';
       const parts = [wrongUser ? 'Signed in as someone else' : CONNECTION[s.connection]];
-      if (s.pendingAcks > 0) parts.push(count(s.pendingAcks, 'receipt queued', 'receipts queued'));
+      if (s.pendingAcks > 0) parts.push(count(s.pendingAcks, 'read queued', 'reads queued'));
       if (s.pendingMessages > 0) parts.push(count(s.pendingMessages, 'message queued', 'messages queued'));
       if (s.rejectedAcks + s.failedMessages > 0) parts.push(`${s.rejectedAcks + s.failedMessages} failed`);
       badge.textContent = parts.join(' · ');
@@ -43,7 +43,7 @@ export function createSyncBadge(onSignInAgain: () => Promise<void>): { badge: HT
 
       banner.hidden = s.connection !== 'needs-auth';
       if (!banner.hidden) {
-        const kept = [count(s.pendingAcks, 'receipt', 'receipts'), count(s.pendingMessages, 'message', 'messages')].join(' and ');
+        const kept = [count(s.pendingAcks, 'read', 'reads'), count(s.pendingMessages, 'message', 'messages')].join(' and ');
         text.textContent = `${wrongUser ? 'The server says this sign-in belongs to another user.' : 'The server no longer accepts your sign-in (it expired or was revoked).'} Nothing is lost: ${kept} are kept on this device and go out once you sign in again.`;
       }
     },

@@ -147,13 +147,14 @@ describe('demo PWA end to end (Chromium)', () => {
       await eventually(async () => (await bob.badge()).connection, 'offline');
       await bob.openConversation(WORLD.group); // all three on screen: read now, receipts queued
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
-      await eventually(async () => (await bob.badge()).pending, 3);
+      // Three acks, and Bob's read position of the group (the newest message was seen).
+      await eventually(async () => (await bob.badge()).pending, 4);
 
       const shell = await bob.page.reload(); // still offline: the app shell comes from the service worker
       expect(shell?.fromServiceWorker()).toBe(true);
       await bob.page.getByTestId('message-list').waitFor({ timeout: 20_000 });
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
-      await eventually(async () => (await bob.badge()).pending, 3);
+      await eventually(async () => (await bob.badge()).pending, 4);
       for (const t of texts) expect(await alice.receiptOf(t)).toBe('0 read · 3 unread');
 
       server.cutOff.delete('bob');

@@ -91,6 +91,30 @@ describe('conversation read state (issue 10.1-10.3)', () => {
     expect(receipts.receipts.map((r) => r.readCount)).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
   });
 
+  it("a message read by a position shows my ack 'pending' while the position is queued, 'sent' once the server has it; markRead of it adds no ack", async () => {
+    const core = newCore();
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const sent = await post(core, 3); // 1 and 3 ask for receipts
+    const idb = new IDBFactory();
+    const transport = new RecordingTransport(core, 'bob');
+    let bob = await client(core, 'bob', { idb, transport });
+    await bob.worker.flusher.stop(); // offline
+    const first = await bob.sub({ kind: 'read-state', messageId: sent[0]!.id });
+    const second = await bob.sub({ kind: 'read-state', messageId: sent[1]!.id });
+    await bob.api.markConversationRead('team');
+    const pending = await bob.until(() => bob.values.get(first) as ReadState | undefined, (s) => s?.ackStatus === 'pending', 'pending with the position');
+    expect(pending?.timestamp).toBeGreaterThan(0);
+    // The message without a receipt request is read, and has no ack to show.
+    expect((bob.values.get(second) as ReadState | undefined)?.ackStatus).toBe('none');
+    expect(await bob.api.markRead([sent[0]!.id, sent[2]!.id])).toEqual({ queued: 0, alreadyRead: 2, skipped: [] });
+    await bob.close();
+    bob = await client(core, 'bob', { idb, transport });
+    const again = await bob.sub({ kind: 'read-state', messageId: sent[2]!.id });
+    await bob.api.flush();
+    await bob.until(() => bob.values.get(again) as ReadState | undefined, (s) => s?.ackStatus === 'sent', 'sent once the position is on the server');
+    expect(transport.batches.map((b) => [b.acks.length, b.positions?.length])).toEqual([[0, 1]]);
+  });
+
   it('two devices of bob: a read on one drops the unread count on the other, which never acknowledges it again', async () => {
     const core = newCore();
     await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });

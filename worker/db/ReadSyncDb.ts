@@ -24,6 +24,13 @@ export interface MessageRow extends LocalMessage {
   /** Sequence number of my ack's outbox row, set with `ackStatus: 'pending'`. */
   ackSeq?: number;
   /**
+   * 1 when my read of it travels in my read position of its conversation
+   * (`markConversationRead`, outbox row `positionKey(convId)`), not in an ack
+   * of its own: set with `ackStatus: 'pending'`, which shows 'sent' once that
+   * row has left the outbox.
+   */
+  ackByPosition?: 1;
+  /**
    * 1 on my own messages that asked for receipts, absent on all others: a
    * sparse index, so the catch-up finds the receipts to refresh without
    * reading every message, and other rows cost no index entry.

@@ -22,6 +22,14 @@ export function ackKey(seq: number): string {
 export const ACK_KEYS_FROM = ackKey(0);
 export const ACK_KEYS_TO = PREFIX + '9'.repeat(DIGITS);
 
+/** Prefix of the outbox keys of queued read positions, one per conversation (`p:<convId>`). */
+export const POSITION_KEY_PREFIX = 'p:';
+
+/** The outbox key of the queued read position of a conversation. */
+export function positionKey(convId: string): string {
+  return POSITION_KEY_PREFIX + convId;
+}
+
 /** The sequence number in an ack key, or NaN for any other key. */
 export function ackSeqOf(key: string): number {
   if (key.length !== PREFIX.length + DIGITS || !key.startsWith(PREFIX)) return Number.NaN;

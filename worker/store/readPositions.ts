@@ -6,6 +6,7 @@ import { isMessageRow } from './readState';
 import { readMany } from './readMany';
 import { bulkPutPrecise } from './storageErrors';
 import { loadReceiptMode } from './receiptMode';
+import { POSITION_KEY_PREFIX, positionKey } from '../db/ackKeys';
 
 /**
  * My read positions (issue 10): `markConversationRead` moves mine forward
@@ -14,12 +15,8 @@ import { loadReceiptMode } from './receiptMode';
  * devices are applied here too. Everything only moves forward.
  */
 
-const PREFIX = 'p:';
-
-/** The outbox key of the queued read position of a conversation. */
-export function positionKey(convId: string): string {
-  return PREFIX + convId;
-}
+const PREFIX = POSITION_KEY_PREFIX;
+export { positionKey };
 
 /** Every queued read position (`p:` keys sort apart from acks and messages). */
 export function queuedPositionRows(db: ReadSyncDb): Collection<PositionOutboxRow, string> {
@@ -41,11 +38,23 @@ export function readSeqOf(row: Pick<ConversationRow, 'readSeq'> | undefined): nu
   return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
 }
 
-/** A message row read by me at `readAt`: out of the unread index; `acked` when the server has my read. */
+/**
+ * A message row read by me at `readAt`: out of the unread index. `acked`: the
+ * server has my read (it came from there), so a message that asked for a
+ * receipt shows its ack 'sent'. Read by a position of mine still to be sent:
+ * its ack is 'pending' and travels in that position (`ackByPosition`), so it
+ * shows 'sent' once the conversation's position row has left the outbox.
+ */
 function asRead(row: MessageRow, readAt: number, acked: boolean): MessageRow {
   const next: MessageRow = { ...row, readAt };
   delete next.unread;
-  if (acked && next.needReadReceipt && next.ackStatus === 'none') next.ackStatus = 'sent';
+  if (next.needReadReceipt && next.ackStatus === 'none') {
+    if (acked) next.ackStatus = 'sent';
+    else {
+      next.ackStatus = 'pending';
+      next.ackByPosition = 1;
+    }
+  }
   return next;
 }
 

@@ -1,7 +1,7 @@
 import type { MessageReceipt } from '../../src/protocol';
 import type { AckStatus, LocalMessage, ReadState } from '../../src/bridge';
 import type { MessageRow, ReceiptRow } from '../db/ReadSyncDb';
-import { ackKey } from '../db/ackKeys';
+import { ackKey, positionKey } from '../db/ackKeys';
 
 const SEND_STATUSES = new Set(['pending', 'sent', 'failed']);
 const ACK_STATUSES = new Set(['none', 'pending', 'sent', 'rejected']);
@@ -43,7 +43,10 @@ export function isMessageRow(x: unknown): x is MessageRow {
  * queued, or null when the stored status says it all (see MessageRow).
  */
 export function queuedAckKey(m: MessageRow): string | null {
-  return m.ackStatus === 'pending' && m.ackSeq !== undefined && Number.isSafeInteger(m.ackSeq) && m.ackSeq > 0 ? ackKey(m.ackSeq) : null;
+  if (m.ackStatus !== 'pending') return null;
+  // Read by a read position of mine: queued while the conversation's position row is.
+  if (m.ackByPosition === 1) return positionKey(m.convId);
+  return m.ackSeq !== undefined && Number.isSafeInteger(m.ackSeq) && m.ackSeq > 0 ? ackKey(m.ackSeq) : null;
 }
 
 /**
