@@ -3,7 +3,8 @@
  * world (alice's group with bob and carol, each on their own device), then
  * runs a random sequence of operations:
  *
- *   markRead of random messages (from a random tab) · sending messages ·
+ *   markRead of random messages (from a random tab) · read positions
+ *   (markConversationRead up to a random message) · sending messages ·
  *   time passing ·
  *   offline/online periods (the online signal forwarded, or not) · server 5xx ·
  *   429 with Retry-After · replies lost after the server applied the request ·
@@ -17,7 +18,8 @@
  * Then the network heals and time runs until every outbox is empty. The
  * server must hold exactly the reads that markRead queued: per message the
  * set of readers equals the set of users who marked it, and readCount equals
- * that number (nothing lost, nothing counted twice); every message sent is
+ * that number (nothing lost, nothing counted twice), where a user who moved
+ * their read position past a message counts as having marked it; every message sent is
  * on the server exactly once, in the order it was sent. And every device,
  * once caught up and paged back, holds every message it may see once, in
  * order, and none it may not.
@@ -25,7 +27,8 @@
  * READSYNC_SEEDS=n changes the number of seeds; READSYNC_SEED=k runs one.
  */
 import { expect, vi } from 'vitest';
-import { TransientError } from '../../../src/protocol';
+import { TransientError, hasErrorCode } from '../../../src/protocol';
+import { enqueueConversationRead } from '../../../worker/store/readPositions';
 import type { Message } from '../../../src/protocol';
 import type { MemoryTransport } from '../../../worker/transport/MemoryTransport';
 import { GROUP, SENDER, T0, advance, enqueueSend, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, World, type Tab } from './harness';
@@ -46,6 +49,8 @@ interface Device {
   /** Every tab ever opened, to clean up. */
   all: Tab[];
   marked: Set<string>;
+  /** Highest read position queued in the group (0: none). */
+  position: number;
   /** Ids of messages this user sent, in enqueue order. */
   sent: string[];
   /** Last enqueue stamp: strictly increasing, as the worker core stamps them. */
@@ -87,7 +92,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
   const devices: Device[] = [];
   for (const user of USERS) {
     const mem = world.transport(user);
-    const d: Device = { user, mem, net: hangingTransport(mem), offline: false, tabs: [], all: [], marked: new Set(), sent: [], stamp: 0 };
+    const d: Device = { user, mem, net: hangingTransport(mem), offline: false, tabs: [], all: [], marked: new Set(), position: 0, sent: [], stamp: 0 };
     devices.push(d);
     const tab = await open(d);
     await storeDelivered(tab.db, all);
@@ -117,7 +122,18 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
         continue;
       }
       const r = rnd();
-      if (r < 0.35) {
+      if (chance(0.08)) {
+        // Read the group up to a message that asked for receipts (never past them: the last one posted has none).
+        const tab = pick(d.tabs);
+        const upTo = pick(withReceipts);
+        try {
+          const done = await enqueueConversationRead(tab.db, GROUP, upTo.id, Date.now());
+          d.position = Math.max(d.position, done.result.position);
+        } catch (err) {
+          if (!hasErrorCode(err, 'not-found')) throw err; // this tab has not stored the group yet
+        }
+        tab.flusher.notifyEnqueued();
+      } else if (r < 0.35) {
         const tab = pick(d.tabs);
         const ids = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pick(all).id);
         await markRead(tab.db, ids, Date.now());
@@ -174,12 +190,12 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     if (process.env.READSYNC_STATS) {
       const log = devices.flatMap((d) => world.transport(d.user).log);
       const by = (o: string) => log.filter((e) => e.outcome === o).length;
-      console.log(`${tag}: node crashes ${world.cluster?.crashes ?? 0}, virtual ${Math.round((Date.now() - T0) / 1000)} s, tabs ${devices.map((d) => d.all.length)}, requests ok ${by('ok')} error ${by('error')} offline ${by('offline')} dropped ${by('dropped')}, marked ${devices.map((d) => d.marked.size)}`);
+      console.log(`${tag}: node crashes ${world.cluster?.crashes ?? 0}, virtual ${Math.round((Date.now() - T0) / 1000)} s, tabs ${devices.map((d) => d.all.length)}, requests ok ${by('ok')} error ${by('error')} offline ${by('offline')} dropped ${by('dropped')}, marked ${devices.map((d) => d.marked.size)}, positions ${devices.map((d) => d.position)}`);
     }
     expect(await pending(), `${tag}: outbox not empty`).toBe(0);
     const counts = await world.readCount(withReceipts.map((m) => m.id));
     for (const m of withReceipts) {
-      const expected = devices.filter((d) => d.marked.has(m.id)).map((d) => d.user);
+      const expected = devices.filter((d) => d.marked.has(m.id) || d.position >= m.seq).map((d) => d.user);
       expect(world.readersOf(m.id).sort(), `${tag}: readers of ${m.id}`).toEqual(expected);
       expect(counts.get(m.id), `${tag}: readCount of ${m.id}`).toBe(expected.length);
     }
