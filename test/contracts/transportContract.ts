@@ -193,6 +193,27 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       await expect(bob.ackBatch(empty)).rejects.toMatchObject({ code: 'invalid-argument' });
     });
 
+    it('applies a read position over 1,000 messages in one request: each read once, the sender told', async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'big', name: 'Big', groupType: 'work', members: ['alice', 'bob'] });
+      const alice = world.transport('alice');
+      const ids = Array.from({ length: 1000 }, (_, i) => mid(i + 1));
+      for (let i = 0; i < ids.length; i += 100) {
+        await alice.sendMessages({ type: 'send-messages', messages: ids.slice(i, i + 100).map((id) => ({ id, convId: 'big', text: id, needReadReceipt: true, createdAt: 1 })) });
+      }
+      const stream = collect(alice);
+      closers.push(stream.close);
+      await until(() => stream.events.some((e) => e.type === 'hello'), 'hello');
+      const res = await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'contract-w1', acks: [], positions: [{ c: 'big', s: 1000, t: 77 }] });
+      expect(res.positions).toEqual([{ c: 'big', s: 'accepted', u: 1000 }]);
+      for (let i = 0; i < ids.length; i += 500) {
+        const q = await alice.queryReceipts({ type: 'receipt-query', messageIds: ids.slice(i, i + 500) });
+        expect(q.receipts.every((r) => r.readCount === 1 && r.isPeerRead && r.timestamp === 77)).toBe(true);
+      }
+      const told = () => new Set(stream.events.flatMap((e) => (e.type === 'receipts' ? e.receipts.map((r) => r.messageId) : [])));
+      await until(() => told().size === 1000, 'receipt events for all 1,000');
+    });
+
     it("tells a user's other devices what they read: at once over events, and in pulls (positions, own reads after a cursor, readAt)", async () => {
       world = await setup();
       await world.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
