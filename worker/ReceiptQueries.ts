@@ -113,9 +113,12 @@ export class ReceiptQueries {
     const max = this.deps.limits().maxMemberPage;
     const count = Math.min(opts.count ?? max, max);
     const cursor = opts.cursor ?? null;
-    const key = `${id}|${opts.filter}|${cursor ?? ''}`;
+    // A first page at a given snapshot is another page than the current one's (offline, the cache answers).
+    const at = cursor === null ? opts.at : undefined;
+    const key = `${id}|${opts.filter}|${cursor ?? ''}${at === undefined ? '' : `|@${at}`}`;
     try {
-      const res = parsePayload(MemberPageResponseSchema, await transport.memberPage({ type: 'member-page', messageId: id, filter: opts.filter, cursor, count }), 'member-page-result');
+      const req = { type: 'member-page' as const, messageId: id, filter: opts.filter, cursor, count, ...(at === undefined ? {} : { at }) };
+      const res = parsePayload(MemberPageResponseSchema, await transport.memberPage(req), 'member-page-result');
       this.deps.onSuccess?.();
       // Caching is best effort: a full disk must not hide a page we already have.
       await db.memberPages.put({ key, messageId: id, page: res.page, fetchedAt: this.deps.now() }).catch(() => undefined);

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CONV_TYPES, IdSchema, MAX_PAGE_MESSAGES, MemberFilterSchema, MessageIdSchema, MessageTextSchema, parseArgument } from '../src/protocol';
+import { CONV_TYPES, IdSchema, MAX_PAGE_MESSAGES, MemberFilterSchema, MessageIdSchema, MessageTextSchema, SeqSchema, parseArgument } from '../src/protocol';
 
 /** Runtime shape of `SendMessageInput`. The text rules are the server's, so nothing is queued that it would refuse. */
 export const SendInputSchema = v.object({
@@ -24,6 +24,7 @@ export const MemberOptionsSchema = v.object({
   filter: MemberFilterSchema,
   cursor: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(512)))),
   count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  at: v.optional(SeqSchema),
 });
 
 const RefSchema = v.union([MessageIdSchema, v.object({ id: MessageIdSchema })]);

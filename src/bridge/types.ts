@@ -137,6 +137,14 @@ export interface MemberPageOptions {
   filter: MemberFilter;
   cursor?: string | null;
   count?: number;
+  /**
+   * Start the walk at this snapshot: the `at` of a page of the other filter's
+   * walk, so that the READ and the UNREAD lists together are the audience
+   * exactly, with nobody in both, while acks keep arriving. Absent: the first
+   * page takes the server's current snapshot (its `at`); later pages keep
+   * their cursor's. Needs a server that sends `at` (issue 10).
+   */
+  at?: number;
 }
 
 /**

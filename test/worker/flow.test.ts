@@ -80,5 +80,17 @@ describe('the seed flow through Comlink', () => {
     const unread = (await collect('unread')).map((m) => m.userId);
     expect(unread.sort()).toEqual(['carol', 'dave']);
     expect(new Set(unread).size).toBe(unread.length);
+
+    // One snapshot for both lists: carol reads after the READ page was taken; the UNREAD walk
+    // started at that page's `at` still lists her, so together they are the audience, once each.
+    const first = await alice.api.getReadMembers(msg.id, { filter: 'read', count: 10 });
+    expect(first.members.map((m) => m.userId)).toEqual(['bob']);
+    expect(first.at).toEqual(expect.any(Number));
+    await core.ackBatch('carol', { type: 'ack-batch', batchId: 'flow-carol-1', acks: [{ m: msg.id, t: 5 }] });
+    const atSnapshot = await alice.api.getReadMembers(msg.id, { filter: 'unread', count: 10, at: first.at });
+    expect(atSnapshot.members.map((m) => m.userId)).toEqual(['carol', 'dave']);
+    expect(atSnapshot.at).toBe(first.at);
+    const now = await alice.api.getReadMembers(msg.id, { filter: 'unread', count: 10 });
+    expect(now.members.map((m) => m.userId)).toEqual(['dave']);
   });
 });
