@@ -168,15 +168,8 @@ async function serve(args: string[]): Promise<void> {
     },
   });
   if (values.dev) await seedDemo(server.core);
-  const { url } = await server.listen(port, host);
-
-  console.log(`readsync sync server listening on ${url}`);
-  console.log(`  storage: ${storage}`);
-  if (!secret) console.log('  secret: random for this process (tokens and cursors die with it; set READSYNC_SECRET or use --db)');
-  if (values.cors) console.log(`  CORS: ${values.cors}`);
-  if (values.dev) console.log(`  dev mode: POST ${url}/v1/dev/token {"userId": "alice"} issues tokens; demo users: ${DEMO_USERS.join(', ')}`);
-  if (staticDir && existsSync(staticDir)) console.log(`  app: ${url}/`);
-
+  // Before listening: a SIGTERM that arrives as soon as the URL is printed must shut down cleanly,
+  // not find the default action (kill) still in place.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -195,6 +188,15 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const { url } = await server.listen(port, host);
+
+  console.log(`readsync sync server listening on ${url}`);
+  console.log(`  storage: ${storage}`);
+  if (!secret) console.log('  secret: random for this process (tokens and cursors die with it; set READSYNC_SECRET or use --db)');
+  if (values.cors) console.log(`  CORS: ${values.cors}`);
+  if (values.dev) console.log(`  dev mode: POST ${url}/v1/dev/token {"userId": "alice"} issues tokens; demo users: ${DEMO_USERS.join(', ')}`);
+  if (staticDir && existsSync(staticDir)) console.log(`  app: ${url}/`);
+
 }
 
 const argv = process.argv.slice(2);
