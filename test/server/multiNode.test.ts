@@ -98,6 +98,28 @@ describe('several nodes on one PostgreSQL', () => {
     expect(pulled.messages.map((m) => m.id)).toEqual([mid(1)]);
   });
 
+  it("tells a user's devices on other nodes what they read: acks and read positions, as my-reads events", async () => {
+    const [a, b] = await nodes(2);
+    await a!.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    await send(a!.transport('alice'), 'team', [1, 2, 3]);
+    const laptop = stream(a!, 'bob'); // bob's laptop is connected to node A
+    const alice = stream(a!, 'alice');
+    await wait(() => expect(laptop.events[0]?.type).toBe('hello'));
+    await wait(() => expect(alice.events[0]?.type).toBe('hello'));
+    const phone = b!.transport('bob'); // his phone talks to node B
+    await phone.ackBatch({ type: 'ack-batch', batchId: 'bob-phone-1', acks: [{ m: mid(2), t: 22 }] });
+    await phone.ackBatch({ type: 'ack-batch', batchId: 'bob-phone-2', acks: [], positions: [{ c: 'team', s: 1, t: 11 }] });
+    const mine = () => laptop.events.filter((e) => e.type === 'my-reads');
+    await wait(() => {
+      const reads = mine().flatMap((e) => (e.type === 'my-reads' ? e.reads : []));
+      const positions = mine().flatMap((e) => (e.type === 'my-reads' ? e.positions : []));
+      expect(reads).toContainEqual([mid(2), 22]);
+      expect(positions).toContainEqual(['team', 1, 11]);
+    });
+    // Only bob's devices hear of it.
+    expect(alice.events.some((e) => e.type === 'my-reads')).toBe(false);
+  });
+
   it('counts the same ack batch sent to two nodes at once once', async () => {
     const [a, b] = await nodes(2);
     await a!.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });

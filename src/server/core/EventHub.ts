@@ -176,10 +176,12 @@ export class EventHub {
 
   /**
    * An event for every connected device of `userId` (after commit): their own
-   * reads. On a shared store, only the devices connected to this process get
-   * it at once; the others catch up with their next pull.
+   * reads, their settings. On a shared store, `my-reads` goes out through the
+   * change feed instead, from every process to the devices connected to it.
    */
   toUser(userId: string, event: ServerEvent): void {
+    // A shared store tells every process, this one included, through its change feed (`reads`).
+    if (this.fromFeed && event.type === 'my-reads') return;
     this.emit(userId, event);
   }
 
@@ -246,6 +248,8 @@ export class EventHub {
       this.scheduleFlush();
     } else if (c.kind === 'messages') {
       this.fanout(() => this.messagesFromStore(c.convId, c.fromSeq, c.toSeq));
+    } else if (c.kind === 'reads') {
+      if (this.subs.has(c.userId)) this.fanout(() => this.readsFromStore(c.userId, c.afterAckSeq, c.positions));
     } else {
       this.fanout(() => this.conversationFromStore(c.convId, c.seq));
     }
@@ -313,6 +317,22 @@ export class EventHub {
     const messages = records.filter((m) => m.seq <= toSeq).map(toMessage);
     if (messages.length === 0) return;
     for (const userId of to) this.emit(userId, { type: 'messages', messages });
+  }
+
+  /**
+   * Shared store: a user's own reads after `afterAckSeq` (at most a replay
+   * chunk: the event is a hint, and the devices' pulls bring every read after
+   * their cursor) and, if positions moved, their current read positions.
+   */
+  private async readsFromStore(userId: string, afterAckSeq: number, positions: boolean): Promise<void> {
+    const reads = await this.store.readsByUserAfter(userId, afterAckSeq, REPLAY_CHUNK);
+    const moved = positions ? await this.store.readPositionsOf(userId, await this.store.conversationsOf(userId)) : [];
+    if (reads.length === 0 && moved.length === 0) return;
+    this.emit(userId, {
+      type: 'my-reads',
+      reads: reads.map((r): [string, number] => [r.messageId, r.readAt]),
+      positions: moved.map((p): [string, number, number] => [p.convId, p.seq, p.readAt]),
+    });
   }
 
   private async conversationFromStore(convId: string, seq: number): Promise<void> {

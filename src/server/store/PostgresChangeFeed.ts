@@ -88,5 +88,6 @@ function parse(payload: string): StoreChange | undefined {
   if (kind === 'r' && a) return { kind: 'receipts', position: Number(a) };
   if (kind === 'm' && a && b && c) return { kind: 'messages', convId: a, fromSeq: Number(b), toSeq: Number(c) };
   if (kind === 'c' && a && b) return { kind: 'conversation', convId: a, seq: Number(b) };
+  if (kind === 'u' && a && b && c) return { kind: 'reads', userId: a, afterAckSeq: Number(b), positions: c === '1' };
   return undefined;
 }

@@ -60,6 +60,8 @@ interface TxNotes {
   batches: { userId: string; batchId: string; result: string; at: number }[];
   /** BEGIN was sent: it goes with the transaction's first statement (one round trip less). */
   begun: boolean;
+  /** userId → own reads inserted (lowest ack sequence number) and whether a read position moved: their other devices are told. */
+  users?: Map<string, { firstAckSeq: number; positions: boolean }>;
 }
 
 interface MsgRow {
@@ -431,6 +433,7 @@ class PostgresSession implements Store {
 
   async insertReads(recs: readonly ReadRecord[]): Promise<string[]> {
     if (recs.length === 0) return [];
+    for (const r of recs) this.noteUser(r.userId, r.ackSeq, false);
     const ids: string[] = [];
     const users: string[] = [];
     const readAt: number[] = [];
@@ -519,7 +522,20 @@ class PostgresSession implements Store {
     return r && { convId, userId, seq: r.seq, readAt: r.read_at };
   }
 
+  /** Records, for the commit's notifications, that `userId` read something (see TxNotes.users). */
+  private noteUser(userId: string, ackSeq: number, positions: boolean): void {
+    if (!this.notes) return;
+    const users = (this.notes.users ??= new Map());
+    const u = users.get(userId);
+    if (!u) users.set(userId, { firstAckSeq: ackSeq, positions });
+    else {
+      u.firstAckSeq = Math.min(u.firstAckSeq, ackSeq);
+      u.positions ||= positions;
+    }
+  }
+
   async putReadPosition(rec: ReadPositionRecord): Promise<void> {
+    this.noteUser(rec.userId, Number.MAX_SAFE_INTEGER, true);
     await this.rows(
       'rs-put-pos',
       `INSERT INTO ${this.shared.s}.read_positions (user_id, conv_id, seq, read_at) VALUES ($1, $2, $3, $4)
@@ -841,6 +857,12 @@ export class PostgresStore extends PostgresSession {
     if (notes.ackSeq > 0) payloads.push(`r ${notes.ackSeq}`);
     for (const [convId, [from, to]] of notes.messages) payloads.push(`m ${convId} ${from} ${to}`);
     for (const [convId, seq] of notes.conversations) payloads.push(`c ${convId} ${seq}`);
+    // A user's own reads: from where their devices read them (the ack sequence), and whether positions moved.
+    for (const [userId, u] of notes.users ?? []) {
+      // No reads (a position over messages that asked for none): an `after` no read is beyond.
+      const after = u.firstAckSeq === Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : u.firstAckSeq - 1;
+      payloads.push(`u ${userId} ${after} ${u.positions ? 1 : 0}`);
+    }
     const channel = client.escapeIdentifier(this.channel);
     return payloads.map((p) => `NOTIFY ${channel}, ${client.escapeLiteral(p)}; `).join('');
   }

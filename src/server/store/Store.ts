@@ -200,7 +200,13 @@ export type StoreChange =
   /** Messages were stored in `convId` at positions (fromSeq, toSeq]. */
   | { kind: 'messages'; convId: string; fromSeq: number; toSeq: number }
   /** `convId` was created (seq 0) or its membership changed at position `seq`. */
-  | { kind: 'conversation'; convId: string; seq: number };
+  | { kind: 'conversation'; convId: string; seq: number }
+  /**
+   * `userId` read messages (their reads after global ack position
+   * `afterAckSeq`), and moved read positions if `positions`: what their other
+   * devices are told (`my-reads`).
+   */
+  | { kind: 'reads'; userId: string; afterAckSeq: number; positions: boolean };
 
 /** Receives a `ChangeFeed`'s changes. */
 export interface ChangeListener {
