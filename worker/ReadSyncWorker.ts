@@ -180,6 +180,7 @@ export class ReadSyncWorker implements WorkerApi {
       onError: (err) => this.noteError('sync', err),
       onStored: (table, rows) => this.hub.prime(table, rows),
       isSending: (id) => this.flusher.isSending?.(id) ?? false,
+      ackedHere: (id) => this.flusher.ackedHere?.(id) ?? false,
       onReceipts: (receipts) => this.hub.preview(receipts),
       onSynced: () => this.noteSuccess('sync'),
     });

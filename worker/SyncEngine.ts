@@ -45,6 +45,8 @@ export interface SyncEngineDeps {
   onReceipts?(receipts: readonly MessageReceipt[]): void;
   /** Whether the flusher has this message of mine on the wire (its answer will store it: skip the echo). */
   isSending?(messageId: string): boolean;
+  /** Whether this worker itself acknowledged `messageId` lately (its `my-reads` echo is skipped). */
+  ackedHere?(messageId: string): boolean;
   /** Rows just committed (for the subscription hub, so it need not read them back). */
   onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
 }
@@ -192,7 +194,10 @@ export class SyncEngine {
       }
       case 'my-reads': {
         // Reads made on another device of mine: read here too, never acknowledged again from here.
-        const read = await applyMyReads(db, event.reads, this.deps.userId);
+        // The echo of my own acks from this worker needs no look; reads from my other devices do.
+        const ackedHere = this.deps.ackedHere;
+        const reads = ackedHere ? event.reads.filter(([m]) => !ackedHere(m)) : event.reads;
+        const read = reads.length > 0 ? await applyMyReads(db, reads, this.deps.userId) : [];
         const positioned = await applyReadPositions(db, event.positions);
         this.deps.onStored?.('messages', [...read, ...positioned]);
         return;

@@ -86,6 +86,11 @@ export class Flusher implements FlushScheduler {
     return this.sender.isSending(messageId);
   }
 
+  /** Whether this worker sent the ack of `messageId` lately (see OutboxSender.ackedHere). */
+  ackedHere(messageId: string): boolean {
+    return this.sender.ackedHere(messageId);
+  }
+
   /** The current status (also pushed through `onStatus`). */
   getStatus(): FlushStatus {
     return { ...this.status };

@@ -76,4 +76,6 @@ export interface FlushScheduler {
    * can then be skipped: the answer stores the same fields.
    */
   isSending?(messageId: string): boolean;
+  /** Whether this worker sent the ack of `messageId` lately: a `my-reads` echo of it needs no look. */
+  ackedHere?(messageId: string): boolean;
 }
