@@ -24,6 +24,11 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
   const list = h('ul', { class: 'conversations', 'data-testid': 'conversation-list' });
   const pane = h('section', { class: 'pane' });
   const status = createSyncBadge(async () => actions.onSignInAgain().catch(showError));
+  // Private reads: my reads still clear my unread counts on all my devices, but no sender learns of them.
+  const privateReads = h('input', { type: 'checkbox', 'data-testid': 'private-reads' });
+  privateReads.addEventListener('change', () => {
+    client.setReceiptMode(privateReads.checked ? 'private' : 'public').catch(showError);
+  });
   const shell = h(
     'div',
     { class: 'shell', 'data-view': 'list' },
@@ -36,7 +41,17 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
       h('button', { type: 'button', class: 'link', 'data-testid': 'switch-user', onclick: () => actions.onSwitchUser() }, 'Switch user'),
     ),
     status.banner,
-    h('main', { class: 'body' }, h('nav', { 'aria-label': 'Conversations' }, list), pane),
+    h(
+      'main',
+      { class: 'body' },
+      h(
+        'nav',
+        { 'aria-label': 'Conversations' },
+        h('label', { class: 'private-reads', title: 'Senders are not told when you read their messages' }, privateReads, ' Private reads'),
+        list,
+      ),
+      pane,
+    ),
     toast,
   );
   root.replaceChildren(shell);
@@ -50,6 +65,7 @@ export function mountApp(root: HTMLElement, client: ReadSyncClient, session: Ses
     toastTimer = setTimeout(() => (toast.hidden = true), 6000);
   }
   subs.add(client.error$.subscribe(showError));
+  subs.add(client.receiptMode$.subscribe((mode) => (privateReads.checked = mode === 'private')));
   subs.add(
     client.syncStatus$.subscribe({
       next: (s) => status.render(s),

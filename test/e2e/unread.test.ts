@@ -44,7 +44,7 @@ async function unreadOf(tab: DemoTab, convId: string): Promise<number> {
 
 describe('unread counts in the demo (Chromium)', () => {
   it(
-    'the group shows 3 unread on both of Bob’s devices; reading it on the phone clears the laptop’s badge too, and the laptop sends nothing',
+    'the group shows 3 unread on both of Bob’s devices; reading it on the phone clears the laptop’s badge too, and the laptop sends nothing; with private reads on, the next read clears the badges and Alice never learns of it',
     async () => {
       server = await new DemoServer().start();
       const alice = await open('alice');
@@ -80,6 +80,19 @@ describe('unread counts in the demo (Chromium)', () => {
       await laptop.page.reload();
       await laptop.page.getByTestId('conversation').first().waitFor();
       await eventually(() => unreadOf(laptop, WORLD.group), 0);
+
+      // Private reads, switched on on the phone: the laptop follows the setting; a read on the phone
+      // still clears the laptop's badge, but Alice never learns of it.
+      await phone.page.getByTestId('private-reads').check();
+      await eventually(() => laptop.page.getByTestId('private-reads').isChecked(), true);
+      await alice.send('four', { receipts: true });
+      await eventually(() => alice.receiptOf('four'), '0 read · 3 unread');
+      await eventually(() => unreadOf(laptop, WORLD.group), 1);
+      await phone.message('four').waitFor();
+      await eventually(() => unreadOf(laptop, WORLD.group), 0);
+      await eventually(async () => await phone.badge(), { connection: 'online', pending: 0 });
+      expect(await alice.receiptOf('four')).toBe('0 read · 3 unread');
+      expect(await alice.receiptOf('one')).toBe('1 read · 2 unread');
     },
     120_000,
   );
