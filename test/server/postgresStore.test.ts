@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { PostgresStore } from '../../src/server/store/PostgresStore';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/server/store/postgresMigrations';
+import type { MessageRecord } from '../../src/server/store/Store';
 import { runStoreContractTests } from '../contracts/storeContract';
 import { startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
@@ -72,6 +73,75 @@ describe('PostgresStore schema', () => {
     ]);
     expect((await store.changes.receiptStatesAfter(0, 10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
     await core.close();
+    await store.close();
+    await raw.end();
+  });
+
+  it('upgrades a version 4 database to deliveries: messages keep their receipts and read 0 delivered, and new deliveries count', async () => {
+    const schema = `v4_${process.pid}`;
+    const raw = new pg.Client(cluster.url);
+    await raw.connect();
+    // A database as version 4 left it: a group, three messages, two of them read (one privately).
+    await raw.query(`CREATE SCHEMA "${schema}"`);
+    await raw.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= 4)) {
+      await raw.query(m.sql.replaceAll('{s}', `"${schema}"`));
+      await raw.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+    }
+    await raw.query(`INSERT INTO "${schema}".conversations VALUES ('team', 'group', 'work', 'Team', NULL, NULL, 3, 4, 1)`);
+    await raw.query(`INSERT INTO "${schema}".spans VALUES ('team', 'alice', 0, NULL), ('team', 'bob', 0, NULL), ('team', 'carol', 0, NULL), ('team', 'dave', 0, NULL)`);
+    await raw.query(`INSERT INTO "${schema}".messages VALUES ('m1', 'team', 'group', 'alice', 'one', true, 1, 1, 3), ('m2', 'team', 'group', 'alice', 'two', true, 2, 1, 3), ('m3', 'team', 'group', 'alice', 'three', true, 3, 1, 3)`);
+    await raw.query(`INSERT INTO "${schema}".reads VALUES ('m1', 'bob', 10, 1, false), ('m2', 'bob', 11, 2, false), ('m1', 'carol', 12, 3, false), ('m2', 'dave', 13, 4, true)`);
+    await raw.query(`INSERT INTO "${schema}".receipt_states VALUES ('m1', 'alice', 2, 12, 3), ('m2', 'alice', 1, 11, 2)`);
+    await raw.query(`INSERT INTO "${schema}".receipt_log VALUES (2, 'alice', '{m2}'), (3, 'alice', '{m1}')`);
+    await raw.query(`UPDATE "${schema}".counters SET value = 4`);
+    await expect(PostgresStore.open({ connectionString: cluster.url, schema })).rejects.toMatchObject({ code: 'schema-version' });
+
+    expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: 4, to: POSTGRES_SCHEMA_VERSION });
+    const store = await PostgresStore.open({ connectionString: cluster.url, schema });
+    const state = (ms: MessageRecord[]) => ms.map((m) => [m.id, m.text, m.audienceCount, m.readCount, m.deliveredCount, m.lastReadAt, m.lastAckSeq]).sort();
+    expect(state(await store.getMessages(['m1', 'm2', 'm3']))).toEqual([
+      ['m1', 'one', 3, 2, 0, 12, 3],
+      ['m2', 'two', 3, 1, 0, 11, 2],
+      ['m3', 'three', 3, 0, 0, 0, 0],
+    ]);
+    expect((await store.receiptChangesOf('alice', 0, 10)).map((m) => [m.id, m.readCount, m.deliveredCount, m.lastAckSeq])).toEqual([
+      ['m2', 1, 0, 2],
+      ['m1', 2, 0, 3],
+    ]);
+    expect(await store.getRead('m2', 'dave')).toMatchObject({ private: true, ackSeq: 4 });
+    expect(await store.deliveredUnread('m2', null, 10)).toEqual([]); // nothing was delivered before version 5
+
+    // Deliveries after the upgrade: dave (read m2 privately) and carol get m2, carol and dave m3; m2 twice to carol.
+    await store.transaction(async (tx) => {
+      const first = await tx.reserveAckSeqs(4);
+      const inserted = await tx.insertDeliveries([
+        { messageId: 'm2', userId: 'dave', ackSeq: first },
+        { messageId: 'm2', userId: 'carol', ackSeq: first + 1 },
+        { messageId: 'm2', userId: 'carol', ackSeq: first + 1 },
+        { messageId: 'm3', userId: 'carol', ackSeq: first + 2 },
+        { messageId: 'm3', userId: 'dave', ackSeq: first + 3 },
+      ]);
+      expect(inserted).toEqual(['m2', 'm2', 'm3', 'm3']);
+      await tx.updateReadStates([
+        { messageId: 'm2', added: 0, delivered: 1, lastReadAt: 0, lastAckSeq: first + 1 },
+        { messageId: 'm3', added: 0, delivered: 2, lastReadAt: 0, lastAckSeq: first + 3 },
+        { messageId: 'm2', added: 0, delivered: 1, lastReadAt: 0, lastAckSeq: first },
+      ]);
+    });
+    expect(state(await store.getMessages(['m1', 'm2', 'm3']))).toEqual([
+      ['m1', 'one', 3, 2, 0, 12, 3],
+      ['m2', 'two', 3, 1, 2, 11, 6],
+      ['m3', 'three', 3, 0, 2, 0, 8],
+    ]);
+    expect((await store.receiptChangesOf('alice', 3, 10)).map((m) => [m.id, m.deliveredCount, m.lastAckSeq])).toEqual([
+      ['m2', 2, 6],
+      ['m3', 2, 8],
+    ]);
+    expect(await store.insertDeliveries([{ messageId: 'm2', userId: 'dave', ackSeq: 9 }])).toEqual([]);
+    expect(await store.deliveredUnread('m2', null, 10)).toEqual(['carol', 'dave']); // dave's read is private
+    expect(await store.deliveredUnread('m3', 'carol', 10)).toEqual(['dave']);
+    expect(await store.deliveredUnread('m3', null, 10, 7)).toEqual(['carol']);
     await store.close();
     await raw.end();
   });

@@ -4,7 +4,7 @@ import type { Client, Pool, PoolClient } from 'pg';
 import type { AckBatchResponse } from '../../protocol';
 import { PostgresChangeFeed } from './PostgresChangeFeed';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
-import type { ChangeFeed, ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ChangeFeed, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { decodeBatchResult, encodeBatchResult } from './sqliteRows';
 
 /** Options of `PostgresStore`. */
@@ -75,18 +75,19 @@ interface MsgRow {
   sent_at: number;
   audience_count: number;
   read_count: number;
+  delivered_count: number;
   last_read_at: number;
   last_ack_seq: number;
 }
 
-/** A message with its receipt counters (0 until its first read). */
+/** A message with its receipt counters (0 until its first read or delivery). */
 const MSG_SELECT = (s: string) =>
   `SELECT m.id, m.conv_id, m.conv_type, m.sender_id, m.text, m.need_receipt, m.seq, m.sent_at, m.audience_count,
-    COALESCE(r.read_count, 0) AS read_count, COALESCE(r.last_read_at, 0) AS last_read_at, COALESCE(r.last_ack_seq, 0) AS last_ack_seq
+    COALESCE(r.read_count, 0) AS read_count, COALESCE(r.delivered_count, 0) AS delivered_count, COALESCE(r.last_read_at, 0) AS last_read_at, COALESCE(r.last_ack_seq, 0) AS last_ack_seq
     FROM ${s}.messages m LEFT JOIN ${s}.receipt_states r ON r.message_id = m.id`;
 /** Messages whose receipt changed, from the receipt states' side (their index gives the order). */
 const CHANGED_SELECT = (s: string) =>
-  `SELECT m.id, m.conv_id, m.conv_type, m.sender_id, m.text, m.need_receipt, m.seq, m.sent_at, m.audience_count, r.read_count, r.last_read_at, r.last_ack_seq
+  `SELECT m.id, m.conv_id, m.conv_type, m.sender_id, m.text, m.need_receipt, m.seq, m.sent_at, m.audience_count, r.read_count, r.delivered_count, r.last_read_at, r.last_ack_seq
     FROM ${s}.receipt_states r JOIN ${s}.messages m ON m.id = r.message_id`;
 const toMsg = (r: MsgRow): MessageRecord => ({
   id: r.id,
@@ -99,6 +100,7 @@ const toMsg = (r: MsgRow): MessageRecord => ({
   sentAt: r.sent_at,
   audienceCount: r.audience_count,
   readCount: r.read_count,
+  deliveredCount: r.delivered_count,
   lastReadAt: r.last_read_at,
   lastAckSeq: r.last_ack_seq,
 });
@@ -293,6 +295,24 @@ class PostgresSession implements Store {
     ).map((r) => r.user_id);
   }
 
+  async deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
+    const { s } = this.shared;
+    return (
+      // As unreadAudience: a walk of the message's deliveries in user_id order (their primary key)
+      // with one reads-index probe per delivery, LIMIT 1 so it is never planned as a hash anti-join
+      // over every reader of the message.
+      await this.rows<{ user_id: string }>(
+        'rs-delivered-unread',
+        `SELECT d.user_id FROM ${s}.deliveries d
+          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $1 AND r.user_id = d.user_id AND r.ack_seq <= $4 AND NOT r.private LIMIT 1) rd ON true
+          WHERE d.message_id = $1 AND d.user_id > $2 AND d.ack_seq <= $4
+            AND rd.hit IS NULL
+          ORDER BY d.user_id LIMIT $3`,
+        [messageId, afterUserId ?? '', limit, asOf ?? Number.MAX_SAFE_INTEGER],
+      )
+    ).map((r) => r.user_id);
+  }
+
   async getMessage(id: string): Promise<MessageRecord | undefined> {
     const [r] = await this.rows<MsgRow>('rs-get-msg', `${MSG_SELECT(this.shared.s)} WHERE m.id = $1`, [id]);
     return r && toMsg(r);
@@ -310,14 +330,14 @@ class PostgresSession implements Store {
       `INSERT INTO ${s}.messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [rec.id, rec.convId, rec.convType, rec.senderId, rec.text, rec.needReadReceipt, rec.seq, rec.sentAt, rec.audienceCount],
     );
-    if (rec.readCount !== 0 || rec.lastReadAt !== 0 || rec.lastAckSeq !== 0) {
+    if (rec.readCount !== 0 || rec.deliveredCount !== 0 || rec.lastReadAt !== 0 || rec.lastAckSeq !== 0) {
       // A message stored with its state (an import): logged at its own position, as version 2 carried existing states over.
       await this.rows(
         'rs-ins-state',
-        `WITH st AS (INSERT INTO ${s}.receipt_states (message_id, sender_id, read_count, last_read_at, last_ack_seq) VALUES ($1, $2, $3, $4, $5))
+        `WITH st AS (INSERT INTO ${s}.receipt_states (message_id, sender_id, read_count, last_read_at, last_ack_seq, delivered_count) VALUES ($1, $2, $3, $4, $5, $6))
           INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) VALUES ($5, $2, ARRAY[$1]::text[])
           ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
-        [rec.id, rec.senderId, rec.readCount, rec.lastReadAt, rec.lastAckSeq],
+        [rec.id, rec.senderId, rec.readCount, rec.lastReadAt, rec.lastAckSeq, rec.deliveredCount],
       );
     }
     if (this.notes) {
@@ -358,6 +378,7 @@ class PostgresSession implements Store {
     if (updates.length === 0) return;
     const ids: string[] = [];
     const added: number[] = [];
+    const delivered: number[] = [];
     const readAt: number[] = [];
     const ackSeq: number[] = [];
     const at = new Map<string, number>();
@@ -366,6 +387,7 @@ class PostgresSession implements Store {
       const i = at.get(u.messageId);
       if (i !== undefined) {
         added[i]! += u.added;
+        delivered[i]! += u.delivered;
         readAt[i] = Math.max(readAt[i]!, u.lastReadAt);
         ackSeq[i] = Math.max(ackSeq[i]!, u.lastAckSeq);
         continue;
@@ -373,24 +395,26 @@ class PostgresSession implements Store {
       at.set(u.messageId, ids.length);
       ids.push(u.messageId);
       added.push(u.added);
+      delivered.push(u.delivered);
       readAt.push(u.lastReadAt);
       ackSeq.push(u.lastAckSeq);
     }
     // One statement for the batch, whatever its size: the arrays are its only parameters. The
-    // first read of a message creates its narrow state row; an unknown message moves nothing. The
-    // same statement logs, per sender, which messages moved at this position (the receipt stream's
-    // index, see postgresMigrations): the state rows themselves carry no index on what changes.
+    // first read or delivery of a message creates its narrow state row; an unknown message moves
+    // nothing. The same statement logs, per sender, which messages moved at this position (the
+    // receipt stream's index, see postgresMigrations): the state rows themselves carry no index on
+    // what changes (delivered_count included, so a delivery's update is HOT too).
     const { s } = this.shared;
     await this.rows(
       'rs-upd-reads',
-      `WITH up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq)
-          SELECT v.id, m.sender_id, v.n, v.lr, v.la FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[]) AS v(id, n, lr, la) JOIN ${s}.messages m ON m.id = v.id
-          ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count,
+      `WITH up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq, delivered_count)
+          SELECT v.id, m.sender_id, v.n, v.lr, v.la, v.d FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int8[], $6::int4[]) AS v(id, n, lr, la, d) JOIN ${s}.messages m ON m.id = v.id
+          ON CONFLICT (message_id) DO UPDATE SET read_count = r.read_count + excluded.read_count, delivered_count = r.delivered_count + excluded.delivered_count,
             last_read_at = GREATEST(r.last_read_at, excluded.last_read_at), last_ack_seq = GREATEST(r.last_ack_seq, excluded.last_ack_seq)
           RETURNING r.message_id, r.sender_id)
         INSERT INTO ${s}.receipt_log AS l (pos, sender_id, message_ids) SELECT $5, sender_id, array_agg(message_id) FROM up GROUP BY sender_id
         ON CONFLICT (pos, sender_id) DO UPDATE SET message_ids = l.message_ids || excluded.message_ids`,
-      [ids, added, readAt, ackSeq, Math.max(...ackSeq)],
+      [ids, added, readAt, ackSeq, Math.max(...ackSeq), delivered],
     );
   }
 
@@ -470,6 +494,34 @@ class PostgresSession implements Store {
     const fresh = new Set(rows.map((r) => `${r.message_id}\u0000${r.user_id}`));
     const out: string[] = [];
     for (const r of recs) if (fresh.delete(`${r.messageId}\u0000${r.userId}`)) out.push(r.messageId);
+    return out;
+  }
+
+  async insertDeliveries(recs: readonly DeliveryRecord[]): Promise<string[]> {
+    if (recs.length === 0) return [];
+    const ids: string[] = [];
+    const users: string[] = [];
+    const ackSeq: number[] = [];
+    for (const r of recs) {
+      ids.push(r.messageId);
+      users.push(r.userId);
+      ackSeq.push(r.ackSeq);
+    }
+    // As insertReads: rows already stored, or earlier in this call, are skipped (the first of a
+    // pair goes in), and the answer is one row, with the inserted pairs only when some were skipped.
+    const [r] = await this.rows<{ n: number; ids: string[] | null; users: string[] | null }>(
+      'rs-ins-deliveries',
+      `WITH ins AS (INSERT INTO ${this.shared.s}.deliveries (message_id, user_id, ack_seq)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[]) ON CONFLICT DO NOTHING RETURNING message_id, user_id)
+        SELECT count(*)::int4 AS n, CASE WHEN count(*) < $4 THEN array_agg(message_id) END AS ids, CASE WHEN count(*) < $4 THEN array_agg(user_id) END AS users FROM ins`,
+      [ids, users, ackSeq, recs.length],
+    );
+    if (!r || r.n === 0) return [];
+    if (!r.ids || !r.users) return ids;
+    // Some were skipped: the inserted ones, in `recs` order (the first of a repeated pair).
+    const fresh = new Set(r.ids.map((id, i) => `${id}\u0000${r.users![i]}`));
+    const out: string[] = [];
+    for (const d of recs) if (fresh.delete(`${d.messageId}\u0000${d.userId}`)) out.push(d.messageId);
     return out;
   }
 

@@ -31,6 +31,9 @@
  * - read_positions PK (user_id, conv_id): a user's read position per conversation (v3).
  * - reads.private: a private read, never counted or listed (v4); user_settings PK (user_id):
  *   a user's receipt mode (v4).
+ * - deliveries PK (message_id, user_id): idempotent deliveries and the delivered-unread
+ *   member range (ordered by user_id) of a message (v5); receipt_states.delivered_count: its
+ *   counter, next to read_count and like it not indexed, so delivery acks stay HOT (v5).
  * - batches PK (user_id, batch_id): ack batch results for idempotent replays.
  * - counters ('ack_seq'): the global ack sequence; the row is the lock that
  *   orders ack transactions, so positions are committed in order.
@@ -166,6 +169,26 @@ CREATE TABLE {s}.user_settings (
   user_id text COLLATE "C" PRIMARY KEY,
   receipts text NOT NULL
 );
+`,
+  },
+  {
+    version: 5,
+    description: 'deliveries and the delivered count (issue 10.5)',
+    // The delivered count lives beside read_count in receipt_states, not on the message row: every
+    // member's delivery moves it, and the message row is wide (its text) with two indexes and no
+    // free space on its page, so each of those updates would write new index entries (the cost
+    // version 2 took off read_count). Adding a column with a constant default rewrites nothing
+    // (PostgreSQL 11+): existing states read 0 delivered. Deliveries are not backfilled from
+    // reads (a reader of an older message has a read, not a delivery row; see MessageRecord).
+    sql: `
+CREATE TABLE {s}.deliveries (
+  message_id text COLLATE "C" NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  ack_seq bigint NOT NULL,
+  PRIMARY KEY (message_id, user_id)
+);
+
+ALTER TABLE {s}.receipt_states ADD COLUMN delivered_count integer NOT NULL DEFAULT 0;
 `,
   },
 ];
