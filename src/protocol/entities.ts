@@ -100,12 +100,24 @@ export const MessageReceiptSchema = v.object({
   isPeerRead: v.boolean(),
   readCount: v.pipe(v.number(), v.integer(), v.minValue(0)),
   unreadCount: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /**
+   * (Added later in v1, issue 10.5; servers announcing `delivery`.) Members of
+   * the audience whose devices have stored the message, readers included (a
+   * read implies delivery), so `readCount <= deliveredCount <= readCount +
+   * unreadCount`. c2c: 1 once the peer's device has it ("Delivered"). Absent
+   * from older servers: take it as `readCount`.
+   */
+  deliveredCount: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 /** Receipt state of one message, as its sender sees it. */
 export type MessageReceipt = v.InferOutput<typeof MessageReceiptSchema>;
 
-/** Member-list filter of `getReadMembers`. */
-export const MemberFilterSchema = v.picklist(['read', 'unread']);
+/**
+ * Member-list filter of `getReadMembers`: `read`, `unread`, or (added later in
+ * v1, issue 10.5; servers announcing `delivery`) `delivered`: the unread
+ * members whose devices have the message (a subset of `unread`).
+ */
+export const MemberFilterSchema = v.picklist(['read', 'unread', 'delivered']);
 /** Member-list filter of `getReadMembers`. */
 export type MemberFilter = v.InferOutput<typeof MemberFilterSchema>;
 
@@ -158,8 +170,10 @@ export const ServerConfigSchema = v.object({
   limits: LimitsSchema,
   /**
    * (Added later in v1.) Optional capabilities: `read-positions` (issue 10:
-   * read positions in ack batches, my reads in pulls and `my-reads` events).
-   * Absent on servers that predate it.
+   * read positions in ack batches, my reads in pulls and `my-reads` events),
+   * `delivery` (issue 10.5: delivery ranges in ack batches, `deliveredCount`
+   * in receipts, the `delivered` member filter). Absent on servers that
+   * predate them.
    */
   features: v.optional(v.array(v.pipe(v.string(), v.maxLength(64)))),
 });

@@ -26,7 +26,7 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isI
 function fastReceipt(x: unknown): MessageReceipt | null {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return null;
   const r = x as Record<string, unknown>;
-  const { convId, convType, messageId, timestamp, isPeerRead, readCount, unreadCount } = r;
+  const { convId, convType, messageId, timestamp, isPeerRead, readCount, unreadCount, deliveredCount } = r;
   if (
     typeof convId !== 'string' ||
     !ID.test(convId) ||
@@ -41,7 +41,9 @@ function fastReceipt(x: unknown): MessageReceipt | null {
   ) {
     return null;
   }
-  return { convId, convType, messageId, timestamp, isPeerRead, readCount, unreadCount };
+  if (deliveredCount === undefined) return { convId, convType, messageId, timestamp, isPeerRead, readCount, unreadCount };
+  if (!isCount(deliveredCount)) return null;
+  return { convId, convType, messageId, timestamp, isPeerRead, readCount, unreadCount, deliveredCount };
 }
 
 /** A `receipts` event, parsed by the fast checks; null when they do not accept it (use the schema then). */
@@ -64,8 +66,8 @@ export function fastAckBatchResponse(raw: unknown): AckBatchResponse | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const e = raw as Record<string, unknown>;
   if (e.type !== 'ack-batch-result' || typeof e.batchId !== 'string' || !BATCH_ID.test(e.batchId) || !Array.isArray(e.results)) return null;
-  // Read positions (rare, few): the schema checks them.
-  if (e.positions !== undefined) return null;
+  // Read positions and delivery ranges (few): the schema checks them.
+  if (e.positions !== undefined || e.deliveries !== undefined) return null;
   const list = e.results as unknown[];
   const results: AckResult[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {

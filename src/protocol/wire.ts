@@ -280,11 +280,31 @@ export const ReadPositionSchema = v.object({
 });
 export type ReadPosition = v.InferOutput<typeof ReadPositionSchema>;
 
+/** What a server that counts deliveries (issue 10.5) announces in `ServerConfig.features`. */
+export const FEATURE_DELIVERY = 'delivery';
+
+/**
+ * A delivery range sent by a client (issue 10.5): my device has stored the
+ * messages of conversation `c` in positions (`f`, `s`]. Messages from others
+ * in that range that asked for receipts and had me in their audience count as
+ * delivered to me, once each whatever device or batch says it again. A read
+ * implies delivery, so readers never need one.
+ */
+export const DeliveryRangeSchema = v.pipe(
+  v.object({ c: IdSchema, f: SeqSchema, s: v.pipe(SeqSchema, v.minValue(1)) }),
+  v.check((d) => d.f < d.s, 'a delivery range (f, s] needs f < s'),
+);
+export type DeliveryRange = v.InferOutput<typeof DeliveryRangeSchema>;
+
+/** Most delivery ranges in one ack batch. */
+export const MAX_DELIVERIES_PER_BATCH = 100;
+
 /**
  * POST /v1/acks. `batchId` is an idempotency key: a replayed batch returns the
  * first result. `positions` (added later in v1, issue 10) only goes to a
- * server announcing `read-positions` (an older one would drop it); a batch
- * carries at least one ack or position.
+ * server announcing `read-positions`, `deliveries` (issue 10.5) only to one
+ * announcing `delivery` (an older one would drop them); a batch carries at
+ * least one ack, position or delivery range.
  */
 export const AckBatchRequestSchema = v.pipe(
   v.object({
@@ -292,8 +312,9 @@ export const AckBatchRequestSchema = v.pipe(
     batchId: BatchIdSchema,
     acks: v.array(AckSchema),
     positions: v.optional(v.array(ReadPositionSchema)),
+    deliveries: v.optional(v.array(DeliveryRangeSchema)),
   }),
-  v.check((r) => r.acks.length + (r.positions?.length ?? 0) > 0, 'an ack batch carries at least one ack or position'),
+  v.check((r) => r.acks.length + (r.positions?.length ?? 0) + (r.deliveries?.length ?? 0) > 0, 'an ack batch carries at least one ack, position or delivery range'),
 );
 export type AckBatchRequest = v.InferOutput<typeof AckBatchRequestSchema>;
 
@@ -309,12 +330,22 @@ export type AckResult = v.InferOutput<typeof AckResultSchema>;
 export const PositionResultSchema = v.object({ c: IdSchema, s: ItemStatusSchema, u: v.optional(SeqSchema), r: v.optional(RejectReasonSchema) });
 export type PositionResult = v.InferOutput<typeof PositionResultSchema>;
 
+/**
+ * Per-delivery-range result, in request order: `accepted` (`n` messages of the
+ * range counted as delivered to me for the first time, possibly 0) or
+ * `rejected` with `r` (`not-found`, `not-member`).
+ */
+export const DeliveryResultSchema = v.object({ c: IdSchema, s: ItemStatusSchema, n: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), r: v.optional(RejectReasonSchema) });
+export type DeliveryResult = v.InferOutput<typeof DeliveryResultSchema>;
+
 export const AckBatchResponseSchema = v.object({
   type: v.literal('ack-batch-result'),
   batchId: BatchIdSchema,
   results: v.array(AckResultSchema),
   /** Present when the request carried `positions`. */
   positions: v.optional(v.array(PositionResultSchema)),
+  /** Present when the request carried `deliveries`. */
+  deliveries: v.optional(v.array(DeliveryResultSchema)),
 });
 export type AckBatchResponse = v.InferOutput<typeof AckBatchResponseSchema>;
 

@@ -29,6 +29,7 @@ const msg = (id: string, convId: string, seq: number, extra: Partial<MessageReco
   sentAt: 100 + seq,
   audienceCount: 3,
   readCount: 0,
+  deliveredCount: 0,
   lastReadAt: 0,
   lastAckSeq: 0,
   ...extra,
@@ -104,16 +105,16 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect((await store.getMessages(['m3', 'nope', 'm1', 'm3'])).map((x) => x.id).sort()).toEqual(['m1', 'm3']);
       expect(await store.getMessages([])).toEqual([]);
       await store.updateReadStates([
-        { messageId: 'm3', added: 1, lastReadAt: 50, lastAckSeq: 7 },
-        { messageId: 'm1', added: 2, lastReadAt: 60, lastAckSeq: 9 },
+        { messageId: 'm3', added: 1, delivered: 0, lastReadAt: 50, lastAckSeq: 7 },
+        { messageId: 'm1', added: 2, delivered: 0, lastReadAt: 60, lastAckSeq: 9 },
       ]);
-      await store.updateReadStates([{ messageId: 'm4', added: 1, lastReadAt: 10, lastAckSeq: 3 }]);
+      await store.updateReadStates([{ messageId: 'm4', added: 1, delivered: 0, lastReadAt: 10, lastAckSeq: 3 }]);
       await store.updateReadStates([]);
       expect(await store.getMessage('m3')).toMatchObject({ readCount: 1, lastReadAt: 50, lastAckSeq: 7 });
       // relative: counts add up, times and cursors only move forward
-      await store.updateReadStates([{ messageId: 'm3', added: 2, lastReadAt: 40, lastAckSeq: 8 }]);
+      await store.updateReadStates([{ messageId: 'm3', added: 2, delivered: 0, lastReadAt: 40, lastAckSeq: 8 }]);
       expect(await store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 50, lastAckSeq: 8 });
-      await store.updateReadStates([{ messageId: 'm3', added: 0, lastReadAt: 70, lastAckSeq: 1 }]);
+      await store.updateReadStates([{ messageId: 'm3', added: 0, delivered: 0, lastReadAt: 70, lastAckSeq: 1 }]);
       expect(await store.getMessage('m3')).toMatchObject({ readCount: 3, lastReadAt: 70, lastAckSeq: 8 });
       expect((await store.receiptChangesOf('alice', 3, 10)).map((x) => x.id)).toEqual(['m3', 'm1']);
       expect((await store.receiptChangesOf('alice', 0, 2)).map((x) => x.id)).toEqual(['m4', 'm3']);
@@ -127,7 +128,7 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       // Positions 4 and 7 are membership changes: no message there.
       for (const n of [1, 2, 3, 5, 6, 8]) await store.insertMessage(msg(`m${n}`, 'g1', n));
       await store.insertMessage(msg('other', 'g2', 9));
-      await store.updateReadStates([{ messageId: 'm5', added: 1, lastReadAt: 50, lastAckSeq: 3 }]);
+      await store.updateReadStates([{ messageId: 'm5', added: 1, delivered: 0, lastReadAt: 50, lastAckSeq: 3 }]);
       const ids = async (before: number, limit: number) => (await store.messagesBefore('g1', before, limit)).map((x) => x.id);
       expect(await ids(100, 3)).toEqual(['m5', 'm6', 'm8']);
       expect(await ids(8, 3)).toEqual(['m3', 'm5', 'm6']);
@@ -228,6 +229,63 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       expect(await store.getReceiptMode('bob')).toBe('public');
     });
 
+    it('keeps one delivery per message and user, counts them with the receipt counters, and lists the delivered-but-unread by userId at a snapshot', async () => {
+      store = await makeStore();
+      await store.insertConversation(conv('g1'));
+      await store.insertMessage(msg('m1', 'g1', 1));
+      await store.insertMessage(msg('m2', 'g1', 2));
+      const first = await store.reserveAckSeqs(7);
+      // Rows are skipped when stored, earlier in the same call included; ids come back once per row that went in.
+      expect(
+        await store.insertDeliveries([
+          { messageId: 'm1', userId: 'erin', ackSeq: first },
+          { messageId: 'm1', userId: 'bob', ackSeq: first + 1 },
+          { messageId: 'm2', userId: 'bob', ackSeq: first + 2 },
+          { messageId: 'm1', userId: 'bob', ackSeq: first + 3 },
+        ]),
+      ).toEqual(['m1', 'm1', 'm2']);
+      expect(await store.insertDeliveries([{ messageId: 'm1', userId: 'bob', ackSeq: first + 4 }])).toEqual([]);
+      expect(await store.insertDeliveries([])).toEqual([]);
+      // Two rows out of three new: only those come back.
+      expect(
+        await store.insertDeliveries([
+          { messageId: 'm2', userId: 'bob', ackSeq: first + 4 },
+          { messageId: 'm2', userId: 'carol', ackSeq: first + 5 },
+          { messageId: 'm1', userId: 'carol', ackSeq: first + 6 },
+        ]),
+      ).toEqual(['m2', 'm1']);
+      // Counters: deliveries and reads add up separately, in one update.
+      await store.updateReadStates([
+        { messageId: 'm1', added: 0, delivered: 3, lastReadAt: 0, lastAckSeq: first + 6 },
+        { messageId: 'm2', added: 1, delivered: 1, lastReadAt: 40, lastAckSeq: first + 5 },
+      ]);
+      expect(await store.getMessage('m1')).toMatchObject({ readCount: 0, deliveredCount: 3, lastReadAt: 0, lastAckSeq: first + 6 });
+      expect(await store.getMessage('m2')).toMatchObject({ readCount: 1, deliveredCount: 1, lastReadAt: 40, lastAckSeq: first + 5 });
+      // Delivered but unread: carol read m1 publicly (after the deliveries), erin privately.
+      const readSeq = await store.reserveAckSeqs(2);
+      await store.insertReads([
+        { messageId: 'm1', userId: 'carol', readAt: 50, ackSeq: readSeq },
+        { messageId: 'm1', userId: 'erin', readAt: 60, ackSeq: readSeq + 1, private: true },
+      ]);
+      expect(await store.deliveredUnread('m1', null, 10)).toEqual(['bob', 'erin']);
+      expect(await store.deliveredUnread('m1', null, 1)).toEqual(['bob']);
+      expect(await store.deliveredUnread('m1', 'bob', 10)).toEqual(['erin']);
+      expect(await store.deliveredUnread('m1', 'erin', 10)).toEqual([]);
+      // At a snapshot before carol's read she was delivered and unread; before bob's delivery he was not delivered.
+      expect(await store.deliveredUnread('m1', null, 10, readSeq - 1)).toEqual(['bob', 'carol', 'erin']);
+      expect(await store.deliveredUnread('m1', null, 10, first)).toEqual(['erin']);
+      expect(await store.deliveredUnread('nope', null, 10)).toEqual([]);
+      // Rolled back with their transaction.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertDeliveries([{ messageId: 'm2', userId: 'dave', ackSeq: readSeq + 2 }]);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await store.deliveredUnread('m2', null, 10)).toEqual(['bob', 'carol']);
+      expect(await store.insertDeliveries([{ messageId: 'm2', userId: 'dave', ackSeq: readSeq + 3 }])).toEqual(['m2']);
+    });
+
     it('stores read positions per user and conversation, replaced in place, and rolled back with their transaction', async () => {
       store = await makeStore();
       expect(await store.getReadPosition('g1', 'bob')).toBeUndefined();
@@ -306,7 +364,7 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
           await tx.transaction(async (inner) => {
             const seq = await inner.reserveAckSeqs(1);
             await inner.insertReads([{ messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: seq }]);
-            await inner.updateReadStates([{ messageId: 'm1', added: 1, lastReadAt: 1, lastAckSeq: seq }]);
+            await inner.updateReadStates([{ messageId: 'm1', added: 1, delivered: 0, lastReadAt: 1, lastAckSeq: seq }]);
           });
           await tx.putBatchResult('bob', 'b1', { type: 'ack-batch-result', batchId: 'b1', results: [] }, 1);
           throw new Error('abort');

@@ -69,7 +69,7 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       const acked = await bob.ackBatch({ type: 'ack-batch', batchId: 'contract-b1', acks: [{ m: mid(1), t: 1234 }] });
       expect(acked).toEqual({ type: 'ack-batch-result', batchId: 'contract-b1', results: [{ m: mid(1), s: 'accepted' }] });
       const q = await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] });
-      expect(q.receipts).toEqual([{ convId: conv.id, convType: 'c2c', messageId: mid(1), timestamp: 1234, isPeerRead: true, readCount: 1, unreadCount: 0 }]);
+      expect(q.receipts).toEqual([{ convId: conv.id, convType: 'c2c', messageId: mid(1), timestamp: 1234, isPeerRead: true, readCount: 1, unreadCount: 0, deliveredCount: 1 }]);
       const again = await bob.pullMessages({ type: 'pull-messages', since: { [conv.id]: 1 } });
       expect(again.messages).toEqual([]);
     });

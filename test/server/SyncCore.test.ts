@@ -32,6 +32,8 @@ forEachStore(() => {
         isPeerRead: true,
         readCount: 1,
         unreadCount: 0,
+        // A read implies delivery.
+        deliveredCount: 1,
       });
     });
 

@@ -49,6 +49,7 @@ describe('MessageMetaCache', () => {
     sentAt: 1,
     audienceCount: 2,
     readCount: 0,
+    deliveredCount: 0,
     lastReadAt: 0,
     lastAckSeq: 0,
   });
@@ -124,10 +125,11 @@ describe('SqliteStore counter updates', () => {
     sentAt: 1,
     audienceCount: 5,
     readCount: 0,
+    deliveredCount: 0,
     lastReadAt: 0,
     lastAckSeq: 0,
   });
-  const one = (messageId: string, ackSeq: number) => ({ messageId, added: 1, lastReadAt: ackSeq, lastAckSeq: ackSeq });
+  const one = (messageId: string, ackSeq: number) => ({ messageId, added: 1, delivered: 0, lastReadAt: ackSeq, lastAckSeq: ackSeq });
 
   it('land on the right message after a rolled-back insert freed its row for another', async () => {
     const store = new SqliteStore();

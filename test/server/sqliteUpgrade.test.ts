@@ -25,11 +25,41 @@ describe('SqliteStore opens a database of an earlier schema version', () => {
     expect(await store.getReceiptMode('bob')).toBe('private');
     await store.close();
     const check = new Database(file);
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
     check.close();
     // Opening it again changes nothing.
     const again = new SqliteStore({ filename: file });
     expect(await again.getReadPosition('g', 'bob')).toMatchObject({ seq: 3 });
+    await again.close();
+  });
+
+  it('adds deliveries to a version-3 database: every public read so far counts as delivered, private ones do not', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'readsync-upgrade-'));
+    const file = join(dir, 'v3.db');
+    // Version 3's messages (no delivered_count) and reads: bob and carol read m1 publicly, dave privately.
+    const old = new Database(file);
+    old.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, conv_id TEXT NOT NULL, conv_type TEXT NOT NULL, sender_id TEXT NOT NULL, text TEXT NOT NULL,
+        need_receipt INTEGER NOT NULL, seq INTEGER NOT NULL, sent_at INTEGER NOT NULL, audience_count INTEGER NOT NULL, read_count INTEGER NOT NULL,
+        last_read_at INTEGER NOT NULL, last_ack_seq INTEGER NOT NULL);
+      CREATE TABLE reads (message_id TEXT NOT NULL, user_id TEXT NOT NULL, read_at INTEGER NOT NULL, ack_seq INTEGER NOT NULL, private INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (message_id, user_id)) WITHOUT ROWID;
+      INSERT INTO messages VALUES ('m1', 'g', 'group', 'alice', 'hi', 1, 1, 100, 3, 2, 20, 3), ('m2', 'g', 'group', 'alice', 'yo', 1, 2, 100, 3, 0, 0, 0);
+      INSERT INTO reads VALUES ('m1', 'bob', 10, 1, 0), ('m1', 'carol', 20, 2, 0), ('m1', 'dave', 30, 3, 1);
+      PRAGMA user_version = 3;`);
+    old.close();
+    const store = new SqliteStore({ filename: file });
+    expect(await store.getMessage('m1')).toMatchObject({ readCount: 2, deliveredCount: 2, lastAckSeq: 3 });
+    expect(await store.getMessage('m2')).toMatchObject({ readCount: 0, deliveredCount: 0 });
+    // The backfilled rows are deliveries like any: a repeat is skipped, a new one counts.
+    expect(await store.insertDeliveries([{ messageId: 'm1', userId: 'bob', ackSeq: 4 }, { messageId: 'm1', userId: 'dave', ackSeq: 5 }])).toEqual(['m1']);
+    expect(await store.deliveredUnread('m1', null, 10)).toEqual(['dave']);
+    await store.close();
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    check.close();
+    // Opening it again backfills nothing twice.
+    const again = new SqliteStore({ filename: file });
+    expect(await again.getMessage('m1')).toMatchObject({ deliveredCount: 2 });
     await again.close();
   });
 });

@@ -26,10 +26,11 @@ import type {
   SettingsResponse,
   SyncBackend,
 } from '../../protocol';
-import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, FEATURE_READ_POSITIONS, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
+import { DEFAULT_LIMITS, DEFAULT_RECEIPT_GROUP_TYPES, FEATURE_DELIVERY, FEATURE_READ_POSITIONS, MAX_DELIVERIES_PER_BATCH, PROTOCOL_VERSION, ReceiptRuleError, ValidationError } from '../../protocol';
 import type { ConversationRecord, MessageRecord, Store } from '../store/Store';
 import { applyAcks } from './applyAcks';
 import { applyPositions } from './applyPositions';
+import { applyDeliveries } from './countReads';
 import { EventHub } from './EventHub';
 import type { SubscribeOptions } from './EventHub';
 import { GroupAdmin } from './GroupAdmin';
@@ -99,7 +100,7 @@ export class SyncCore implements SyncBackend {
       protocolVersion: PROTOCOL_VERSION,
       receiptGroupTypes: [...this.receiptTypes],
       limits: { ...DEFAULT_LIMITS, ...options.limits },
-      features: [FEATURE_READ_POSITIONS],
+      features: [FEATURE_READ_POSITIONS, FEATURE_DELIVERY],
     };
     this.secret = options.secret ?? randomBytes(32).toString('hex');
     this.now = options.now ?? Date.now;
@@ -185,6 +186,7 @@ export class SyncCore implements SyncBackend {
           // Members at send time minus the sender: fixed now, so later joins and leaves do not move it.
           audienceCount: Math.max(0, conv.memberCount - 1),
           readCount: 0,
+          deliveredCount: 0,
           lastReadAt: 0,
           lastAckSeq: 0,
         };
@@ -244,6 +246,7 @@ export class SyncCore implements SyncBackend {
   async ackBatch(userId: string, req: AckBatchRequest): Promise<AckBatchResponse> {
     this.checkBatch(req.acks.length, this.config.limits.maxAckBatch, 'acks');
     this.checkBatch(req.positions?.length ?? 0, MAX_POSITIONS_PER_BATCH, 'positions');
+    this.checkBatch(req.deliveries?.length ?? 0, MAX_DELIVERIES_PER_BATCH, 'deliveries');
     const { response, changes, mine } = await this.store.transaction(async (tx) => {
       // On a shared store this also makes a concurrent request with the same batch id wait for ours.
       const replay = await tx.getBatchResult(userId, req.batchId);
@@ -262,6 +265,11 @@ export class SyncCore implements SyncBackend {
         res.positions = pos.results;
         changes.push(...pos.changes);
         mine.positions = pos.moved;
+      }
+      if (req.deliveries && req.deliveries.length > 0) {
+        const del = await applyDeliveries(tx, userId, req.deliveries);
+        res.deliveries = del.results;
+        changes.push(...del.changes);
       }
       await tx.putBatchResult(userId, req.batchId, res, this.now());
       return { response: res, changes, mine };

@@ -1,5 +1,6 @@
 import type { Ack, AckResult } from '../../protocol';
-import type { MemberSpan, ReadRecord, ReadStateUpdate, Store } from '../store/Store';
+import type { MemberSpan, ReadRecord, Store } from '../store/Store';
+import { countNewReads, type NewRead } from './countReads';
 import type { MessageMetaCache } from './MessageMetaCache';
 
 /** A message whose receipt state an ack batch moved forward. */
@@ -55,41 +56,37 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
     senders.push(msg.senderId);
   }
   if (reads.length === 0) return { results, changes: [] };
-  // (Counter updates below skip private reads: the message's counts are what its sender sees.)
   // Sequence numbers are handed out before the insert, as late in the transaction as they can
   // be (a store with concurrent writers holds the sequence from here to the commit); a
   // duplicate leaves a gap, which cursors tolerate (they only need to grow).
   const first = await store.reserveAckSeqs(reads.length);
   for (let r = 0; r < reads.length; r++) (reads[r] as ReadRecord).ackSeq = first + r;
   const inserted = await store.insertReads(reads);
-  const updates: ReadStateUpdate[] = [];
-  const changes: ReceiptChange[] = [];
+  const fresh: NewRead[] = [];
   if (inserted.length === reads.length) {
-    // Every read went in (the usual case), so no message came twice: one update per read.
+    // Every read went in (the usual case), so no message came twice.
     for (let r = 0; r < reads.length; r++) {
       const read = reads[r] as ReadRecord;
       results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
-      if (read.private) continue; // stored for the reader's devices; the sender never learns of it
-      updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
-      changes.push({ messageId: read.messageId, senderId: senders[r] as string });
+      fresh.push({ read, senderId: senders[r] as string });
     }
   } else {
     // The first read of a message in the batch is the one that may have gone in; later ones
     // (and any already stored) are duplicates. One reader per batch, so one row per message.
-    const fresh = new Set(inserted);
+    const ins = new Set(inserted);
     for (let r = 0; r < reads.length; r++) {
       const read = reads[r] as ReadRecord;
-      if (!fresh.delete(read.messageId)) {
+      if (!ins.delete(read.messageId)) {
         results[readAck[r] as number] = { m: read.messageId, s: 'duplicate' };
         continue;
       }
       results[readAck[r] as number] = { m: read.messageId, s: 'accepted' };
-      if (read.private) continue;
-      updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
-      changes.push({ messageId: read.messageId, senderId: senders[r] as string });
+      fresh.push({ read, senderId: senders[r] as string });
     }
   }
-  await store.updateReadStates(updates);
+  // Counters (and the deliveries the reads imply) move in one update; a private read is stored
+  // for the reader's devices and its sender never learns of it.
+  const changes = await countNewReads(store, fresh);
   return { results, changes };
 }
 

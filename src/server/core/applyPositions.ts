@@ -1,5 +1,6 @@
 import type { PositionResult, ReadPosition, ReadPositionTuple } from '../../protocol';
-import type { ReadRecord, ReadStateUpdate, Store } from '../store/Store';
+import type { ReadRecord, Store } from '../store/Store';
+import { countNewReads, type NewRead } from './countReads';
 import { inAudience, type ReceiptChange } from './applyAcks';
 
 /** Messages read per step while a read position expands over its range. */
@@ -72,15 +73,12 @@ export async function applyPositions(store: Store, userId: string, positions: re
   // As for acks: numbers reserved as late as possible; a message already read leaves a gap.
   const first = await store.reserveAckSeqs(reads.length);
   for (let r = 0; r < reads.length; r++) (reads[r] as ReadRecord).ackSeq = first + r;
-  const fresh = new Set(await store.insertReads(reads));
-  const updates: ReadStateUpdate[] = [];
-  const changes: ReceiptChange[] = [];
+  const ins = new Set(await store.insertReads(reads));
+  const fresh: NewRead[] = [];
   for (let r = 0; r < reads.length; r++) {
     const read = reads[r] as ReadRecord;
-    if (!fresh.delete(read.messageId) || read.private) continue;
-    updates.push({ messageId: read.messageId, added: 1, lastReadAt: read.readAt, lastAckSeq: read.ackSeq });
-    changes.push({ messageId: read.messageId, senderId: senders[r] as string });
+    if (ins.delete(read.messageId)) fresh.push({ read, senderId: senders[r] as string });
   }
-  if (updates.length > 0) await store.updateReadStates(updates);
+  const changes = await countNewReads(store, fresh);
   return { results, changes, moved };
 }

@@ -7,14 +7,15 @@ import { signCursor, verifyCursor } from './signedCursor';
 interface PageCursor {
   m: string;
   f: MemberFilter;
-  /** read: ackSeq of the last reader returned; unread: userId of the last member returned. */
+  /** read: ackSeq of the last reader returned; unread, delivered: userId of the last member returned. */
   k: number | string;
   /** The snapshot (global ack position) of the walk. Absent in cursors made before snapshots: none. */
   a?: number;
 }
 
 /**
- * One page of a group message's read or unread members, as index range reads,
+ * One page of a group message's read, unread or delivered-but-unread members
+ * (issue 10.5; a subset of unread), as index range reads,
  * at one snapshot of the global ack sequence for the whole walk: READ lists
  * the reads up to it, in ack order; UNREAD the audience members with no read
  * up to it, in userId order. The first page takes the snapshot (now, or the
@@ -54,7 +55,12 @@ export async function memberPage(
       snap,
     );
   }
-  const ids = await store.unreadAudience(msg, typeof after === 'string' ? after : null, count + 1, snap);
+  // UNREAD: the audience without a public read at the snapshot; DELIVERED: those of them whose
+  // devices had it at the snapshot (a delivery row up to it), in the same userId order.
+  const ids =
+    filter === 'delivered'
+      ? await store.deliveredUnread(msg.id, typeof after === 'string' ? after : null, count + 1, snap)
+      : await store.unreadAudience(msg, typeof after === 'string' ? after : null, count + 1, snap);
   const page = ids.slice(0, count);
   const last = page[page.length - 1];
   const more = ids.length > count && last !== undefined;

@@ -15,5 +15,7 @@ export function toReceipt(m: MessageRecord): MessageReceipt {
     isPeerRead: m.convType === 'c2c' ? m.readCount > 0 : m.audienceCount > 0 && unreadCount === 0,
     readCount: m.readCount,
     unreadCount,
+    // Never below the readers (a read implies delivery; rows from before deliveries were counted).
+    deliveredCount: Math.max(m.deliveredCount ?? 0, m.readCount),
   };
 }

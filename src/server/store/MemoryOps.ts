@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 
 interface ConvMembers {
@@ -35,6 +35,10 @@ export class MemoryOps implements SyncOps {
   private convMessages = new Map<string, MessageRecord[]>();
   private reads = new Map<string, Map<string, ReadRecord>>();
   private readOrder = new Map<string, ReadRecord[]>();
+  /** messageId → userId → delivery (issue 10.5). */
+  private deliveries = new Map<string, Map<string, DeliveryRecord>>();
+  /** messageId → its delivered userIds, sorted; dropped on insert, rebuilt when walked. */
+  private deliveredSorted = new Map<string, string[]>();
   /** userId → that user's reads in ack order (ackSeqs are handed out increasing, so appends keep it sorted). */
   private userReads = new Map<string, ReadRecord[]>();
   /** `${convId}\u0000${userId}` → read position. */
@@ -171,6 +175,23 @@ export class MemoryOps implements SyncOps {
     return out;
   }
 
+  deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): string[] {
+    const byUser = this.deliveries.get(messageId);
+    if (!byUser) return [];
+    let sorted = this.deliveredSorted.get(messageId);
+    if (!sorted) this.deliveredSorted.set(messageId, (sorted = [...byUser.keys()].sort()));
+    const readers = this.reads.get(messageId);
+    const out: string[] = [];
+    for (let i = afterUserId === null ? 0 : upperBound(sorted, afterUserId); i < sorted.length && out.length < limit; i++) {
+      const userId = sorted[i] as string;
+      if (asOf !== undefined && (byUser.get(userId) as DeliveryRecord).ackSeq > asOf) continue;
+      const read = readers?.get(userId);
+      if (read && !read.private && (asOf === undefined || read.ackSeq <= asOf)) continue;
+      out.push(userId);
+    }
+    return out;
+  }
+
   getMessage(id: string): MessageRecord | undefined {
     const msg = this.messages.get(id);
     return msg && copy(msg);
@@ -249,8 +270,13 @@ export class MemoryOps implements SyncOps {
     for (const u of updates) {
       const msg = this.messages.get(u.messageId);
       if (!msg) throw new Error(`no message ${u.messageId}`);
-      const before = { readCount: msg.readCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
-      Object.assign(msg, { readCount: msg.readCount + u.added, lastReadAt: Math.max(msg.lastReadAt, u.lastReadAt), lastAckSeq: Math.max(msg.lastAckSeq, u.lastAckSeq) });
+      const before = { readCount: msg.readCount, deliveredCount: msg.deliveredCount, lastReadAt: msg.lastReadAt, lastAckSeq: msg.lastAckSeq };
+      Object.assign(msg, {
+        readCount: msg.readCount + u.added,
+        deliveredCount: msg.deliveredCount + u.delivered,
+        lastReadAt: Math.max(msg.lastReadAt, u.lastReadAt),
+        lastAckSeq: Math.max(msg.lastAckSeq, u.lastAckSeq),
+      });
       this.onUndo(() => Object.assign(msg, before));
     }
   }
@@ -302,6 +328,23 @@ export class MemoryOps implements SyncOps {
         const u = this.userReads.get(rec.userId);
         const at = u ? u.indexOf(stored) : -1;
         if (u && at >= 0) u.splice(at, 1);
+      });
+    }
+    return inserted;
+  }
+
+  insertDeliveries(recs: readonly DeliveryRecord[]): string[] {
+    const inserted: string[] = [];
+    for (const rec of recs) {
+      let byUser = this.deliveries.get(rec.messageId);
+      if (!byUser) this.deliveries.set(rec.messageId, (byUser = new Map()));
+      if (byUser.has(rec.userId)) continue;
+      byUser.set(rec.userId, copy(rec));
+      this.deliveredSorted.delete(rec.messageId);
+      inserted.push(rec.messageId);
+      this.onUndo(() => {
+        this.deliveries.get(rec.messageId)?.delete(rec.userId);
+        this.deliveredSorted.delete(rec.messageId);
       });
     }
     return inserted;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
-import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
 import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
@@ -41,6 +41,7 @@ export class SqliteOps implements SyncOps {
   private readonly q;
   /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
   private readonly inserts: Database.Statement[] = [];
+  private readonly deliveryInserts: Database.Statement[] = [];
   private readonly updates = new Map<string, Database.Statement>();
   private readonly rowids = new RowidCache();
   /** PRAGMA data_version at the start of the last transaction: it moves when another connection commits. */
@@ -69,7 +70,12 @@ export class SqliteOps implements SyncOps {
     this.db.exec(SQLITE_SCHEMA);
     for (const u of SQLITE_UPGRADES) {
       const columns = this.db.prepare(`PRAGMA table_info(${u.table})`).all() as { name: string }[];
-      if (!columns.some((c) => c.name === u.column)) this.db.exec(u.sql);
+      if (!columns.some((c) => c.name === u.column)) {
+        this.db.transaction(() => {
+          this.db.exec(u.sql);
+          if (u.backfill) this.db.exec(u.backfill);
+        })();
+      }
     }
     this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     const p = (sql: string) => this.db.prepare(sql);
@@ -91,10 +97,15 @@ export class SqliteOps implements SyncOps {
           AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
           AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id AND r.ack_seq <= @asOf AND r.private = 0)
         ORDER BY s.user_id LIMIT @limit`).pluck(),
+      deliveredUnread: p(`SELECT d.user_id FROM deliveries d
+        WHERE d.message_id = @msg AND d.user_id > @after AND d.ack_seq <= @asOf
+          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = d.user_id AND r.ack_seq <= @asOf AND r.private = 0)
+        ORDER BY d.user_id LIMIT @limit`).pluck(),
+      deliverySeq: p('SELECT ack_seq FROM deliveries WHERE message_id = ? AND user_id = ?').pluck(),
       getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
       getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
-      insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq)
-        VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq)`),
+      insMsg: p(`INSERT INTO messages (id, conv_id, conv_type, sender_id, text, need_receipt, seq, sent_at, audience_count, read_count, last_read_at, last_ack_seq, delivered_count)
+        VALUES (@id, @conv_id, @conv_type, @sender_id, @text, @need_receipt, @seq, @sent_at, @audience_count, @read_count, @last_read_at, @last_ack_seq, @delivered_count)`),
       msgsAfter: p('SELECT * FROM messages WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       receiptRange: p('SELECT rowid AS rid, id, sender_id, seq FROM messages WHERE conv_id = ? AND seq > ? AND seq <= ? AND need_receipt = 1 AND sender_id <> ? ORDER BY seq LIMIT ?'),
       msgsBefore: p('SELECT * FROM messages WHERE conv_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
@@ -211,6 +222,10 @@ export class SqliteOps implements SyncOps {
     return this.q.unread.all(params) as string[];
   }
 
+  deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): string[] {
+    return this.q.deliveredUnread.all({ msg: messageId, after: afterUserId ?? '', limit, asOf: asOf ?? Number.MAX_SAFE_INTEGER }) as string[];
+  }
+
   getMessage(id: string): MessageRecord | undefined {
     const r = this.q.getMsg.get(id) as (MsgRow & { rid: number }) | undefined;
     if (!r) return undefined;
@@ -240,6 +255,7 @@ export class SqliteOps implements SyncOps {
       read_count: rec.readCount,
       last_read_at: rec.lastReadAt,
       last_ack_seq: rec.lastAckSeq,
+      delivered_count: rec.deliveredCount,
     });
     this.rowids.set(rec.id, Number(lastInsertRowid));
   }
@@ -266,31 +282,40 @@ export class SqliteOps implements SyncOps {
     const trusted = this.checked;
     for (let i = 0; i < updates.length; i += MULTI_ROW) {
       const n = Math.min(MULTI_ROW, updates.length - i);
-      // One new read per message (what an ack batch, one reader, produces) binds a column less.
-      let ones = true;
+      // A chunk whose updates all add the same small counts (an ack batch, one reader: a read
+      // each, with or without its delivery; a delivery range: a delivery each) binds two
+      // columns less: the counts are literals of the statement.
+      const first = updates[i] as ReadStateUpdate;
+      let same = first.added <= 1 && first.delivered <= 1;
       let byRowid = trusted;
       const keys: (string | number)[] = new Array<string | number>(n);
       for (let j = 0; j < n; j++) {
         const u = updates[i + j] as ReadStateUpdate;
-        if (u.added !== 1) ones = false;
+        if (u.added !== first.added || u.delivered !== first.delivered) same = false;
         const rowid = byRowid ? this.rowids.get(u.messageId) : undefined;
         if (rowid === undefined) byRowid = false;
         keys[j] = rowid ?? u.messageId;
       }
-      const width = ones ? 3 : 4;
+      const width = same ? 3 : 5;
       const params: unknown[] = new Array(n * width);
       for (let j = 0, k = 0; j < n; j++) {
         const u = updates[i + j] as ReadStateUpdate;
         params[k++] = byRowid ? keys[j] : u.messageId;
-        if (!ones) params[k++] = u.added;
+        if (!same) {
+          params[k++] = u.added;
+          params[k++] = u.delivered;
+        }
         params[k++] = u.lastReadAt;
         params[k++] = u.lastAckSeq;
       }
-      const key = `${n}${ones ? 'o' : 'n'}${byRowid ? 'r' : 'i'}`;
+      const key = `${n}${same ? `c${first.added}${first.delivered}` : 'v'}${byRowid ? 'r' : 'i'}`;
       let stmt = this.updates.get(key);
       if (!stmt) {
-        stmt = this.db.prepare(`WITH v(${ones ? 'k, lr, la' : 'k, n, lr, la'}) AS (VALUES ${rows(n, width)})
-          UPDATE messages SET read_count = read_count + ${ones ? '1' : 'v.n'}, last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
+        const read = same ? String(first.added) : 'v.n';
+        const delivered = same ? String(first.delivered) : 'v.d';
+        stmt = this.db.prepare(`WITH v(${same ? 'k, lr, la' : 'k, n, d, lr, la'}) AS (VALUES ${rows(n, width)})
+          UPDATE messages SET read_count = read_count + ${read}, delivered_count = delivered_count + ${delivered},
+            last_read_at = max(last_read_at, v.lr), last_ack_seq = max(last_ack_seq, v.la)
           FROM v WHERE messages.${byRowid ? 'rowid' : 'id'} = v.k`);
         this.updates.set(key, stmt);
       }
@@ -354,6 +379,44 @@ export class SqliteOps implements SyncOps {
   private insertStatement(n: number): Database.Statement {
     let stmt = this.inserts[n];
     if (!stmt) this.inserts[n] = stmt = this.db.prepare(`INSERT OR IGNORE INTO reads (message_id, user_id, read_at, ack_seq) VALUES ${rows(n, 4)}`);
+    return stmt;
+  }
+
+  insertDeliveries(recs: readonly DeliveryRecord[]): string[] {
+    const inserted: string[] = [];
+    let seen: Set<string> | undefined;
+    for (let i = 0; i < recs.length; i += MULTI_ROW) {
+      const n = Math.min(MULTI_ROW, recs.length - i);
+      const params: unknown[] = new Array(n * 3);
+      for (let j = 0; j < n; j++) {
+        const d = recs[i + j] as DeliveryRecord;
+        params[j * 3] = d.messageId;
+        params[j * 3 + 1] = d.userId;
+        params[j * 3 + 2] = d.ackSeq;
+      }
+      // As for reads, without RETURNING: all in or none in (the usual cases: a read batch after
+      // the worker's deliveries, or a range delivered for the first time) need no lookup; a
+      // partial chunk looks its rows up, ours being those carrying the ack sequence we gave.
+      const changes = this.deliveryStatement(n).run(params).changes;
+      if (changes === 0) continue;
+      for (let j = 0; j < n; j++) {
+        const d = recs[i + j] as DeliveryRecord;
+        if (changes === n) inserted.push(d.messageId);
+        else {
+          const key = `${d.messageId}\u0000${d.userId}`;
+          if (seen?.has(key)) continue;
+          (seen ??= new Set()).add(key);
+          if (this.q.deliverySeq.get(d.messageId, d.userId) === d.ackSeq) inserted.push(d.messageId);
+        }
+      }
+    }
+    return inserted;
+  }
+
+  /** The multi-row delivery insert for `n` rows, prepared once per row count. */
+  private deliveryStatement(n: number): Database.Statement {
+    let stmt = this.deliveryInserts[n];
+    if (!stmt) this.deliveryInserts[n] = stmt = this.db.prepare(`INSERT OR IGNORE INTO deliveries (message_id, user_id, ack_seq) VALUES ${rows(n, 3)}`);
     return stmt;
   }
 

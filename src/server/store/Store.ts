@@ -67,6 +67,15 @@ export interface Store {
    * member was unread at that snapshot).
    */
   unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]>;
+  /**
+   * (Issue 10.5.) Up to `limit` users to whom the message was delivered (a
+   * delivery row) and who have not read it publicly, ordered by userId
+   * (code-unit order), after `afterUserId`: the `delivered` member filter.
+   * With `asOf`, only deliveries with ackSeq up to it count, and a read with
+   * ackSeq above it does not (the member's state at that snapshot). An index
+   * range read over the message's deliveries.
+   */
+  deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]>;
 
   // ---- messages --------------------------------------------------------------
   getMessage(id: string): Promise<MessageRecord | undefined>;
@@ -90,8 +99,9 @@ export interface Store {
   messagesBefore(convId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]>;
   /**
    * Moves the incrementally maintained receipt state of messages forward (one
-   * statement for a whole ack batch): `readCount += added`, and `lastReadAt`,
-   * `lastAckSeq` to the larger of stored and given.
+   * statement for a whole ack batch): `readCount += added`, `deliveredCount +=
+   * delivered`, and `lastReadAt`, `lastAckSeq` to the larger of stored and
+   * given. Each message appears at most once.
    */
   updateReadStates(updates: readonly ReadStateUpdate[]): Promise<void>;
   /**
@@ -108,6 +118,13 @@ export interface Store {
    * One statement for a whole ack batch.
    */
   insertReads(recs: readonly ReadRecord[]): Promise<string[]>;
+  /**
+   * (Issue 10.5.) Inserts deliveries, skipping any (message, user) already
+   * stored, earlier in `recs` included; returns the message ids of the rows
+   * actually inserted (a message id once per inserted row). One statement for
+   * a whole batch.
+   */
+  insertDeliveries(recs: readonly DeliveryRecord[]): Promise<string[]>;
   /** Public readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit` (private reads are left out). */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
   /**
@@ -250,6 +267,13 @@ export interface MessageRecord {
   /** Members at send time minus the sender, fixed at send. */
   audienceCount: number;
   readCount: number;
+  /**
+   * (Issue 10.5.) Members with a delivery row for it: its readers (a read
+   * implies delivery) and those whose devices said they stored it. Rows from
+   * before deliveries were counted may hold less than `readCount`: read it
+   * as the larger of the two.
+   */
+  deliveredCount: number;
   /** Latest readAt among its reads (client clocks); 0 when unread. */
   lastReadAt: number;
   /** Global ack sequence of its latest read; 0 when unread. */
@@ -268,6 +292,8 @@ export interface ReadStateUpdate {
   messageId: string;
   /** Reads added. */
   added: number;
+  /** Deliveries added (issue 10.5). */
+  delivered: number;
   lastReadAt: number;
   lastAckSeq: number;
 }
@@ -294,4 +320,15 @@ export interface ReadRecord {
    * counted, listed as a reader or told to the sender. Absent: public.
    */
   private?: boolean;
+}
+
+/**
+ * One delivery of one message to one member (issue 10.5): the member's device
+ * stored it, or the member read it. At most one per (message, user).
+ */
+export interface DeliveryRecord {
+  messageId: string;
+  userId: string;
+  /** Global ack sequence of the delivery (the read's, when a read made it): member-page snapshots. */
+  ackSeq: number;
 }

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
 type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency'>;
 
@@ -104,6 +104,9 @@ export class SynchronousStore implements Store {
   unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
     return this.run(() => this.ops.unreadAudience(message, afterUserId, limit, asOf));
   }
+  deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
+    return this.run(() => this.ops.deliveredUnread(messageId, afterUserId, limit, asOf));
+  }
   getMessage(id: string): Promise<MessageRecord | undefined> {
     return this.run(() => this.ops.getMessage(id));
   }
@@ -133,6 +136,9 @@ export class SynchronousStore implements Store {
   }
   insertReads(recs: readonly ReadRecord[]): Promise<string[]> {
     return this.run(() => this.ops.insertReads(recs));
+  }
+  insertDeliveries(recs: readonly DeliveryRecord[]): Promise<string[]> {
+    return this.run(() => this.ops.insertDeliveries(recs));
   }
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]> {
     return this.run(() => this.ops.readsAfter(messageId, afterAckSeq, limit));

@@ -25,6 +25,8 @@ export interface MsgRow {
   sent_at: number;
   audience_count: number;
   read_count: number;
+  /** Schema version 4. */
+  delivered_count: number;
   last_read_at: number;
   last_ack_seq: number;
 }
@@ -64,6 +66,7 @@ export const toMsg = (r: MsgRow): MessageRecord => ({
   sentAt: r.sent_at,
   audienceCount: r.audience_count,
   readCount: r.read_count,
+  deliveredCount: r.delivered_count,
   lastReadAt: r.last_read_at,
   lastAckSeq: r.last_ack_seq,
 });

@@ -14,9 +14,12 @@
  * - read_positions PK (user_id, conv_id): a user's read position per conversation.
  *
  * - user_settings PK (user_id): a user's receipt mode (public, private).
+ * - deliveries PK (message_id, user_id): idempotent deliveries, and the
+ *   `delivered` member range (ordered by user_id) of a message.
  *
  * Versions: 1 first; 2 (issue 10) adds reads_user and read_positions; 3
- * (issue 10) adds reads.private and user_settings. Every statement is
+ * (issue 10) adds reads.private and user_settings; 4 (issue 10.5) adds
+ * deliveries and messages.delivered_count. Every statement is
  * idempotent, so opening an older database upgrades it; what CREATE cannot
  * add to an existing table is in SQLITE_UPGRADES.
  */
@@ -54,7 +57,8 @@ CREATE TABLE IF NOT EXISTS messages (
   audience_count INTEGER NOT NULL,
   read_count INTEGER NOT NULL,
   last_read_at INTEGER NOT NULL,
-  last_ack_seq INTEGER NOT NULL
+  last_ack_seq INTEGER NOT NULL,
+  delivered_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_conv_seq ON messages (conv_id, seq);
 CREATE INDEX IF NOT EXISTS messages_sender_ack ON messages (sender_id, last_ack_seq);
@@ -69,6 +73,13 @@ CREATE TABLE IF NOT EXISTS reads (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reads_order ON reads (message_id, ack_seq);
 CREATE INDEX IF NOT EXISTS reads_user ON reads (user_id, ack_seq);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  message_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  ack_seq INTEGER NOT NULL,
+  PRIMARY KEY (message_id, user_id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS user_settings (
   user_id TEXT PRIMARY KEY,
@@ -102,9 +113,22 @@ CREATE TABLE IF NOT EXISTS meta (
 `;
 
 /** The schema version SQLITE_SCHEMA and SQLITE_UPGRADES bring a database to. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
-/** Columns added to existing tables, by the version that added them: applied when missing. */
-export const SQLITE_UPGRADES: { table: string; column: string; sql: string }[] = [
+/**
+ * Columns added to existing tables, by the version that added them: applied
+ * when missing, then `backfill` (same transaction) fills them from what the
+ * database already holds.
+ */
+export const SQLITE_UPGRADES: { table: string; column: string; sql: string; backfill?: string }[] = [
   { table: 'reads', column: 'private', sql: 'ALTER TABLE reads ADD COLUMN private INTEGER NOT NULL DEFAULT 0' },
+  {
+    table: 'messages',
+    column: 'delivered_count',
+    sql: 'ALTER TABLE messages ADD COLUMN delivered_count INTEGER NOT NULL DEFAULT 0',
+    // Every public read so far implies its delivery.
+    backfill: `INSERT OR IGNORE INTO deliveries (message_id, user_id, ack_seq) SELECT message_id, user_id, ack_seq FROM reads WHERE private = 0;
+      UPDATE messages SET delivered_count = (SELECT COUNT(*) FROM deliveries d WHERE d.message_id = messages.id)
+        WHERE id IN (SELECT message_id FROM deliveries);`,
+  },
 ];
