@@ -295,6 +295,80 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       expect(after.receipts.map((r) => [r.messageId, r.readCount])).toEqual([[mid(1), 0], [mid(3), 2]]);
     });
 
+    it('carries the c2c delivered → read flow: a delivery range counts once per message, the sender is told Sent → Delivered → Read', async () => {
+      world = await setup();
+      const conv = await world.admin.createC2C('alice', 'bob');
+      const alice = world.transport('alice');
+      expect((await alice.getConfig()).features).toEqual(expect.arrayContaining(['delivery']));
+      const senderStream = collect(alice);
+      closers.push(senderStream.close);
+      await until(() => senderStream.events.some((e) => e.type === 'hello'), 'hello');
+      await alice.sendMessages({ type: 'send-messages', messages: [1, 2].map((n) => ({ id: mid(n), convId: conv.id, text: `m${n}`, needReadReceipt: n === 1, createdAt: 1 })) });
+      const receipt = async () => (await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] })).receipts[0];
+      expect(await receipt()).toMatchObject({ deliveredCount: 0, readCount: 0, isPeerRead: false });
+      // Bob's phone stored positions 1-2 (2 asked for no receipt: it is not counted).
+      const bob = world.transport('bob');
+      const first = await bob.ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-1', acks: [], deliveries: [{ c: conv.id, f: 0, s: 2 }] });
+      expect(first.results).toEqual([]);
+      expect(first.deliveries).toEqual([{ c: conv.id, s: 'accepted', n: 1 }]);
+      expect(await receipt()).toMatchObject({ deliveredCount: 1, readCount: 0, isPeerRead: false, timestamp: 0 });
+      await until(() => senderStream.events.some((e) => e.type === 'receipts'), 'delivered receipt');
+      const delivered = senderStream.events.find((e) => e.type === 'receipts');
+      expect(delivered?.type === 'receipts' && delivered.receipts).toEqual([expect.objectContaining({ messageId: mid(1), deliveredCount: 1, readCount: 0, isPeerRead: false })]);
+      // Bob's laptop says the same again, overlapping: nothing new.
+      const again = await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-2', acks: [], deliveries: [{ c: conv.id, f: 0, s: 1 }, { c: conv.id, f: 0, s: 99 }] });
+      expect(again.deliveries).toEqual([{ c: conv.id, s: 'accepted', n: 0 }, { c: conv.id, s: 'accepted', n: 0 }]);
+      // Then Bob reads it: read, and still delivered once.
+      await bob.ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-3', acks: [{ m: mid(1), t: 77 }] });
+      expect(await receipt()).toMatchObject({ deliveredCount: 1, readCount: 1, isPeerRead: true, timestamp: 77 });
+      await until(() => senderStream.events.filter((e) => e.type === 'receipts').length >= 2, 'read receipt');
+      const states = senderStream.events.flatMap((e) => (e.type === 'receipts' ? e.receipts.map((r) => [r.deliveredCount, r.readCount]) : []));
+      expect(states).toEqual([
+        [1, 0],
+        [1, 1],
+      ]);
+      // Someone else's conversation, or one that does not exist: refused per range, and nothing moves.
+      await world.admin.createC2C('alice', 'carol');
+      const refused = await bob.ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-4', acks: [], deliveries: [{ c: 'c2c:alice:carol', f: 0, s: 5 }, { c: 'nowhere', f: 0, s: 5 }] });
+      expect(refused.deliveries).toEqual([
+        { c: 'c2c:alice:carol', s: 'rejected', r: 'not-member' },
+        { c: 'nowhere', s: 'rejected', r: 'not-found' },
+      ]);
+      // An empty or backwards range is bad input.
+      await expect(bob.ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-5', acks: [], deliveries: [{ c: conv.id, f: 3, s: 3 }] })).rejects.toMatchObject({ code: 'invalid-argument' });
+    });
+
+    it('counts group deliveries per member (two devices of one, a private reader) and lists the delivered-but-unread at one snapshot', async () => {
+      world = await setup();
+      await world.admin.createGroup({ id: 'crew', name: 'Crew', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave', 'erin'] });
+      const alice = world.transport('alice');
+      await alice.sendMessages({ type: 'send-messages', messages: [{ id: mid(1), convId: 'crew', text: 'hi', needReadReceipt: true, createdAt: 1 }] });
+      const deliver = (user: string, batchId: string) => world.transport(user).ackBatch({ type: 'ack-batch', batchId, acks: [], deliveries: [{ c: 'crew', f: 0, s: 1 }] });
+      await deliver('bob', 'delivery-g-bob-phone');
+      await deliver('bob', 'delivery-g-bob-laptop');
+      await deliver('carol', 'delivery-g-carol');
+      // Dave reads privately without his device having said anything: not delivered, not read, for Alice.
+      await world.transport('dave').settings({ type: 'settings', receipts: 'private' });
+      await world.transport('dave').ackBatch({ type: 'ack-batch', batchId: 'delivery-g-dave', acks: [{ m: mid(1), t: 5, p: 1 }] });
+      // Erin reads publicly straight away: delivered and read.
+      await world.transport('erin').ackBatch({ type: 'ack-batch', batchId: 'delivery-g-erin', acks: [{ m: mid(1), t: 6 }] });
+      const [r] = (await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] })).receipts;
+      expect(r).toMatchObject({ readCount: 1, unreadCount: 3, deliveredCount: 3 });
+      // Dave's device stores it later: delivered (a delivery is not a read, private or not).
+      await deliver('dave', 'delivery-g-dave-device');
+      const page = async (filter: 'read' | 'unread' | 'delivered', at?: number) =>
+        (await alice.memberPage({ type: 'member-page', messageId: mid(1), filter, count: 10, ...(at === undefined ? {} : { at }) })).page;
+      const delivered = await page('delivered');
+      expect(delivered.members.map((m) => m.userId)).toEqual(['bob', 'carol', 'dave']);
+      // Carol reads now; walks taken at the earlier snapshot still show her delivered and unread.
+      await world.transport('carol').ackBatch({ type: 'ack-batch', batchId: 'delivery-g-carol-read', acks: [{ m: mid(1), t: 7 }] });
+      expect((await page('delivered', delivered.at)).members.map((m) => m.userId)).toEqual(['bob', 'carol', 'dave']);
+      expect((await page('read', delivered.at)).members.map((m) => m.userId)).toEqual(['erin']);
+      expect((await page('delivered')).members.map((m) => m.userId)).toEqual(['bob', 'dave']);
+      const [after] = (await alice.queryReceipts({ type: 'receipt-query', messageIds: [mid(1)] })).receipts;
+      expect(after).toMatchObject({ readCount: 2, unreadCount: 2, deliveredCount: 4 });
+    });
+
     it('pulls the newest window of a long conversation first, then pages back through its history', async () => {
       world = await setup();
       await world.admin.createGroup({ id: 'long', name: 'Long', groupType: 'work', members: ['alice', 'bob'] });
