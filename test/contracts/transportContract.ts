@@ -315,6 +315,8 @@ export function runTransportContractTests(name: string, setup: () => Promise<Tra
       await until(() => senderStream.events.some((e) => e.type === 'receipts'), 'delivered receipt');
       const delivered = senderStream.events.find((e) => e.type === 'receipts');
       expect(delivered?.type === 'receipts' && delivered.receipts).toEqual([expect.objectContaining({ messageId: mid(1), deliveredCount: 1, readCount: 0, isPeerRead: false })]);
+      // A replay of the batch (its answer was lost) gets the first answer back.
+      expect((await bob.ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-1', acks: [], deliveries: [{ c: conv.id, f: 0, s: 2 }] })).deliveries).toEqual([{ c: conv.id, s: 'accepted', n: 1 }]);
       // Bob's laptop says the same again, overlapping: nothing new.
       const again = await world.transport('bob').ackBatch({ type: 'ack-batch', batchId: 'delivery-c2c-2', acks: [], deliveries: [{ c: conv.id, f: 0, s: 1 }, { c: conv.id, f: 0, s: 99 }] });
       expect(again.deliveries).toEqual([{ c: conv.id, s: 'accepted', n: 0 }, { c: conv.id, s: 'accepted', n: 0 }]);

@@ -109,5 +109,30 @@ describe(`a 100,000-member group on ${name}`, () => {
     const r = (await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [MSG] })).receipts[0];
     expect(r).toMatchObject({ readCount: next, unreadCount: N - next });
   });
+
+  it('counts deliveries once per member beside the reads, and pages the delivered-but-unread (issue 10.5)', async () => {
+    const before = (await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [MSG] })).receipts[0];
+    const readers = before?.readCount ?? 0;
+    expect(before?.deliveredCount).toBe(readers); // every read so far implied its delivery
+    // 2,000 devices store the message: 1,000 of readers (nothing new), 1,000 of members who have not read it.
+    const deliver = (i: number, device = 'phone') => s.core.ackBatch(uid(i), { type: 'ack-batch', batchId: `big-delivery-${device}-${i}`, acks: [], deliveries: [{ c: 'huge', f: 0, s: 1 }] });
+    for (let i = 0; i < 1000; i++) expect((await deliver(i)).deliveries).toEqual([{ c: 'huge', s: 'accepted', n: 0 }]);
+    for (let i = 50_000; i < 51_000; i++) expect((await deliver(i)).deliveries).toEqual([{ c: 'huge', s: 'accepted', n: 1 }]);
+    // A second device of each of the first 100 says it again: counted once.
+    for (let i = 50_000; i < 50_100; i++) expect((await deliver(i, 'laptop')).deliveries).toEqual([{ c: 'huge', s: 'accepted', n: 0 }]);
+    // A replayed batch answers what it answered the first time.
+    expect((await deliver(50_000)).deliveries).toEqual([{ c: 'huge', s: 'accepted', n: 1 }]);
+    const r = (await s.core.queryReceipts('alice', { type: 'receipt-query', messageIds: [MSG] })).receipts[0];
+    expect(r).toMatchObject({ readCount: readers, deliveredCount: readers + 1000, unreadCount: N - readers });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const p: ReadMemberPage = (await s.core.memberPage('alice', { type: 'member-page', messageId: MSG, filter: 'delivered', cursor, count: 100 })).page;
+      seen.push(...p.members.map((m) => m.userId));
+      if (p.isFinished) break;
+      cursor = p.nextCursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => uid(50_000 + i)));
+  });
 });
 }

@@ -93,7 +93,7 @@ const CODE_STATUS: Record<string, AckResult['s']> = { a: 'accepted', d: 'duplica
 
 /** The stored form of a batch result: `[ids, statuses, reasons by index]` (its batchId is the row's). */
 export function encodeBatchResult(result: AckBatchResponse, batchId: string): string {
-  if (result.batchId !== batchId || result.positions !== undefined) return JSON.stringify(result);
+  if (result.batchId !== batchId || result.positions !== undefined || result.deliveries !== undefined) return JSON.stringify(result);
   const n = result.results.length;
   const ids: string[] = new Array<string>(n);
   let statuses = '';
