@@ -35,6 +35,7 @@ const NODE_BENCHES: { key: string; file: string; what: string; timeoutMs: number
   { key: 'load', file: 'load/busyClients.bench.ts', what: 'busy clients (server under load)', timeoutMs: 180_000 },
   { key: 'postgres', file: 'postgres.bench.ts', what: 'PostgreSQL: ingest through 1/2/3 nodes, fan-out across nodes', timeoutMs: 600_000 },
   { key: 'watermark', file: 'watermark.bench.ts', what: 'a read position over 10,000 messages (server)', timeoutMs: 300_000 },
+  { key: 'delivery', file: 'delivery.bench.ts', what: 'delivery: a range of 10,000 messages, and members of a 100,000-member group (server)', timeoutMs: 600_000 },
 ];
 
 async function main(): Promise<void> {
