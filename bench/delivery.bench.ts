@@ -36,7 +36,6 @@ const PAIRS = Number(process.env.BENCH_DELIVERY_PAIRS ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'readsync-delivery-'));
 const mid = (i: number) => `dl${String(i).padStart(8, '0')}`;
 const uid = (i: number) => `u${String(i).padStart(6, '0')}`;
-const T = 1_700_000_000_000;
 
 function rawDb(file: string): Database.Database {
   const db = new Database(join(dir, file));
