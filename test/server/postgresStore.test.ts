@@ -77,7 +77,7 @@ describe('PostgresStore schema', () => {
     await raw.end();
   });
 
-  it('upgrades a version 4 database to deliveries: messages keep their receipts and read 0 delivered, and new deliveries count', async () => {
+  it('upgrades a version 4 database to deliveries: messages keep their receipts, public reads count as delivered, and new deliveries count', async () => {
     const schema = `v4_${process.pid}`;
     const raw = new pg.Client(cluster.url);
     await raw.connect();
@@ -101,16 +101,18 @@ describe('PostgresStore schema', () => {
     const store = await PostgresStore.open({ connectionString: cluster.url, schema });
     const state = (ms: MessageRecord[]) => ms.map((m) => [m.id, m.text, m.audienceCount, m.readCount, m.deliveredCount, m.lastReadAt, m.lastAckSeq]).sort();
     expect(state(await store.getMessages(['m1', 'm2', 'm3']))).toEqual([
-      ['m1', 'one', 3, 2, 0, 12, 3],
-      ['m2', 'two', 3, 1, 0, 11, 2],
+      ['m1', 'one', 3, 2, 2, 12, 3],
+      ['m2', 'two', 3, 1, 1, 11, 2],
       ['m3', 'three', 3, 0, 0, 0, 0],
     ]);
     expect((await store.receiptChangesOf('alice', 0, 10)).map((m) => [m.id, m.readCount, m.deliveredCount, m.lastAckSeq])).toEqual([
-      ['m2', 1, 0, 2],
-      ['m1', 2, 0, 3],
+      ['m2', 1, 1, 2],
+      ['m1', 2, 2, 3],
     ]);
     expect(await store.getRead('m2', 'dave')).toMatchObject({ private: true, ackSeq: 4 });
-    expect(await store.deliveredUnread('m2', null, 10)).toEqual([]); // nothing was delivered before version 5
+    // Bob's public read of m2 delivered it; Dave's private one did not.
+    expect(await store.deliveredUnread('m2', null, 10)).toEqual([]);
+    expect(await store.insertDeliveries([{ messageId: 'm1', userId: 'carol', ackSeq: 4 }])).toEqual([]);
 
     // Deliveries after the upgrade: dave (read m2 privately) and carol get m2, carol and dave m3; m2 twice to carol.
     await store.transaction(async (tx) => {
@@ -130,12 +132,12 @@ describe('PostgresStore schema', () => {
       ]);
     });
     expect(state(await store.getMessages(['m1', 'm2', 'm3']))).toEqual([
-      ['m1', 'one', 3, 2, 0, 12, 3],
-      ['m2', 'two', 3, 1, 2, 11, 6],
+      ['m1', 'one', 3, 2, 2, 12, 3],
+      ['m2', 'two', 3, 1, 3, 11, 6],
       ['m3', 'three', 3, 0, 2, 0, 8],
     ]);
     expect((await store.receiptChangesOf('alice', 3, 10)).map((m) => [m.id, m.deliveredCount, m.lastAckSeq])).toEqual([
-      ['m2', 2, 6],
+      ['m2', 3, 6],
       ['m3', 2, 8],
     ]);
     expect(await store.insertDeliveries([{ messageId: 'm2', userId: 'dave', ackSeq: 9 }])).toEqual([]);

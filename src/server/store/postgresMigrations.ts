@@ -178,8 +178,9 @@ CREATE TABLE {s}.user_settings (
     // member's delivery moves it, and the message row is wide (its text) with two indexes and no
     // free space on its page, so each of those updates would write new index entries (the cost
     // version 2 took off read_count). Adding a column with a constant default rewrites nothing
-    // (PostgreSQL 11+): existing states read 0 delivered. Deliveries are not backfilled from
-    // reads (a reader of an older message has a read, not a delivery row; see MessageRecord).
+    // (PostgreSQL 11+). Every public read so far implies its delivery, so those become delivery
+    // rows and their states count them (as SQLite's version 4 does): one pass over reads, once.
+    // Private reads do not (their sender would learn when they were read).
     sql: `
 CREATE TABLE {s}.deliveries (
   message_id text COLLATE "C" NOT NULL,
@@ -189,6 +190,13 @@ CREATE TABLE {s}.deliveries (
 );
 
 ALTER TABLE {s}.receipt_states ADD COLUMN delivered_count integer NOT NULL DEFAULT 0;
+
+INSERT INTO {s}.deliveries (message_id, user_id, ack_seq)
+  SELECT message_id, user_id, ack_seq FROM {s}.reads WHERE NOT private
+  ON CONFLICT DO NOTHING;
+UPDATE {s}.receipt_states rs SET delivered_count = d.n
+  FROM (SELECT message_id, count(*)::integer AS n FROM {s}.deliveries GROUP BY message_id) d
+  WHERE rs.message_id = d.message_id;
 `,
   },
 ];
