@@ -62,6 +62,8 @@ const receipt = (i: number) => ({
   isPeerRead: i % 2 === 0,
   readCount: i % 5,
   unreadCount: 4 - (i % 5),
+  // From servers announcing `delivery` (issue 10.5); absent from older ones.
+  ...(i % 4 === 3 ? {} : { deliveredCount: (i % 5) + (i % 2) }),
 });
 
 const result = (i: number) =>
@@ -85,7 +87,7 @@ describe('fastReceiptsEvent: the same rules as ReceiptsEventSchema', () => {
       const receipts = Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, i) => receipt(i + seed));
       const raw: Record<string, unknown> = { type: 'receipts', cursor: seed, receipts };
       const top = { type: ['receipts', 'messages', 3, undefined], cursor: ODD, receipts: [null, {}, 'x', []] };
-      mutate(raw, 'receipts', rand, top, ['convId', 'convType', 'messageId', 'timestamp', 'isPeerRead', 'readCount', 'unreadCount', 'extra'], ODD);
+      mutate(raw, 'receipts', rand, top, ['convId', 'convType', 'messageId', 'timestamp', 'isPeerRead', 'readCount', 'unreadCount', 'deliveredCount', 'extra'], ODD);
       return raw;
     });
   });
