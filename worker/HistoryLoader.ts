@@ -32,6 +32,8 @@ export interface HistoryLoaderDeps {
   onSuccess(): void;
   /** Rows just committed (see SyncEngineDeps.onStored). */
   onStored(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
+  /** Stored messages queued a delivery range (see SyncEngineDeps.onDeliveryQueued). */
+  onDeliveryQueued?(): void;
 }
 
 /** Refusals after which a page is answered from the store with nothing older: the conversation is not (or no longer) mine. */
@@ -114,7 +116,10 @@ export class HistoryLoader {
     const first = messages[0];
     const lo = res.hasOlder && first ? first.seq - 1 : res.hasOlder ? floor : 0;
     await withStorage('loadOlder', async () => {
-      this.deps.onStored('messages', await storeServerMessages(db, messages, this.deps.now(), userId));
+      // The page is a complete run of the conversation's positions (the newest ones below the floor).
+      const stored = await storeServerMessages(db, messages, this.deps.now(), userId, { contiguous: true });
+      this.deps.onStored('messages', stored.rows);
+      if (stored.deliveryQueued) this.deps.onDeliveryQueued?.();
       await recordCoverage(db, new Map([[convId, [lo, floor] as const]]));
     });
     await this.refreshReceipts(messages.filter((m) => m.senderId === userId && m.needReadReceipt));

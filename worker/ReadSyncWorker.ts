@@ -7,6 +7,7 @@ import {
   ReceiptRuleError,
   ValidationError,
   DEFAULT_LIMITS,
+  FEATURE_DELIVERY,
   FEATURE_READ_POSITIONS,
   newMessageId,
   parseArgument,
@@ -166,8 +167,8 @@ export class ReadSyncWorker implements WorkerApi {
       historyWindow: () => this.historyWindow,
       onConfig: (c) => {
         this.config = c;
-        // Read positions wait for a server announcing them: a config that does may free them.
-        if (c.features?.includes(FEATURE_READ_POSITIONS)) this.flusher.notifyEnqueued();
+        // Read positions and deliveries wait for a server announcing them: a config that does may free them.
+        if (c.features?.includes(FEATURE_READ_POSITIONS) || c.features?.includes(FEATURE_DELIVERY)) this.flusher.notifyEnqueued();
       },
       onStreamStatus: (s) => {
         this.streamStatus = s;
@@ -179,6 +180,7 @@ export class ReadSyncWorker implements WorkerApi {
       },
       onError: (err) => this.noteError('sync', err),
       onStored: (table, rows) => this.hub.prime(table, rows),
+      onDeliveryQueued: () => this.flusher.notifyEnqueued(),
       isSending: (id) => this.flusher.isSending?.(id) ?? false,
       ackedHere: (id) => this.flusher.ackedHere?.(id) ?? false,
       onReceipts: (receipts) => this.hub.preview(receipts),
@@ -197,6 +199,7 @@ export class ReadSyncWorker implements WorkerApi {
       onNetworkError: (err) => this.noteError('query', err),
       onSuccess: () => this.noteSuccess('query'),
       onStored: (table, rows) => this.hub.prime(table, rows),
+      onDeliveryQueued: () => this.flusher.notifyEnqueued(),
     });
     this.receiptQueries = new ReceiptQueries({
       db: this.db,
@@ -272,8 +275,10 @@ export class ReadSyncWorker implements WorkerApi {
   async receiveMessages(messages: unknown): Promise<void> {
     await this.ready();
     const list = parseArgument(v.array(MessageSchema), messages, 'receiveMessages');
-    const rows = await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now(), this.userId));
-    this.hub.prime('messages', rows);
+    // Any messages, from any channel: a delivery range per message (merged where they touch).
+    const stored = await withStorage('receiveMessages', () => storeServerMessages(this.db, list, this.now(), this.userId));
+    this.hub.prime('messages', stored.rows);
+    if (stored.deliveryQueued) this.flusher.notifyEnqueued();
   }
 
   async markRead(refs: MessageRef[]): Promise<MarkReadResult> {

@@ -1,4 +1,5 @@
 import {
+  FEATURE_DELIVERY,
   ReadMemberPageSchema,
   ReadSyncError,
   ReceiptQueryResponseSchema,
@@ -15,7 +16,8 @@ import type { MessageRow, ReadSyncDb } from './db/ReadSyncDb';
 import type { Transport } from './transport/Transport';
 import { MemberOptionsSchema } from './apiSchemas';
 import { applyReceipts } from './store/applyReceipts';
-import { initialReceipt, isMessageRow, isReceiptRow } from './store/readState';
+import { deliveredOf, initialReceipt, isMessageRow, isReceiptRow } from './store/readState';
+import { loadConfig } from './store/meta';
 import { readMany } from './store/readMany';
 import { toStorageError, withStorage } from './store/storageErrors';
 
@@ -97,19 +99,28 @@ export class ReceiptQueries {
       if (answers.has(id)) return;
       const r = stored[i];
       const row = mine.get(id);
-      if (r !== undefined && isReceiptRow(r)) answers.set(id, { messageId: id, receipt: r });
+      // With deliveredCount always (rows stored before deliveries lack it: then readCount).
+      if (r !== undefined && isReceiptRow(r)) answers.set(id, { messageId: id, receipt: { ...r, deliveredCount: deliveredOf(r) } });
       else if (row) answers.set(id, { messageId: id, receipt: initialReceipt(row) });
       else answers.set(id, { messageId: id, reason: 'not-found' });
     });
     return ids.map((id) => answers.get(id) as ReadReceiptResult);
   }
 
-  /** One page of the read or unread members of my group message; the last fetched copy when offline. */
+  /**
+   * One page of the read, unread or delivered-but-unread members of my group
+   * message; the last fetched copy when offline. `delivered` needs a server
+   * announcing `delivery` (`unsupported-protocol` when the cached config of
+   * the server says it does not).
+   */
   async members(id: string, options: MemberPageOptions): Promise<ReadMemberPage> {
     const { db, transport, userId } = this.deps;
     const opts = parseArgument(MemberOptionsSchema, options ?? {}, 'getReadMembers options');
-    const row = await withStorage('getReadMembers', () => db.messages.get(id));
+    const [row, config] = await withStorage('getReadMembers', () => Promise.all([db.messages.get(id), opts.filter === 'delivered' ? loadConfig(db) : null]));
     if (row !== undefined && isMessageRow(row)) this.checkMemberList(row, userId);
+    if (config && !config.features?.includes(FEATURE_DELIVERY)) {
+      throw new ReadSyncError('unsupported-protocol', `getReadMembers: the server does not list delivered members until it announces "${FEATURE_DELIVERY}"`);
+    }
     const max = this.deps.limits().maxMemberPage;
     const count = Math.min(opts.count ?? max, max);
     const cursor = opts.cursor ?? null;

@@ -2,7 +2,8 @@ import Dexie, { type ObservabilitySet } from 'dexie';
 import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload, type MessageReceipt } from '../src/protocol';
 import { packUpdates, type Query, type ReadState, type SubscriptionUpdate, type SyncStatus, type UpdateBatch } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
-import { isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
+import { deliveredOf, isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
+import { DELIVERY_KEY_PREFIX } from './db/ackKeys';
 import { mergeReceipt } from './store/applyReceipts';
 import { readMany } from './store/readMany';
 import { loadQueuedAcks } from './store/queuedAcks';
@@ -64,14 +65,25 @@ function newerReceipt(cached: unknown, read: unknown): unknown {
 }
 
 /**
- * Whether a stored receipt says someone read the message: `receipts$` is the
- * "receipts arrived" callback, so the zero-reader state written when my own
- * message is accepted (or a server snapshot of it) is no arrival. Receipts
- * are monotonic and the audience is fixed at send time, so a state with no
- * reader can only be that first one.
+ * Whether a stored receipt says someone read or received the message:
+ * `receipts$` is the "receipts arrived" callback, so the zero state written
+ * when my own message is accepted (or a server snapshot of it) is no
+ * arrival. Receipts are monotonic and the audience is fixed at send time, so
+ * a state with nobody reached can only be that first one.
  */
-function isReadByAnyone(r: unknown): r is ReceiptRow {
-  return isReceiptRow(r) && (r.readCount > 0 || r.isPeerRead);
+function isReachedAnyone(r: unknown): r is ReceiptRow {
+  return isReceiptRow(r) && (r.readCount > 0 || r.isPeerRead || deliveredOf(r) > 0);
+}
+
+/** Whether some of the changed outbox keys is not a delivery row's (those are shown nowhere). */
+function someShown(keys: ReadonlySet<string>): boolean {
+  for (const k of keys) if (!k.startsWith(DELIVERY_KEY_PREFIX)) return true;
+  return false;
+}
+
+/** A receipt as `receipts$` gives it: with `deliveredCount` (rows stored before deliveries lack it). */
+function withDelivered(r: ReceiptRow): ReceiptRow {
+  return typeof r.deliveredCount === 'number' && r.deliveredCount >= r.readCount ? r : { ...r, deliveredCount: deliveredOf(r) };
 }
 
 const emptyDirty = (): Dirty => ({
@@ -308,7 +320,8 @@ export class SubscriptionHub {
       relevant = true;
     }
     const outbox = changes.get('outbox');
-    if (outbox) {
+    // Delivery rows (issue 10.5) are shown nowhere: their comings and goings recompute nothing.
+    if (outbox && (outbox.all || someShown(outbox.keys))) {
       // An ack queued or sent: the read states and lists showing it, and the pending count.
       relevant = true;
       if (outbox.all) this.dirty.allAcks = true;
@@ -417,7 +430,7 @@ export class SubscriptionHub {
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));
     if (stream && streamIds.length > 0) {
-      const batch = streamIds.map((id) => rcById.get(id)).filter(isReadByAnyone);
+      const batch = streamIds.map((id) => rcById.get(id)).filter(isReachedAnyone).map(withDelivered);
       if (batch.length > 0) for (const id of stream.subs) this.emitBatch(id, batch);
     }
   }

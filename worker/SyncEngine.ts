@@ -22,7 +22,7 @@ import { applyServerSettings } from './store/receiptMode';
 import { isFinalReceipt, isMessageRow, isReceiptRow } from './store/readState';
 import { readMany } from './store/readMany';
 import { toStorageError } from './store/storageErrors';
-import { storeServerMessages, upsertConversations } from './store/storeServerData';
+import { storeServerMessages, upsertConversations, type StoredMessages } from './store/storeServerData';
 import { recordCoverage } from './store/coverage';
 
 /** What the sync engine needs from the worker around it. */
@@ -49,6 +49,8 @@ export interface SyncEngineDeps {
   ackedHere?(messageId: string): boolean;
   /** Rows just committed (for the subscription hub, so it need not read them back). */
   onStored?(table: 'messages' | 'receipts', rows: readonly unknown[]): void;
+  /** Stored messages queued a delivery range (issue 10.5): the flusher has something to send. */
+  onDeliveryQueued?(): void;
 }
 
 /** Upper bound of pull rounds per catch-up, against a server that always says `hasMore`. */
@@ -182,8 +184,9 @@ export class SyncEngine {
         const fresh = sending ? event.messages.filter((m) => !sending(m.id)) : event.messages;
         if (fresh.length === 0) return;
         // Not `onStored?.(…, await …)`: without a listener, optional chaining would skip the await and the write.
-        const stored = await storeServerMessages(db, fresh, this.deps.now(), this.deps.userId);
-        this.deps.onStored?.('messages', stored);
+        // One commit's messages of one conversation: a complete run of its positions.
+        const stored = await storeServerMessages(db, fresh, this.deps.now(), this.deps.userId, { contiguous: true });
+        this.stored(stored);
         return;
       }
       case 'receipts': {
@@ -240,8 +243,8 @@ export class SyncEngine {
       }
       const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(req), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
-      const stored = await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId);
-      this.deps.onStored?.('messages', stored);
+      // Each conversation's messages in a page are a complete run (from its `since`, or its newest window).
+      this.stored(await storeServerMessages(db, res.messages, this.deps.now(), this.deps.userId, { contiguous: true }));
       // After the messages: a position also marks read the ones this page just stored.
       const positioned = await applyReadPositions(db, res.readPositions ?? []);
       const read = res.myReads ? await applyMyReads(db, res.myReads.reads, this.deps.userId, res.myReads.cursor) : [];
@@ -280,6 +283,11 @@ export class SyncEngine {
       const stored = await applyReceipts(db, parsed.receipts);
       this.deps.onStored?.('receipts', stored);
     }
+  }
+
+  private stored(stored: StoredMessages): void {
+    this.deps.onStored?.('messages', stored.rows);
+    if (stored.deliveryQueued) this.deps.onDeliveryQueued?.();
   }
 
   private async fetchConfig(): Promise<void> {

@@ -41,6 +41,7 @@ export class RawWorker {
         status: c.status[i] as ReadState['status'],
         readCount: c.readCount[i] as number,
         unreadCount: c.unreadCount[i] as number,
+        deliveredCount: (c.deliveredCount ?? c.readCount)[i] as number,
         isPeerRead: c.isPeerRead[i] as boolean,
         timestamp: c.timestamp[i] as number,
         ackStatus: c.ackStatus[i] as ReadState['ackStatus'],

@@ -58,6 +58,7 @@ export function makeReadState(m: Message, r: MessageReceipt): ReadState {
     status: 'sent',
     readCount: r.readCount,
     unreadCount: r.unreadCount,
+    deliveredCount: r.deliveredCount ?? r.readCount,
     isPeerRead: r.isPeerRead,
     timestamp: r.timestamp,
     ackStatus: 'none',

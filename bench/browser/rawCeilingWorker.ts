@@ -80,6 +80,7 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
         status: 'sent',
         readCount: 0,
         unreadCount: 0,
+        deliveredCount: 0,
         isPeerRead: false,
         timestamp: readAt,
         ackStatus: 'pending',
@@ -192,7 +193,7 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
         if (event.type !== 'receipts') return;
         const tx = d.transaction(['receipts', 'meta'], 'readwrite', { durability: 'strict' });
         const store = tx.objectStore('receipts');
-        for (const r of event.receipts) store.put({ convId: r.convId, convType: r.convType, messageId: r.messageId, readCount: r.readCount, unreadCount: r.unreadCount, isPeerRead: r.isPeerRead, timestamp: r.timestamp });
+        for (const r of event.receipts) store.put({ convId: r.convId, convType: r.convType, messageId: r.messageId, readCount: r.readCount, unreadCount: r.unreadCount, isPeerRead: r.isPeerRead, timestamp: r.timestamp, deliveredCount: r.deliveredCount ?? r.readCount });
         if (event.cursor !== undefined) tx.objectStore('meta').put({ key: 'receiptCursor', value: event.cursor });
         void done(tx).then(() => {
           const ids = event.receipts.map((r) => subId.get(r.messageId) ?? 0);
@@ -218,6 +219,7 @@ function toState(r: MessageReceipt): ReadState {
     status: 'sent',
     readCount: r.readCount,
     unreadCount: r.unreadCount,
+    deliveredCount: r.deliveredCount ?? r.readCount,
     isPeerRead: r.isPeerRead,
     timestamp: r.timestamp,
     ackStatus: 'none',
@@ -225,7 +227,7 @@ function toState(r: MessageReceipt): ReadState {
   };
 }
 
-/** Read states in the columns the library's hub posts (`ReadStateColumns`): 13 flat arrays, not objects. */
+/** Read states in the columns the library's hub posts (`ReadStateColumns`): 14 flat arrays, not objects. */
 function toColumns(ids: number[], states: ReadState[]): ReadStateColumns {
   const c: ReadStateColumns = {
     id: ids,
@@ -237,6 +239,7 @@ function toColumns(ids: number[], states: ReadState[]): ReadStateColumns {
     status: [],
     readCount: [],
     unreadCount: [],
+    deliveredCount: [],
     isPeerRead: [],
     timestamp: [],
     ackStatus: [],
@@ -253,6 +256,7 @@ function toColumns(ids: number[], states: ReadState[]): ReadStateColumns {
     c.status.push(s.status);
     c.readCount.push(s.readCount);
     c.unreadCount.push(s.unreadCount);
+    c.deliveredCount!.push(s.deliveredCount);
     c.isPeerRead.push(s.isPeerRead);
     c.timestamp.push(s.timestamp);
     c.ackStatus.push(s.ackStatus);

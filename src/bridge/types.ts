@@ -48,13 +48,24 @@ export interface ReadState {
   /** Outgoing: receipt counts (c2c: 0/1). */
   readCount: number;
   unreadCount: number;
+  /**
+   * Outgoing (issue 10.5): members whose devices have stored the message,
+   * readers included, so `readCount <= deliveredCount <= readCount +
+   * unreadCount` (c2c: 0/1, "Delivered"). Only moves forward. From a server
+   * that does not count deliveries it equals `readCount`. Incoming: 0.
+   */
+  deliveredCount: number;
   isPeerRead: boolean;
   /** Outgoing: time of the latest read included; incoming: my readAt. 0 if none. */
   timestamp: number;
   /** Incoming: my acknowledgement's state. */
   ackStatus: AckStatus;
   ackError?: ErrorPayload;
-  /** Ready-made English label: "Sending…", "Sent", "Read", "2 read · 3 unread", "Failed: …". */
+  /**
+   * Ready-made English label: "Sending…", "Sent", "Delivered" (c2c: the
+   * peer's device has it, unread), "Read", "2 read · 3 unread" (groups: the
+   * delivered count is in `deliveredCount`, not in the label), "Failed: …".
+   */
   label: string;
 }
 
@@ -70,6 +81,13 @@ export interface SyncStatus {
   /** This tab's worker holds the flush lock (exactly one tab does). */
   leader: boolean;
   flushing: boolean;
+  /**
+   * My reads not yet confirmed by the server: queued acks and read positions
+   * (one per conversation). Deliveries (issue 10.5: this device telling
+   * senders it stored their messages) are not counted: they are not reads
+   * the user made, and they wait quietly (a server without `delivery` never
+   * gets them).
+   */
   pendingAcks: number;
   pendingMessages: number;
   rejectedAcks: number;
@@ -134,6 +152,10 @@ export type ReadReceiptResult = { messageId: string; receipt: MessageReceipt; re
 
 /** Options of getReadMembers. `count` is capped at the server's page limit. */
 export interface MemberPageOptions {
+  /**
+   * `read`, `unread`, or `delivered`: unread members whose devices have
+   * stored the message (issue 10.5; needs a server announcing `delivery`).
+   */
   filter: MemberFilter;
   cursor?: string | null;
   count?: number;

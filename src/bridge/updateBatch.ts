@@ -5,7 +5,7 @@ import type { ReadState, SubscriptionUpdate } from './types';
  * Read-state values of one batch, one array per field. Cloning 10,000
  * ReadState objects across threads costs ~35-55 ms of main-thread time in
  * Chromium (every object and property name is serialised and rebuilt);
- * thirteen flat arrays of the same values cost ~3-5 ms, and rebuilding the
+ * fourteen flat arrays of the same values cost ~3-5 ms, and rebuilding the
  * objects on the UI side ~5 ms. Row i is the value for subscription `id[i]`.
  */
 export interface ReadStateColumns {
@@ -18,6 +18,8 @@ export interface ReadStateColumns {
   status: ReadState['status'][];
   readCount: number[];
   unreadCount: number[];
+  /** Absent from workers before issue 10.5: then `readCount`. */
+  deliveredCount?: number[];
   isPeerRead: boolean[];
   timestamp: number[];
   ackStatus: ReadState['ackStatus'][];
@@ -48,6 +50,7 @@ function emptyColumns(): ReadStateColumns {
     status: [],
     readCount: [],
     unreadCount: [],
+    deliveredCount: [],
     isPeerRead: [],
     timestamp: [],
     ackStatus: [],
@@ -80,6 +83,7 @@ export function packUpdates(updates: Iterable<SubscriptionUpdate>, isReadState: 
       cols.status.push(s.status);
       cols.readCount.push(s.readCount);
       cols.unreadCount.push(s.unreadCount);
+      cols.deliveredCount!.push(s.deliveredCount);
       cols.isPeerRead.push(s.isPeerRead);
       cols.timestamp.push(s.timestamp);
       cols.ackStatus.push(s.ackStatus);
@@ -107,6 +111,7 @@ export function unpackUpdates(batch: UpdateBatch | SubscriptionUpdate[]): Subscr
   const cols = batch.readStates;
   if (!cols) return out;
   const n = cols.id.length;
+  const delivered = cols.deliveredCount ?? cols.readCount;
   for (let i = 0; i < n; i++) {
     const value: ReadState = {
       messageId: cols.messageId[i]!,
@@ -117,6 +122,7 @@ export function unpackUpdates(batch: UpdateBatch | SubscriptionUpdate[]): Subscr
       status: cols.status[i]!,
       readCount: cols.readCount[i]!,
       unreadCount: cols.unreadCount[i]!,
+      deliveredCount: delivered[i]!,
       isPeerRead: cols.isPeerRead[i]!,
       timestamp: cols.timestamp[i]!,
       ackStatus: cols.ackStatus[i]!,

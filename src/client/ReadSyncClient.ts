@@ -66,8 +66,11 @@ export class ReadSyncClient {
   readonly receiptMode$: Observable<ReceiptMode>;
   /**
    * Receipt updates of my messages, in batches as they arrive (the seed's
-   * receipt callback). No replay. A batch is emitted once its receipts are
-   * stored locally, so `readState$` may show a receipt a moment earlier.
+   * receipt callback): someone read the message, or (issue 10.5, with a
+   * server that counts deliveries) their device received it; each receipt
+   * carries `deliveredCount`. Never for my own send. No replay. A batch is
+   * emitted once its receipts are stored locally, so `readState$` may show a
+   * receipt a moment earlier.
    */
   readonly receipts$: Observable<MessageReceipt[]>;
   /** Background errors that belong to no call or observable (start-up, forwarded signals). */
@@ -118,7 +121,12 @@ export class ReadSyncClient {
     }
   }
 
-  /** Live receipt line of one message (mine or someone else's); null while the message is unknown here. */
+  /**
+   * Live receipt line of one message (mine or someone else's); null while the
+   * message is unknown here. Mine in c2c go "Sent" → "Delivered" (the peer's
+   * device stored it) → "Read"; in groups `deliveredCount` counts the members
+   * whose devices have it, readers included.
+   */
   readState$(message: MessageRef): Observable<ReadState | null> {
     return this.observe<ReadState | null>(() => ({ kind: 'read-state', messageId: parseArgument(MessageIdSchema, messageIdOf(message), 'readState$') }));
   }
@@ -238,8 +246,9 @@ export class ReadSyncClient {
 
   /**
    * Receipt state of my messages: fresh from the server when reachable, else
-   * as stored. One result per message asked, in the order asked: `{ messageId,
-   * receipt }`, or `{ messageId, reason }` when there is none (`not-sender`,
+   * as stored, `deliveredCount` included (equal to `readCount` from a server
+   * that does not count deliveries). One result per message asked, in the
+   * order asked: `{ messageId, receipt }`, or `{ messageId, reason }` when there is none (`not-sender`,
    * `receipt-not-requested`, `not-sent`, `not-found`). A list that mixes my
    * messages with others' is answered item by item, never refused whole.
    */
@@ -247,7 +256,13 @@ export class ReadSyncClient {
     return this.call((api) => api.getReadReceipts(refList(messages, 'getReadReceipts')));
   }
 
-  /** One page of the members who have (`read`) or have not (`unread`) read my group message. */
+  /**
+   * One page of the members of my group message's audience who have read it
+   * (`filter: 'read'`), who have not (`'unread'`), or who have not read it
+   * but whose devices have stored it (`'delivered'`, a subset of `unread`;
+   * needs a server announcing `delivery`, else `unsupported-protocol`).
+   * Pass the `at` of another walk's page to list both at one snapshot.
+   */
   getReadMembers(message: MessageRef, options: MemberPageOptions): Promise<ReadMemberPage> {
     return this.call((api) => api.getReadMembers(messageIdOf(message), options));
   }

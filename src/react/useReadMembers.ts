@@ -5,7 +5,11 @@ import { useReadSyncClient } from './ReadSyncProvider';
 
 /** Options of `useReadMembers`. */
 export interface UseReadMembersOptions {
-  /** Who has (`'read'`) or has not (`'unread'`) read the message. */
+  /**
+   * Who has (`'read'`) or has not (`'unread'`) read the message, or has not
+   * read it but whose devices have it (`'delivered'`, with a server that
+   * counts deliveries).
+   */
   filter: MemberFilter;
   /** Members per page (capped by the server). Default 20. */
   pageSize?: number;
@@ -35,7 +39,8 @@ interface State {
 const EMPTY: State = { members: [], isFinished: false, loading: true, error: null };
 
 /**
- * Pages through the members who have or have not read my group message
+ * Pages through the members who have or have not read (or have received
+ * and not read) my group message
  * (`client.getReadMembers`). The first page loads on mount and whenever the
  * message, filter or page size change; answers to an earlier request are
  * dropped, so StrictMode's double mount and fast switching show one list.

@@ -9,7 +9,7 @@ import { FakeWorkerApi } from './FakeWorkerApi';
 const MSG = 'msgAAAAAAAAAAAA1';
 const state = (label: string, readCount = 0): ReadState => ({
   messageId: MSG, convId: 'c1', convType: 'c2c', direction: 'outgoing', needReadReceipt: true, status: 'sent',
-  readCount, unreadCount: 1 - readCount, isPeerRead: readCount > 0, timestamp: 0, ackStatus: 'none', label,
+  readCount, unreadCount: 1 - readCount, deliveredCount: readCount, isPeerRead: readCount > 0, timestamp: 0, ackStatus: 'none', label,
 });
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -10,6 +10,7 @@ const state = (i: number, extra: Partial<ReadState> = {}): ReadState => ({
   status: 'sent',
   readCount: i,
   unreadCount: 10 - i,
+  deliveredCount: i % 2 ? i + 1 : 0,
   isPeerRead: false,
   timestamp: 1_700_000_000_000 + i,
   ackStatus: i % 2 ? 'none' : 'sent',
@@ -47,6 +48,12 @@ describe('update batches (the one sink\'s wire format)', () => {
     expect(batch.updates?.map((u) => u.id)).toEqual([2, 3, 4, 5]);
     const back = unpackUpdates(batch);
     expect(back.sort((a, b) => a.id - b.id)).toEqual(updates);
+  });
+
+  it('columns from a worker before deliveries (no deliveredCount column) unpack with deliveredCount = readCount', () => {
+    const batch = packUpdates([{ id: 1, value: state(3) }, { id: 2, value: state(5) }], () => true);
+    delete batch.readStates!.deliveredCount;
+    expect(unpackUpdates(structuredClone(batch)).map((u) => (u.value as ReadState).deliveredCount)).toEqual([3, 5]);
   });
 
   it('an empty batch unpacks to nothing, and a plain array (an older worker) is taken as it is', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
 import type { ConversationSummary, ReadState, SyncStatus } from '../../src/bridge';
-import type { AckBatchRequest, ServerConfig } from '../../src/protocol';
+import type { AckBatchRequest, DeliveryRange, ServerConfig } from '../../src/protocol';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
 import { newCore, openClient, type Client } from './harness';
 
@@ -18,11 +18,18 @@ async function client(core: ReturnType<typeof newCore>, user: string, opts: Para
 
 const convOf = (c: Client, sub: number, id: string) => (c.values.get(sub) as ConversationSummary[] | undefined)?.find((x) => x.id === id);
 
-/** A transport that records every ack batch it sends. */
+/**
+ * A transport that records the ack batches it sends that carry reads (acks or
+ * positions), and apart from them the delivery ranges (issue 10.5), which
+ * ride in the same batches or alone whenever messages were stored.
+ */
 class RecordingTransport extends MemoryTransport {
   readonly batches: AckBatchRequest[] = [];
+  readonly deliveries: DeliveryRange[] = [];
   override ackBatch(req: AckBatchRequest) {
-    this.batches.push(structuredClone(req));
+    const { deliveries, ...reads } = structuredClone(req);
+    this.deliveries.push(...(deliveries ?? []));
+    if (reads.acks.length > 0 || reads.positions !== undefined) this.batches.push(reads);
     return super.ackBatch(req);
   }
 }

@@ -58,6 +58,43 @@ describe('receipt updates only move forward', () => {
     }
   });
 
+  it('mergeReceipt with deliveries: deliveredCount never goes down nor below readCount, and an absent one (older servers, older rows) counts as readCount', () => {
+    // (read, delivered) states of one message with an audience of 5, some from a server without deliveries.
+    const states: MessageReceipt[] = [
+      [0, 0],
+      [0, 2],
+      [1, 2],
+      [1, 4],
+      [3, 4],
+      [3, undefined],
+      [4, undefined],
+      [4, 5],
+    ].map(([read, delivered]) => {
+      const r = receipt('msg00000001', read!, 5);
+      return delivered === undefined ? r : { ...r, deliveredCount: delivered };
+    });
+    for (let seed = 1; seed <= 200; seed++) {
+      let cur: MessageReceipt | undefined;
+      for (const s of shuffle([...states, ...states], seed)) {
+        const next = mergeReceipt(cur, s);
+        if (next) {
+          expect(next.deliveredCount, `seed ${seed}`).toBeGreaterThanOrEqual(next.readCount);
+          if (cur) expect(next.deliveredCount, `seed ${seed}`).toBeGreaterThanOrEqual(cur.deliveredCount ?? cur.readCount);
+          cur = next;
+        }
+      }
+      expect(cur, `seed ${seed}`).toMatchObject({ readCount: 4, unreadCount: 1, deliveredCount: 5 });
+    }
+    // A row stored before deliveries existed: the same state again is no change, a delivery is.
+    const old = receipt('msg00000001', 2, 5);
+    expect(mergeReceipt(old, old)).toBeNull();
+    expect(mergeReceipt(old, { ...old, deliveredCount: 2 })).toBeNull();
+    expect(mergeReceipt(old, { ...old, deliveredCount: 3 })).toMatchObject({ readCount: 2, deliveredCount: 3 });
+    // A read arriving without a delivered count (an older server) lifts deliveredCount with it.
+    expect(mergeReceipt({ ...old, deliveredCount: 2 }, receipt('msg00000001', 3, 5))).toMatchObject({ readCount: 3, deliveredCount: 3 });
+    expect(mergeReceipt(undefined, old)).toMatchObject({ deliveredCount: 2 });
+  });
+
   it('a duplicate or older update is a no-op', () => {
     const newer = receipt('msg00000001', 3, 5);
     expect(mergeReceipt(newer, newer)).toBeNull();

@@ -73,7 +73,7 @@ export interface ConversationRow extends Conversation {
  * changed settings. At most one ack per message is ever queued (markRead
  * skips read messages).
  */
-export type OutboxRow = AckOutboxRow | SendOutboxRow | PositionOutboxRow | SettingsOutboxRow;
+export type OutboxRow = AckOutboxRow | SendOutboxRow | PositionOutboxRow | SettingsOutboxRow | DeliveryOutboxRow;
 
 /**
  * My acknowledgement of a message, keyed `ackKey(seq)` (enqueue order, see
@@ -110,6 +110,23 @@ export interface PositionOutboxRow {
    * reverse (store/readPositions.ts).
    */
   private?: 1;
+}
+
+/**
+ * What this device has stored of one conversation and not yet told the
+ * server (issue 10.5), keyed `d:<convId>` (store/deliveries.ts): ONE row per
+ * conversation, its position ranges `(lo, hi]` merged as messages arrive
+ * (sorted, disjoint, not touching). Written in the transaction that stores
+ * the messages, and only for ranges holding a message from someone else that
+ * asked for receipts. Rides in the ack batches (`deliveries`); an answer
+ * removes what was sent, so ranges added while a batch travelled stay.
+ * Outside every index, like positions: no schema version.
+ */
+export interface DeliveryOutboxRow {
+  key: string;
+  kind: 'delivery';
+  convId: string;
+  ranges: [number, number][];
 }
 
 /**

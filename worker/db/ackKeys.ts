@@ -30,6 +30,18 @@ export function positionKey(convId: string): string {
   return POSITION_KEY_PREFIX + convId;
 }
 
+/**
+ * Prefix of the outbox keys of queued delivery ranges (issue 10.5), one per
+ * conversation (`d:<convId>`). `d:` sorts after every `a:` key and before
+ * `msg:`, `p:` and `s:`, so each kind stays one key range of its own.
+ */
+export const DELIVERY_KEY_PREFIX = 'd:';
+
+/** The outbox key of the queued delivery ranges of a conversation. */
+export function deliveryKey(convId: string): string {
+  return DELIVERY_KEY_PREFIX + convId;
+}
+
 /** The sequence number in an ack key, or NaN for any other key. */
 export function ackSeqOf(key: string): number {
   if (key.length !== PREFIX.length + DIGITS || !key.startsWith(PREFIX)) return Number.NaN;

@@ -1,9 +1,24 @@
-import { FEATURE_READ_POSITIONS, ProtocolError, ReadSyncError, toErrorPayload, type Ack, type ErrorPayload, type Limits, type ReadPosition } from '../../src/protocol';
+import {
+  FEATURE_DELIVERY,
+  FEATURE_READ_POSITIONS,
+  MAX_DELIVERIES_PER_BATCH,
+  ProtocolError,
+  ReadSyncError,
+  toErrorPayload,
+  type Ack,
+  type AckBatchRequest,
+  type DeliveryResult,
+  type ErrorPayload,
+  type Limits,
+  type ReadPosition,
+} from '../../src/protocol';
 import type { AckOutboxRow, PositionOutboxRow, SendOutboxRow } from '../db/ReadSyncDb';
+import { toDeliveryRange, type DeliveryItem } from '../store/deliveries';
 import type { Transport } from '../transport/Transport';
 import type { OutboxStore } from './OutboxStore';
 import { ackBatchId } from './ackBatchId';
 import { classifyFailure, isSplittable } from './classifyFailure';
+import { rejection } from './outboxErrors';
 
 /** Ack requests on the wire at once during a flush (each one batch). */
 const ACKS_IN_FLIGHT = 3;
@@ -27,6 +42,12 @@ function toAck(r: AckOutboxRow): Ack {
 function toPosition(r: PositionOutboxRow): ReadPosition {
   return r.private === 1 ? { c: r.convId, s: r.seq, t: r.readAt, p: 1 } : { c: r.convId, s: r.seq, t: r.readAt };
 }
+
+/**
+ * Delivery refusals that are expected and need no one's attention: the
+ * conversation is gone or I left it while the range waited.
+ */
+const QUIET_DELIVERY_REFUSALS = new Set(['not-member', 'not-found']);
 
 /** A reply that answers none of its batch would otherwise make the pass loop at full speed. */
 function noProgress(answered: number, sent: number, what: string): void {
@@ -212,24 +233,28 @@ export class OutboxSender {
       return read;
     };
     try {
-      // Read positions ride in the first request of the pass (alone when no ack waits).
-      let positions = await this.sendablePositions();
+      // Read positions ride in the first request of the pass (alone when no ack waits); delivery
+      // ranges, a page per round of acks (alone once the acks are out), until none is left.
+      const deliveryPages = this.deliveryPages();
+      let [positions, deliveries] = await Promise.all([this.sendablePositions(), deliveryPages()]);
       // Private acks only go to a server that knows `p`: an older one would count them (the flag unknown to it).
       let privateOk: boolean | null = null;
       let chunk = await store.readAcks(this.ackBatchSize());
-      while ((chunk.length > 0 || positions.length > 0) && failure === null) {
+      while ((chunk.length > 0 || positions.length > 0 || deliveries.length > 0) && failure === null) {
         const next = chunk.length > 0 ? readAfter(chunk) : Promise.resolve([]);
         const size = this.ackBatchSize();
         if (privateOk === null && chunk.some((r) => r.private === 1)) privateOk = await this.supportsPrivateReads(chunk.filter((r) => r.private === 1).length);
-        for (let i = 0; (i < chunk.length || positions.length > 0) && failure === null; i += size) {
+        for (let i = 0; (i < chunk.length || positions.length > 0 || deliveries.length > 0) && failure === null; i += size) {
           const slice = chunk.slice(i, i + size);
           // Withheld rows get no answer, so they stay queued (OutboxStore.applyAcks keeps unanswered rows).
           const rows = privateOk === false ? slice.filter((r) => r.private !== 1) : slice;
-          if (rows.length === 0 && positions.length === 0) continue;
+          if (rows.length === 0 && positions.length === 0 && deliveries.length === 0) continue;
           const withPositions = positions;
+          const withDeliveries = deliveries;
           positions = [];
-          const sent: Promise<unknown> = this.sendAcks(rows, withPositions).then(({ applied }) => {
-            const done = applied.then((n) => noProgress(n, rows.length + withPositions.length, 'acks'));
+          deliveries = [];
+          const sent: Promise<unknown> = this.sendAcks(rows, withPositions, withDeliveries).then(({ applied }) => {
+            const done = applied.then((n) => noProgress(n, rows.length + withPositions.length + withDeliveries.length, 'acks'));
             done.catch(() => {}); // observed below
             applying.push(done);
           }, fail);
@@ -239,6 +264,7 @@ export class OutboxSender {
         }
         if (failure !== null) break;
         chunk = await next;
+        deliveries = await deliveryPages();
       }
     } catch (err) {
       fail(err); // reading the outbox failed
@@ -260,6 +286,34 @@ export class OutboxSender {
     if (rows.length === 0) return rows;
     const ok = await this.supportsReadPositions(`read positions (markConversationRead): ${rows.length} conversation(s) stay queued`);
     return ok ? rows : [];
+  }
+
+  /**
+   * The queued delivery ranges (issue 10.5) as pages of at most
+   * MAX_DELIVERIES_PER_BATCH, read on in key order (rows stay in the outbox
+   * while their batch travels); an empty page once none is left. None for a
+   * server that does not announce `delivery` (it would not count them): they
+   * stay queued, quietly, since nothing the user did waits on them.
+   */
+  private deliveryPages(): () => Promise<DeliveryItem[]> {
+    let after: string | undefined;
+    let done = false;
+    let checked = false;
+    return async () => {
+      while (!done) {
+        const { items, last } = await this.deps.store.readDeliveries(MAX_DELIVERIES_PER_BATCH, after);
+        if (last === null) break;
+        after = last;
+        if (items.length === 0) continue; // damaged rows only: read on
+        if (!checked) {
+          checked = true;
+          if (!(await this.deps.features())?.includes(FEATURE_DELIVERY)) break;
+        }
+        return items;
+      }
+      done = true;
+      return [];
+    };
   }
 
   /** Whether private acks may go out now (see supportsReadPositions); `count` of them are waiting. */
@@ -308,26 +362,31 @@ export class OutboxSender {
   }
 
   /**
-   * Sends one batch (acks, and read positions when given); resolves when the
-   * answer arrived, with the (still running) apply of that answer.
+   * Sends one batch (acks, and read positions and delivery ranges when
+   * given); resolves when the answer arrived, with the (still running) apply
+   * of that answer.
    */
-  private async sendAcks(rows: AckOutboxRow[], positionRows: PositionOutboxRow[] = []): Promise<{ applied: Promise<number> }> {
+  private async sendAcks(rows: AckOutboxRow[], positionRows: PositionOutboxRow[] = [], deliveryItems: DeliveryItem[] = []): Promise<{ applied: Promise<number> }> {
     const { store, transport } = this.deps;
     const acks = rows.map(toAck);
     const positions = positionRows.map(toPosition);
-    const batchId = ackBatchId(this.deps.userId, acks, positions);
+    const deliveries = deliveryItems.map(toDeliveryRange);
+    const batchId = ackBatchId(this.deps.userId, acks, positions, deliveries);
     // Before the request: the server's my-reads echo may come before its answer.
     this.rememberAcks(rows);
     let res;
     try {
-      const req = positions.length > 0 ? { type: 'ack-batch' as const, batchId, acks, positions } : { type: 'ack-batch' as const, batchId, acks };
+      const req: AckBatchRequest = { type: 'ack-batch', batchId, acks };
+      if (positions.length > 0) req.positions = positions;
+      if (deliveries.length > 0) req.deliveries = deliveries;
       res = await this.deps.request(() => transport.ackBatch(req));
     } catch (err) {
-      if (positionRows.length > 0 && classifyFailure(toErrorPayload(err)) === 'reject') {
-        // A refusal of the whole request: try the acks and the positions apart, so each is judged alone.
+      if (positionRows.length + deliveryItems.length > 0 && classifyFailure(toErrorPayload(err)) === 'reject') {
+        // A refusal of the whole request: try the acks, the positions and the deliveries apart, so each is judged alone.
         const acksDone = rows.length > 0 ? (await this.sendAcks(rows)).applied : Promise.resolve(0);
         const positionsDone = this.sendPositionsAlone(positionRows, err);
-        return { applied: Promise.all([acksDone, positionsDone]).then(([a, p]) => a + p) };
+        const deliveriesDone = this.sendDeliveriesAlone(deliveryItems, err);
+        return { applied: Promise.all([acksDone, positionsDone, deliveriesDone]).then(([a, p, d]) => a + p + d) };
       }
       const resend = async (part: AckOutboxRow[]) => (await this.sendAcks(part)).applied;
       const n = await this.onRefused(err, rows, resend, (error) => store.rejectAcks(rows, error));
@@ -335,7 +394,8 @@ export class OutboxSender {
     }
     const acked = rows.length > 0 ? store.applyAckResults(rows, res.results) : Promise.resolve(0);
     const positioned = positionRows.length > 0 ? this.applyPositions(positionRows, res.positions) : Promise.resolve(0);
-    return { applied: Promise.all([acked, positioned]).then(([a, p]) => a + p) };
+    const delivered = deliveryItems.length > 0 ? this.applyDeliveries(deliveryItems, res.deliveries) : Promise.resolve(0);
+    return { applied: Promise.all([acked, positioned, delivered]).then(([a, p, d]) => a + p + d) };
   }
 
   /** Positions whose batch with acks was refused whole: sent on their own; refused again, they are dropped with the reason. */
@@ -353,6 +413,31 @@ export class OutboxSender {
       const refused = rows.map((r) => r.convId);
       return (await this.deps.store.applyPositionResults(rows, refused.map((c) => ({ c, s: 'rejected' as const, r: 'invalid-argument' as const })))).answered;
     }
+  }
+
+  /** Delivery ranges whose batch was refused whole: sent on their own; refused again, they are dropped with the reason. */
+  private async sendDeliveriesAlone(items: DeliveryItem[], first: unknown): Promise<number> {
+    if (items.length === 0) return 0;
+    const deliveries = items.map(toDeliveryRange);
+    const batchId = ackBatchId(this.deps.userId, [], [], deliveries);
+    try {
+      const res = await this.deps.request(() => this.deps.transport.ackBatch({ type: 'ack-batch', batchId, acks: [], deliveries }));
+      return await this.applyDeliveries(items, res.deliveries);
+    } catch (err) {
+      const error = toErrorPayload(err ?? first);
+      if (classifyFailure(error) !== 'reject') throw err;
+      this.deps.onRejected(error);
+      const refused = items.map((i): DeliveryResult => ({ c: i.convId, s: 'rejected', r: 'invalid-argument' }));
+      return (await this.deps.store.applyDeliveryResults(items, refused)).answered;
+    }
+  }
+
+  /** Applies a batch's delivery answers; a refusal worth telling (not a conversation I left) becomes the last error. */
+  private async applyDeliveries(items: DeliveryItem[], results: readonly DeliveryResult[] | undefined): Promise<number> {
+    const { answered, refused } = await this.deps.store.applyDeliveryResults(items, results);
+    const loud = refused.find((r) => !QUIET_DELIVERY_REFUSALS.has(r));
+    if (loud !== undefined) this.deps.onRejected(rejection(loud, 'delivery'));
+    return answered;
   }
 
   private async applyPositions(rows: PositionOutboxRow[], results: Parameters<OutboxStore['applyPositionResults']>[1]): Promise<number> {

@@ -1,8 +1,9 @@
-import type { AckResult, ErrorPayload, PositionResult, ReadPositionTuple, UserSettings } from '../../src/protocol';
+import type { AckResult, DeliveryResult, ErrorPayload, PositionResult, ReadPositionTuple, RejectReason, UserSettings } from '../../src/protocol';
 import type { AckOutboxRow, MessageRow, PositionOutboxRow, ReadSyncDb, SettingsOutboxRow } from '../db/ReadSyncDb';
 import { queuedAckRows } from '../db/ackKeys';
 import { applyReadPositions, queuedPositionRows } from '../store/readPositions';
 import { loadQueuedSettings, settingsAnswered } from '../store/receiptMode';
+import { deliveriesAnswered, readDeliveryItems, type DeliveryItem } from '../store/deliveries';
 import { MessageOutbox } from './MessageOutbox';
 import { guardStorage, rejection } from './outboxErrors';
 
@@ -44,6 +45,24 @@ export class OutboxStore {
   /** The queued read positions (one per conversation), at most `maxCount`. */
   async readPositions(maxCount: number): Promise<PositionOutboxRow[]> {
     return guardStorage('read the outbox', () => queuedPositionRows(this.db).limit(maxCount).toArray());
+  }
+
+  /**
+   * Up to `maxRanges` queued delivery ranges (issue 10.5), rows in key order
+   * after the key `after` (see store/deliveries.readDeliveryItems).
+   */
+  async readDeliveries(maxRanges: number, after?: string): Promise<{ items: DeliveryItem[]; last: string | null }> {
+    return guardStorage('read the outbox', () => readDeliveryItems(this.db, maxRanges, after));
+  }
+
+  /**
+   * Applies the answers to delivery ranges sent in one batch, in ONE
+   * transaction (see store/deliveries.deliveriesAnswered): each answered
+   * range leaves its row, ranges added meanwhile stay. Returns how many were
+   * answered and the refusals.
+   */
+  async applyDeliveryResults(items: readonly DeliveryItem[], results: readonly DeliveryResult[] | undefined): Promise<{ answered: number; refused: RejectReason[] }> {
+    return guardStorage('apply delivery results', () => deliveriesAnswered(this.db, items, results));
   }
 
   /** My queued settings change (the receipt mode), if any. */

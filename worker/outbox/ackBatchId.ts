@@ -1,4 +1,4 @@
-import type { Ack, ReadPosition } from '../../src/protocol';
+import type { Ack, DeliveryRange, ReadPosition } from '../../src/protocol';
 
 /** cyrb53: a fast 53-bit string hash (public domain, bryc). */
 function cyrb53(str: string, seed: number): number {
@@ -16,7 +16,7 @@ function cyrb53(str: string, seed: number): number {
 
 /**
  * The idempotency key of an ack batch, derived from its content (user,
- * every ack and read position, in order) rather than drawn at random:
+ * every ack, read position and delivery range, in order) rather than drawn at random:
  *
  * - A retry of the same batch, even by a new worker after a crash, carries
  *   the same id, so the server answers with the stored first result instead
@@ -30,11 +30,13 @@ function cyrb53(str: string, seed: number): number {
  * per (message, reader), so an ack that arrives twice is a 'duplicate'.
  * Two 53-bit hashes (~106 bits) make collisions irrelevant at this scale.
  */
-export function ackBatchId(userId: string, acks: readonly Ack[], positions: readonly ReadPosition[] = []): string {
+export function ackBatchId(userId: string, acks: readonly Ack[], positions: readonly ReadPosition[] = [], deliveries: readonly DeliveryRange[] = []): string {
   let s = userId;
   // The private flag only when set, so ids of public batches are what they were before it existed.
   for (const a of acks) s += a.p === 1 ? `|${a.m}:${a.t}:p` : `|${a.m}:${a.t}`;
   // Read positions are content too (a batch id replayed without them would answer none of them).
   for (const p of positions) s += p.p === 1 ? `|p${p.c}:${p.s}:${p.t}:p` : `|p${p.c}:${p.s}:${p.t}`;
+  // So are delivery ranges (issue 10.5); absent, ids are what they were before them.
+  for (const d of deliveries) s += `|d${d.c}:${d.f}:${d.s}`;
   return `a${cyrb53(s, 1).toString(36).padStart(11, '0')}${cyrb53(s, 2).toString(36).padStart(11, '0')}`;
 }

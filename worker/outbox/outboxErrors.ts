@@ -1,7 +1,7 @@
 import { StorageError, type ErrorPayload } from '../../src/protocol';
 
 /** The error stored on an item the server refused, with its reason as `code`. */
-export function rejection(reason: string, what: 'read receipt' | 'read position' | 'message' | 'settings change'): ErrorPayload {
+export function rejection(reason: string, what: 'read receipt' | 'read position' | 'delivery' | 'message' | 'settings change'): ErrorPayload {
   return { name: 'ReceiptRuleError', code: reason as ErrorPayload['code'], message: `${what} refused by the server: ${reason}` };
 }
 

@@ -1,32 +1,39 @@
 import type { MessageReceipt } from '../../src/protocol';
 import type { ReadSyncDb, ReceiptRow } from '../db/ReadSyncDb';
-import { isReceiptRow } from './readState';
+import { deliveredOf, isReceiptRow } from './readState';
 import { readMany } from './readMany';
 import { bulkPutPrecise } from './storageErrors';
 import { META_RECEIPT_CURSOR } from './meta';
 
 /**
  * Merges a receipt update into the stored state, moving only forward:
- * `readCount` and `timestamp` never decrease, `unreadCount` never increases,
- * `isPeerRead` never goes back to false. Returns null when the update adds
- * nothing (a duplicate or an older state arriving late).
+ * `readCount`, `deliveredCount` and `timestamp` never decrease,
+ * `unreadCount` never increases, `isPeerRead` never goes back to false, and
+ * `deliveredCount` is never below `readCount` (see `deliveredOf`). Returns
+ * null when the update adds nothing (a duplicate or an older state arriving
+ * late). The result always carries `deliveredCount`.
  */
 export function mergeReceipt(old: ReceiptRow | undefined, next: MessageReceipt): ReceiptRow | null {
-  if (!old) return { ...next };
+  if (!old) return { ...next, deliveredCount: deliveredOf(next) };
+  const readCount = Math.max(old.readCount, next.readCount);
+  const was = deliveredOf(old);
   const merged: ReceiptRow = {
     convId: old.convId,
     convType: old.convType,
     messageId: old.messageId,
-    readCount: Math.max(old.readCount, next.readCount),
+    readCount,
     unreadCount: Math.min(old.unreadCount, next.unreadCount),
     isPeerRead: old.isPeerRead || next.isPeerRead,
     timestamp: Math.max(old.timestamp, next.timestamp),
+    deliveredCount: Math.max(was, deliveredOf(next), readCount),
   };
   const changed =
     merged.readCount !== old.readCount ||
     merged.unreadCount !== old.unreadCount ||
     merged.isPeerRead !== old.isPeerRead ||
-    merged.timestamp !== old.timestamp;
+    merged.timestamp !== old.timestamp ||
+    // A row stored before deliveries existed is not rewritten just to spell out what it implies.
+    merged.deliveredCount !== was;
   return changed ? merged : null;
 }
 

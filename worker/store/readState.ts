@@ -68,8 +68,20 @@ export function isReceiptRow(x: unknown): x is ReceiptRow {
     typeof r.isPeerRead === 'boolean' &&
     isNum(r.readCount) &&
     isNum(r.unreadCount) &&
-    isNum(r.timestamp)
+    isNum(r.timestamp) &&
+    // Rows stored before deliveries (issue 10.5) have none.
+    (r.deliveredCount === undefined || isNum(r.deliveredCount))
   );
+}
+
+/**
+ * Members the message has reached (issue 10.5): `deliveredCount`, never below
+ * `readCount` (a read implies delivery); absent (older servers, rows stored
+ * before it existed), `readCount`.
+ */
+export function deliveredOf(r: Pick<MessageReceipt, 'readCount' | 'deliveredCount'>): number {
+  const d = r.deliveredCount;
+  return typeof d === 'number' && d > r.readCount ? d : r.readCount;
 }
 
 /** The receipt state of a sent message of mine that nobody has read yet (before the server told us anything). */
@@ -82,6 +94,7 @@ export function initialReceipt(m: MessageRow): MessageReceipt {
     isPeerRead: false,
     readCount: 0,
     unreadCount: m.audienceCount ?? 0,
+    deliveredCount: 0,
   };
 }
 
@@ -95,7 +108,7 @@ function outgoingLabel(m: MessageRow, r: MessageReceipt): string {
   if (m.status === 'pending') return 'Sending…';
   if (m.status === 'failed') return `Failed: ${m.error?.message ?? m.error?.code ?? 'unknown error'}`;
   if (!m.needReadReceipt) return 'Sent';
-  if (m.convType === 'c2c') return r.isPeerRead ? 'Read' : 'Sent';
+  if (m.convType === 'c2c') return r.isPeerRead ? 'Read' : deliveredOf(r) > 0 ? 'Delivered' : 'Sent';
   return `${r.readCount} read · ${r.unreadCount} unread`;
 }
 
@@ -120,6 +133,7 @@ export function toReadState(m: MessageRow, receipt: ReceiptRow | undefined, user
     direction: outgoing ? 'outgoing' : 'incoming',
     readCount: r ? r.readCount : 0,
     unreadCount: r ? r.unreadCount : 0,
+    deliveredCount: r ? deliveredOf(r) : 0,
     isPeerRead: r ? r.isPeerRead : false,
     timestamp: r ? r.timestamp : (m.readAt ?? 0),
     label: r ? outgoingLabel(m, r) : '',
@@ -139,6 +153,7 @@ export function readStateEquals(a: ReadState | null, b: ReadState | null): boole
     a.ackStatus === b.ackStatus &&
     a.readCount === b.readCount &&
     a.unreadCount === b.unreadCount &&
+    a.deliveredCount === b.deliveredCount &&
     a.isPeerRead === b.isPeerRead &&
     a.timestamp === b.timestamp &&
     a.needReadReceipt === b.needReadReceipt &&

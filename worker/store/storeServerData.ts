@@ -5,6 +5,7 @@ import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
 import { readMany } from './readMany';
 import { withMyRead } from './readPositions';
+import { deliveryAnnounced, deliveryRangesOf, queueDeliveries } from './deliveries';
 
 /** The stored row of a message the server delivered and we had not seen. */
 function newRow(m: Message, now: number, userId: string): MessageRow {
@@ -30,24 +31,61 @@ function newRow(m: Message, now: number, userId: string): MessageRow {
   return row;
 }
 
+/** What `storeServerMessages` wrote. */
+export interface StoredMessages {
+  /** The message rows written. */
+  rows: MessageRow[];
+  /** A delivery range was queued (the flusher has something to send). */
+  deliveryQueued: boolean;
+}
+
+/** Options of `storeServerMessages`. */
+export interface StoreMessagesOptions {
+  /**
+   * The messages of each conversation are a complete run of its positions (a
+   * pull or history page, a `messages` event), so one delivery range per
+   * conversation is exact. Default false: one range per message.
+   */
+  contiguous?: boolean;
+}
+
 /**
  * Stores messages the server delivered (pull, event, or the app's own
  * channel). Monotonic: a message already stored as sent keeps its server
  * fields; one of mine still pending or failed here becomes sent with the
  * server's fields (the server's word wins: it holds the message). Local
  * fields (my read state and its ack) are never touched. Invalid entries, and
- * an id reused by another sender, are dropped. Returns the rows written.
+ * an id reused by another sender, are dropped.
+ *
+ * In the same transaction, when the server announces `delivery`, the
+ * positions of the messages stored here for the first time that came from
+ * someone else and asked for receipts are queued as delivery ranges
+ * (store/deliveries.ts): one outbox write per conversation, none per message.
  */
-export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number, userId: string): Promise<MessageRow[]> {
+export async function storeServerMessages(db: ReadSyncDb, messages: readonly unknown[], now: number, userId: string, options: StoreMessagesOptions = {}): Promise<StoredMessages> {
   const byId = new Map<string, Message>();
-  for (const m of messages) if (v.is(MessageSchema, m)) byId.set(m.id, m);
-  if (byId.size === 0) return [];
+  let valid = 0;
+  for (const m of messages) {
+    if (!v.is(MessageSchema, m)) continue;
+    byId.set(m.id, m);
+    valid++;
+  }
+  if (byId.size === 0) return { rows: [], deliveryQueued: false };
   const ids = [...byId.keys()];
   const convIds = [...new Set([...byId.values()].map((m) => m.convId))];
-  return db.transaction('rw', [db.messages, db.conversations], async () => {
-    const [olds, convRows] = await Promise.all([readMany(db.messages, ids), db.conversations.bulkGet(convIds)]);
+  // A run with an entry dropped as invalid is no longer known complete.
+  const contiguous = options.contiguous === true && valid === messages.length;
+  // Known before reading anything: whether any message could be a delivery to tell.
+  const maybeDelivered = [...byId.values()].some((m) => m.senderId !== userId && m.needReadReceipt);
+  return db.transaction('rw', [db.messages, db.conversations, db.outbox, db.meta], async () => {
+    const [olds, convRows, announced] = await Promise.all([
+      readMany(db.messages, ids),
+      db.conversations.bulkGet(convIds),
+      maybeDelivered ? deliveryAnnounced(db) : false,
+    ]);
     const convs = new Map(convIds.map((c, i) => [c, convRows[i]]));
     const puts: MessageRow[] = [];
+    const delivered: Message[] = [];
     ids.forEach((id, i) => {
       const m = byId.get(id) as Message;
       const old = olds[i];
@@ -56,6 +94,9 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
         // says so (another device of mine) or my read position covers it.
         const row = newRow(m, now, userId);
         puts.push(row.unread === undefined ? row : withMyRead(row, m.readAt, convs.get(m.convId)));
+        // Stored here for the first time: a delivery (a read counts as one too, but a private read
+        // does not tell the sender, and the server counts each (message, me) once anyway).
+        if (announced && m.senderId !== userId && m.needReadReceipt) delivered.push(m);
         return;
       }
       if (old.senderId !== m.senderId || old.convId !== m.convId) return;
@@ -68,8 +109,8 @@ export async function storeServerMessages(db: ReadSyncDb, messages: readonly unk
       delete row.error;
       puts.push(row);
     });
-    await bulkPutPrecise(db.messages, puts);
-    return puts;
+    const [, deliveryQueued] = await Promise.all([bulkPutPrecise(db.messages, puts), queueDeliveries(db, deliveryRangesOf(delivered, contiguous))]);
+    return { rows: puts, deliveryQueued };
   });
 }
 
