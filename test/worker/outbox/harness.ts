@@ -12,6 +12,7 @@ import { ReadSyncDb, type AckOutboxRow, type MessageRow } from '../../../worker/
 import { readNow } from '../../../worker/store/enqueueMarkRead';
 import { sendNow } from '../../../worker/store/enqueueMessage';
 import { reserveAckSeqs } from '../../../worker/store/meta';
+import { deliveryRangesOf, queueDeliveries } from '../../../worker/store/deliveries';
 import { Flusher } from '../../../worker/outbox/Flusher';
 import type { FlushStatus, KickChannel } from '../../../worker/outbox/FlusherContract';
 import { LeaseLeaderLock } from '../../../worker/outbox/LeaseLeaderLock';
@@ -147,10 +148,20 @@ export class World {
   }
 }
 
-/** Stores delivered messages in a reader's database, as the sync engine would after a pull. */
-export async function storeDelivered(db: ReadSyncDb, messages: Message[]): Promise<void> {
+/**
+ * Stores delivered messages in a reader's database, as the sync engine would
+ * after a pull. With `reader`, also queues their delivery (issue 10.5) in the
+ * same transaction, as the engine does for a server announcing it: the
+ * messages from others that asked for receipts, as one complete run.
+ */
+export async function storeDelivered(db: ReadSyncDb, messages: Message[], reader?: string): Promise<void> {
   const rows: MessageRow[] = messages.map((m) => ({ ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'none', pos: m.seq }));
-  await db.messages.bulkPut(rows);
+  if (reader === undefined) return void (await db.messages.bulkPut(rows));
+  const delivered = messages.filter((m) => m.senderId !== reader && m.needReadReceipt);
+  await db.transaction('rw', [db.messages, db.outbox], async () => {
+    await db.messages.bulkPut(rows);
+    await queueDeliveries(db, deliveryRangesOf(delivered, true));
+  });
 }
 
 /**

@@ -22,7 +22,9 @@
  * their read position past a message counts as having marked it; every message sent is
  * on the server exactly once, in the order it was sent. And every device,
  * once caught up and paged back, holds every message it may see once, in
- * order, and none it may not.
+ * order, and none it may not; and once its deliveries are out, each message
+ * that asked for receipts counts as delivered to exactly the audience
+ * members whose device stored it or who read it (scheduleDeliveries.ts).
  *
  * READSYNC_SEEDS=n changes the number of seeds; READSYNC_SEED=k runs one.
  */
@@ -34,6 +36,8 @@ import type { MemoryTransport } from '../../../worker/transport/MemoryTransport'
 import { GROUP, SENDER, T0, advance, enqueueSend, hangingTransport, markRead, mulberry32, openTab, settle, storeDelivered, World, type Tab } from './harness';
 import { ackStatuses } from '../harness';
 import { ScheduleHistory } from './scheduleHistory';
+import { checkDeliveries } from './scheduleDeliveries';
+import { saveConfig } from '../../../worker/store/meta';
 
 const USERS = ['bob', 'carol'] as const;
 const OPS = 30;
@@ -95,7 +99,10 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     const d: Device = { user, mem, net: hangingTransport(mem), offline: false, tabs: [], all: [], marked: new Set(), position: 0, sent: [], stamp: 0 };
     devices.push(d);
     const tab = await open(d);
-    await storeDelivered(tab.db, all);
+    // The device knows the server (its config cached, as a worker keeps it), and has stored alice's
+    // messages with their delivery queued in the same transaction.
+    await saveConfig(tab.db, world.core.getConfig());
+    await storeDelivered(tab.db, all, user);
   }
 
   /** Kills or reloads a tab, possibly in the middle of a flush. */
@@ -218,6 +225,10 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
       });
     }
     await history.check(devices, tag);
+    // What the devices stored while catching up above queued deliveries: out they go, then each is counted once.
+    for (let waited = 0; waited < 30 * 60_000 && (await pending()) > 0; waited += 5_000) await advance(5_000, 1_000, 15);
+    expect(await pending(), `${tag}: deliveries left in an outbox`).toBe(0);
+    await checkDeliveries(world, devices, history.receiptAudiences(), tag);
   } finally {
     history.stop();
     for (const d of devices) {

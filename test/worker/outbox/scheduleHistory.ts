@@ -39,6 +39,8 @@ export class ScheduleHistory {
   /** Current members of SIDE besides alice, and where each one last left it. */
   private readonly members = new Set<string>(['bob']);
   private readonly leftAt = new Map<string, number>();
+  /** See receiptAudiences. */
+  private readonly audiences = new Map<string, Set<string>>();
   private posted = 0;
 
   private constructor(
@@ -64,8 +66,10 @@ export class ScheduleHistory {
       onConfig: () => undefined,
       onStreamStatus: () => undefined,
       onError: () => undefined, // background failures (offline, a closed database) are retried by the next catch-up
+      // As the worker does: a delivery queued with stored messages pokes the flusher.
+      onDeliveryQueued: () => tab.flusher.notifyEnqueued(),
     });
-    const history = new HistoryLoader({ ...base, onNetworkError: () => undefined, onSuccess: () => undefined, onStored: () => undefined });
+    const history = new HistoryLoader({ ...base, onNetworkError: () => undefined, onSuccess: () => undefined, onStored: () => undefined, onDeliveryQueued: () => tab.flusher.notifyEnqueued() });
     this.syncs.set(tab, { engine, history });
     void engine.start();
   }
@@ -119,8 +123,16 @@ export class ScheduleHistory {
   }
 
   private async post(n: number): Promise<void> {
-    const messages = Array.from({ length: n }, () => ({ id: `side${String(++this.posted).padStart(8, '0')}`, convId: SIDE, text: 'side', needReadReceipt: false, createdAt: Date.now() }));
+    // Some ask for receipts, so deliveries are counted against a changing membership (issue 10.5).
+    const receipts = this.rnd() < 0.5;
+    const messages = Array.from({ length: n }, () => ({ id: `side${String(++this.posted).padStart(8, '0')}`, convId: SIDE, text: 'side', needReadReceipt: receipts, createdAt: Date.now() }));
     await this.world.core.sendMessages(SENDER, { type: 'send-messages', messages });
+    if (receipts) for (const m of messages) this.audiences.set(m.id, new Set(this.members));
+  }
+
+  /** The audience (besides alice, the sender) of each SIDE message that asked for receipts: the members when it was sent. */
+  receiptAudiences(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.audiences;
   }
 
   /**
