@@ -1,12 +1,12 @@
-import type { MemberFilter, ReadSyncClient } from '../../src';
+import { hasErrorCode, type MemberFilter, type ReadSyncClient } from '../../src';
 import { h } from './dom';
 
 /** Members per page; small so that paging shows in the demo's four-person group. `?page=N` overrides. */
 const PAGE = Number(new URLSearchParams(location.search).get('page')) || 2;
 
 /**
- * A modal dialog with the read and unread members of one of my group
- * messages, each list paged with "more". A native <dialog> opened with
+ * A modal dialog with the read, the delivered-but-unread and the unread
+ * members of one of my group messages, each list paged with "more". A native <dialog> opened with
  * showModal(): the rest of the page is inert, Esc closes it, the focus moves
  * in (to "Close") and back to `opener` when it closes; a click on the
  * backdrop closes it too.
@@ -14,7 +14,8 @@ const PAGE = Number(new URLSearchParams(location.search).get('page')) || 2;
 export function openMemberPanel(client: ReadSyncClient, messageId: string, opener: HTMLElement, showError: (e: unknown) => void): void {
   document.querySelector<HTMLDialogElement>('[data-testid="members-panel"]')?.close();
   const counts = h('p', { 'data-testid': 'members-counts' });
-  const columns = (['read', 'unread'] as const).map((filter) => column(client, messageId, filter, showError));
+  // Delivered: unread, but their devices have it (a subset of Unread; a server that counts deliveries).
+  const columns = (['read', 'delivered', 'unread'] as const).map((filter) => column(client, messageId, filter, showError));
   const close = h('button', { type: 'button', 'data-testid': 'members-close', autofocus: true }, 'Close');
   const dialog = h(
     'dialog',
@@ -27,7 +28,7 @@ export function openMemberPanel(client: ReadSyncClient, messageId: string, opene
     if (ev.target === dialog) dialog.close();
   });
   const sub = client.readState$(messageId).subscribe((s) => {
-    if (s) counts.textContent = s.label;
+    if (s) counts.textContent = `${s.label} · ${s.deliveredCount} delivered`;
   });
   dialog.addEventListener('close', () => {
     sub.unsubscribe();
@@ -50,16 +51,23 @@ function column(client: ReadSyncClient, messageId: string, filter: MemberFilter,
       for (const m of page.members) {
         list.append(h('li', { 'data-testid': 'member', 'data-user-id': m.userId }, m.userId, m.readAt ? h('small', {}, ` ${new Date(m.readAt).toLocaleTimeString()}`) : null));
       }
+      if (cursor === null && page.members.length === 0) list.append(h('li', { class: 'hint' }, 'nobody'));
       cursor = page.nextCursor;
       more.hidden = page.isFinished;
       list.dataset.finished = String(page.isFinished);
     } catch (err) {
-      showError(err);
+      // An older server lists no deliveries: say so in the column, not as a failure.
+      if (filter === 'delivered' && hasErrorCode(err, 'unsupported-protocol')) {
+        list.replaceChildren(h('li', { class: 'hint' }, 'not counted by this server'));
+        list.dataset.finished = 'true';
+        more.hidden = true;
+      } else showError(err);
     } finally {
       more.disabled = false;
     }
   };
   more.addEventListener('click', () => void load());
   void load();
-  return h('section', {}, h('h4', { id: heading }, filter === 'read' ? 'Read' : 'Unread'), list, more);
+  const title = { read: 'Read', unread: 'Unread', delivered: 'Delivered, unread' }[filter];
+  return h('section', {}, h('h4', { id: heading }, title), list, more);
 }

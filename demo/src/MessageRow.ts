@@ -26,7 +26,9 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute:
 /**
  * A message bubble: sender (others'), text, time, and a live receipt line on
  * my messages (a button that opens the member dialog for group messages with
- * receipts) or the state of my acknowledgement on others'.
+ * receipts; c2c: Sent ✓, Delivered ✓✓, Read ✓✓ in blue; groups: the counts and
+ * how many members' devices have it) or the state of my acknowledgement on
+ * others'.
  */
 export function createMessageRow(m: LocalMessage, ctx: RowContext): MessageRow {
   const mine = m.senderId === ctx.me;
@@ -42,14 +44,17 @@ export function createMessageRow(m: LocalMessage, ctx: RowContext): MessageRow {
   let sub: Subscription | undefined;
   let state: ReadState | null = null;
   const line = h('button', { class: 'receipt', 'data-testid': 'receipt', type: 'button', disabled: true });
+  // Group messages with receipts: how many members' devices have it (readers included), beside the counts.
+  const delivered = h('span', { class: 'delivered', 'data-testid': 'delivered', hidden: true });
   const ack = h('span', { class: 'ack', 'data-testid': 'ack' });
   if (mine) {
-    foot.append(line);
+    foot.append(line, delivered);
     if (ctx.conv.type === 'group') line.addEventListener('click', () => openMemberPanel(ctx.client, m.id, line, ctx.showError));
     sub = ctx.client.readState$(m.id).subscribe({
       next: (s) => {
         state = s;
         renderReceipt(line, s, ctx.conv, ctx.connection());
+        renderDelivered(delivered, s, ctx.conv);
       },
       error: ctx.showError,
     });
@@ -79,8 +84,12 @@ function renderReceipt(line: HTMLButtonElement, s: ReadState | null, conv: Conve
   else line.textContent = s.needReadReceipt || s.status !== 'sent' ? s.label : 'Sent';
   line.dataset.readCount = String(s.readCount);
   line.dataset.unreadCount = String(s.unreadCount);
+  line.dataset.deliveredCount = String(s.deliveredCount);
   line.dataset.peerRead = String(s.isPeerRead);
   line.dataset.status = s.status;
+  // c2c ticks (CSS, decorative: the label says it in words): ✓ on the server, ✓✓ on the peer's device, ✓✓ blue read.
+  if (conv.type === 'c2c' && s.needReadReceipt && s.status === 'sent') line.dataset.delivery = s.isPeerRead ? 'read' : s.deliveredCount > 0 ? 'delivered' : 'sent';
+  else delete line.dataset.delivery;
   const opens = conv.type === 'group' && s.needReadReceipt && s.status === 'sent';
   line.disabled = !opens;
   if (opens) {
@@ -90,4 +99,13 @@ function renderReceipt(line: HTMLButtonElement, s: ReadState | null, conv: Conve
     line.removeAttribute('aria-haspopup');
     line.removeAttribute('title');
   }
+}
+
+/** "2 delivered" under a group message of mine that asked for receipts: members whose devices have it, readers included. */
+function renderDelivered(el: HTMLElement, s: ReadState | null, conv: Conversation): void {
+  const shown = s !== null && conv.type === 'group' && s.needReadReceipt && s.status === 'sent';
+  el.hidden = !shown;
+  if (!shown) return;
+  el.textContent = `${s.deliveredCount} delivered`;
+  el.title = 'Members whose devices have received it, those who read it included';
 }

@@ -75,13 +75,18 @@ describe('demo PWA end to end (Chromium)', () => {
       await bob.scrollToTop();
 
       await alice.send('Lunch at noon?');
-      await eventually(() => alice.receiptOf('Lunch at noon?'), 'Sent');
+      // On the server ("Sent"), or already on Bob's device too, when his worker said so first.
+      await eventually(() => alice.receiptOf('Lunch at noon?'), /^(Sent|Delivered)$/);
       await bob.message('Lunch at noon?').waitFor({ state: 'attached', timeout: 20_000 });
       expect(await bob.isOnScreen('Lunch at noon?')).toBe(false);
       expect(await bob.ackOf('Lunch at noon?')).toBe('none'); // arrived, not yet seen: no receipt
+      // Stored on Bob's device, unseen: Alice sees it delivered (✓✓), not read.
+      await eventually(() => alice.receiptOf('Lunch at noon?'), 'Delivered');
+      expect(await alice.message('Lunch at noon?').getByTestId('receipt').getAttribute('data-delivery')).toBe('delivered');
 
       await bob.scrollIntoView('Lunch at noon?');
       await eventually(() => alice.receiptOf('Lunch at noon?'), 'Read');
+      expect(await alice.message('Lunch at noon?').getByTestId('receipt').getAttribute('data-delivery')).toBe('read');
       await eventually(() => bob.ackOf('Lunch at noon?'), 'sent');
       // Messages sent without receipts never show a read state.
       expect(await alice.receiptOf('chatter 1')).toBe('Sent');
@@ -101,8 +106,9 @@ describe('demo PWA end to end (Chromium)', () => {
       await alice.send('Standup moves to 10:30');
       await eventually(() => alice.receiptOf('Standup moves to 10:30'), '0 read · 3 unread');
 
-      // Bob and Carol have it (their workers stored it) but have not looked yet.
+      // Bob and Carol have it (their workers stored it and said so) but have not looked yet.
       await eventually(() => storedMessageCount(bob.page, WORLD.group), 2);
+      await eventually(() => alice.message('Standup moves to 10:30').getByTestId('delivered').innerText(), '2 delivered');
       expect(await alice.receiptOf('Standup moves to 10:30')).toBe('0 read · 3 unread');
 
       await bob.openConversation(WORLD.group);
@@ -123,6 +129,10 @@ describe('demo PWA end to end (Chromium)', () => {
       const ids = async (list: typeof read) => (await list.getByTestId('member').evaluateAll((els) => els.map((e) => e.getAttribute('data-user-id')))).sort();
       expect(await ids(read)).toEqual(['bob', 'carol']);
       expect(await ids(unread)).toEqual(['dave']);
+      // Dave's device never had it: nobody is delivered but unread.
+      const delivered = panel.getByTestId('members-delivered');
+      await eventually(() => delivered.getAttribute('data-finished'), 'true');
+      expect(await delivered.getByTestId('member').count()).toBe(0);
 
       mkdirSync(dirname(SCREENSHOT), { recursive: true });
       await alice.page.screenshot({ path: SCREENSHOT });
