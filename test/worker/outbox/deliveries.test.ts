@@ -46,6 +46,19 @@ describe('delivery rows', () => {
     expect(Object.fromEntries(deliveryRangesOf(batch, false))).toEqual({ a: [[4, 7], [8, 9]], b: [[2, 3]] });
   });
 
+  it('ranges from scattered messages in any order: sorted, merged where they touch, apart where a position is missing', () => {
+    // 20,000 messages at positions 1..30,000 but every third missing, shuffled: 10,000 runs of two.
+    const seqs = Array.from({ length: 30_000 }, (_, i) => i + 1).filter((q) => q % 3 !== 0);
+    for (let i = seqs.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [seqs[i], seqs[j]] = [seqs[j]!, seqs[i]!];
+    }
+    const ranges = deliveryRangesOf(seqs.map((q) => msg('a', q)), false).get('a')!;
+    expect(ranges).toHaveLength(10_000);
+    expect(ranges.slice(0, 2)).toEqual([[0, 2], [3, 5]]);
+    expect(ranges.at(-1)).toEqual([29_997, 29_999]);
+  });
+
   it('merges into one row per conversation; a range already held changes nothing', async () => {
     const db = openDb();
     expect(await queue(db, { team: [[0, 3]], pair: [[4, 5]] })).toBe(true);
