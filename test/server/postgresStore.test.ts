@@ -4,12 +4,15 @@
  * database has: migrations, and concurrency between connections.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Ack, AckBatchRequest } from '../../src/protocol';
 import { SyncCore } from '../../src/server/core/SyncCore';
+import { MemoryStore } from '../../src/server/store/MemoryStore';
 import { PostgresStore } from '../../src/server/store/PostgresStore';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/server/store/postgresMigrations';
 import type { MessageRecord } from '../../src/server/store/Store';
 import { runStoreContractTests } from '../contracts/storeContract';
+import { mulberry32 } from '../support/mulberry32';
 import { startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
 import { freshSchema, openPostgresStore } from '../support/postgresStores';
@@ -244,5 +247,244 @@ describe('PostgresStore with concurrent connections', () => {
     expect(await Promise.all([first, second])).toEqual([1, 4]);
     expect(await store.lastAckSeq()).toBe(5);
     await store.close();
+  });
+});
+
+describe('PostgresStore ack batches in one statement (insertCountedReads)', () => {
+  /** Everything an ack batch can have moved, as a store holds it. */
+  async function snapshot(store: MemoryStore | PostgresStore, ids: readonly string[], users: readonly string[]) {
+    const messages = (await store.getMessages(ids)).map((m) => [m.id, m.readCount, m.deliveredCount, m.lastReadAt, m.lastAckSeq]).sort();
+    const reads = [];
+    for (const id of ids) reads.push(await store.readsAfter(id, 0, 1000), await store.deliveredUnread(id, null, 1000));
+    const own = [];
+    for (const u of users) own.push(await store.readsByUserAfter(u, 0, 1000));
+    const streams = [];
+    for (const sender of ['alice', 'bob']) for (const after of [0, 5, 17, 40]) streams.push((await store.receiptChangesOf(sender, after, 7)).map((m) => [m.id, m.lastAckSeq]));
+    return { messages, reads, own, streams, last: await store.lastAckSeq() };
+  }
+
+  it('gives the same answers, counts, reads, deliveries and receipt streams as the step-by-step path (seeded random batches)', async () => {
+    const pgStore = await openPostgresStore(cluster.url);
+    const memStore = new MemoryStore();
+    expect(typeof pgStore.insertCountedReads).toBe('function');
+    expect((memStore as { insertCountedReads?: unknown }).insertCountedReads).toBeUndefined();
+    const cores = [new SyncCore(pgStore, { secret: 's', now: () => 1 }), new SyncCore(memStore, { secret: 's', now: () => 1 })];
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin'];
+    const ids: string[] = [];
+    const both = async <T>(fn: (core: SyncCore) => Promise<T>): Promise<T> => {
+      const [a, b] = [await fn(cores[0]!), await fn(cores[1]!)];
+      expect(a).toEqual(b);
+      return a;
+    };
+    await both((c) => c.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol', 'dave'] }));
+    await both((c) => c.admin.createGroup({ id: 'chat', name: 'Chat', groupType: 'community', members: ['alice', 'bob', 'carol'] }));
+    const send = async (sender: string, convId: string, n: number, needReadReceipt: boolean) => {
+      const fresh = Array.from({ length: n }, (_, i) => `msg${String(ids.length + i).padStart(5, '0')}`);
+      ids.push(...fresh);
+      await both((c) => c.sendMessages(sender, { type: 'send-messages', messages: fresh.map((id) => ({ id, convId, text: 't', needReadReceipt, createdAt: 1 })) }));
+    };
+    await send('alice', 'team', 12, true);
+    await send('bob', 'team', 8, true);
+    await send('alice', 'team', 3, false);
+    await send('alice', 'chat', 4, false);
+    await both((c) => c.admin.join('team', 'erin'));
+    await send('bob', 'team', 6, true); // erin is in these messages' audience, not the earlier ones'
+
+    const random = mulberry32(1234);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    for (let b = 0; b < 60; b++) {
+      const user = pick(users);
+      const acks: Ack[] = Array.from({ length: 1 + Math.floor(random() * 12) }, () => {
+        const m = random() < 0.05 ? 'unknown-msg-01' : pick(ids);
+        return random() < 0.2 ? { m, t: 1000 + b, p: 1 as const } : { m, t: 1000 + b };
+      });
+      const req: AckBatchRequest = { type: 'ack-batch', batchId: `batch-${user}-${b}`, acks };
+      // Some batches also say what the device stored first (deliveries before reads), or replay an earlier batch.
+      if (random() < 0.3) req.deliveries = [{ c: 'team', f: Math.floor(random() * 10), s: 10 + Math.floor(random() * 20) }];
+      if (random() < 0.1 && b > 0) req.batchId = `batch-${user}-${b - 1}`;
+      await both((c) => c.ackBatch(user, req));
+    }
+    expect(await snapshot(pgStore, ids, users)).toEqual(await snapshot(memStore, ids, users));
+    for (const c of cores) await c.close();
+    await pgStore.close();
+  });
+
+  it('stores ids that need quoting in an array literal as they are', async () => {
+    const store = await openPostgresStore(cluster.url);
+    const odd = ['a"b', 'c\\d', '{e,f}', 'g h', 'NULL', '', 'ü€😀'];
+    await store.insertConversation({ id: 'g', type: 'group', groupType: 'work', name: 'G', c2cUsers: null, seq: odd.length, memberCount: 2, createdAt: 1 });
+    for (const [i, id] of odd.entries()) {
+      await store.insertMessage({ id, convId: 'g', convType: 'group', senderId: i % 2 ? 'bob"' : 'alice', text: 't', needReadReceipt: true, seq: i + 1, sentAt: 1, audienceCount: 1, readCount: 0, deliveredCount: 0, lastReadAt: 0, lastAckSeq: 0 });
+    }
+    const reads = odd.map((messageId, i) => ({ messageId, userId: 'z"\\', readAt: 10 + i, ackSeq: 0 }));
+    const inserted = await store.transaction((tx) => tx.insertCountedReads!([...reads, { ...reads[0]! }], [...odd.map((_, i) => (i % 2 ? 'bob"' : 'alice')), 'alice']));
+    expect(inserted.sort()).toEqual([...odd].sort());
+    expect(reads.map((r) => r.ackSeq)).toEqual(odd.map((_, i) => i + 1));
+    for (const [i, id] of odd.entries()) {
+      expect(await store.getRead(id, 'z"\\')).toEqual({ messageId: id, userId: 'z"\\', readAt: 10 + i, ackSeq: i + 1 });
+      expect(await store.getMessage(id)).toMatchObject({ readCount: 1, deliveredCount: 1, lastAckSeq: i + 1 });
+    }
+    expect((await store.receiptChangesOf('bob"', 0, 10)).map((m) => m.id)).toEqual(odd.filter((_, i) => i % 2));
+    expect(await store.lastAckSeq()).toBe(odd.length + 1);
+    await store.close();
+  });
+});
+
+describe('PostgresStore receipt log compaction', () => {
+  const members = ['alice', 'bob', 'r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+
+  /** A group where alice and bob send, and a seeded mix of ack batches (acks, deliveries, positions) that moves the same messages again and again. */
+  async function workload(core: SyncCore, seed: number, batches: number, ids: string[]) {
+    if (ids.length === 0) {
+      await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members });
+      for (const [sender, n] of [['alice', 25], ['bob', 15], ['alice', 10]] as const) {
+        const fresh = Array.from({ length: n }, (_, i) => `msg${String(ids.length + i).padStart(5, '0')}`);
+        ids.push(...fresh);
+        await core.sendMessages(sender, { type: 'send-messages', messages: fresh.map((id) => ({ id, convId: 'team', text: 't', needReadReceipt: true, createdAt: 1 })) });
+      }
+    }
+    const random = mulberry32(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    for (let b = 0; b < batches; b++) {
+      const user = pick(members);
+      const req: AckBatchRequest = { type: 'ack-batch', batchId: `batch-${seed}-${b}`, acks: Array.from({ length: Math.floor(random() * 8) }, () => ({ m: pick(ids), t: 100 + b })) };
+      if (random() < 0.3) req.deliveries = [{ c: 'team', f: Math.floor(random() * 20), s: 20 + Math.floor(random() * 30) }];
+      if (random() < 0.15) req.positions = [{ c: 'team', s: 1 + Math.floor(random() * 50), t: 100 + b }];
+      if (req.acks.length === 0 && !req.deliveries && !req.positions) req.acks.push({ m: pick(ids), t: 100 + b });
+      await core.ackBatch(user, req);
+    }
+  }
+
+  /** Every change after `after`, read in pages of `limit` as the event hub reads them. */
+  async function allAfter(read: (after: number, limit: number) => Promise<MessageRecord[]>, after: number, limit: number) {
+    const out: [string, number, number, number][] = [];
+    for (let cursor = after; ; ) {
+      const page = await read(cursor, limit);
+      out.push(...page.map((m): [string, number, number, number] => [m.id, m.lastAckSeq, m.readCount, m.deliveredCount]));
+      if (page.length < limit) return out;
+      cursor = page[page.length - 1]!.lastAckSeq;
+    }
+  }
+
+  /** What every reader of the log must get for every cursor, from the states themselves (a scan, no log). */
+  async function expectStreamsComplete(store: PostgresStore, ids: readonly string[]) {
+    const states = (await store.getMessages(ids)).filter((m) => m.lastAckSeq > 0).sort((a, b) => a.lastAckSeq - b.lastAckSeq);
+    const last = await store.lastAckSeq();
+    // Cursors all over the sequence, and just below a third of the states (where a chunk must not cut one off).
+    const cursors = [0, ...Array.from({ length: 12 }, (_, i) => Math.floor((last * i) / 12)), ...states.filter((_, i) => i % 3 === 0).map((m) => m.lastAckSeq - 1), last];
+    for (const after of new Set(cursors)) {
+      const want = (sender: string | null) =>
+        states.filter((m) => m.lastAckSeq > after && (sender === null || m.senderId === sender)).map((m) => [m.id, m.lastAckSeq, m.readCount, m.deliveredCount]);
+      expect(await allAfter((a, n) => store.changes.receiptStatesAfter(a, n), after, 4)).toEqual(want(null));
+      for (const sender of ['alice', 'bob']) expect(await allAfter((a, n) => store.receiptChangesOf(sender, a, n), after, 3)).toEqual(want(sender));
+    }
+    return states.length;
+  }
+
+  async function logSize(schema: string): Promise<{ rows: number; entries: number }> {
+    const raw = new pg.Client(cluster.url);
+    await raw.connect();
+    const { rows } = await raw.query(`SELECT count(*)::int AS rows, COALESCE(sum(cardinality(message_ids)), 0)::int AS entries FROM "${schema}".receipt_log`);
+    await raw.end();
+    return rows[0] as { rows: number; entries: number };
+  }
+
+  it('keeps exactly one entry per read message, and every cursor, however old, still gets every change after it', async () => {
+    const schema = await freshSchema(cluster.url);
+    const store = await openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 0 });
+    const core = new SyncCore(store, { secret: 's' });
+    const ids: string[] = [];
+    await workload(core, 7, 120, ids);
+    const read = await expectStreamsComplete(store, ids);
+    const before = await logSize(schema);
+    expect(before.entries).toBeGreaterThan(2 * read); // messages moved many times: most entries are superseded
+
+    const pass = await store.compactReceiptLog();
+    expect(pass.upTo).toBe(await store.lastAckSeq());
+    expect(pass.rows).toBe(before.rows);
+    expect(pass.dropped + pass.shrunk).toBeGreaterThan(0);
+    const after = await logSize(schema);
+    expect(after).toEqual({ rows: before.rows - pass.dropped, entries: read });
+    expect(await expectStreamsComplete(store, ids)).toBe(read);
+    expect(await store.compactReceiptLog()).toMatchObject({ dropped: 0, shrunk: 0 }); // nothing more to take
+
+    // More batches move some of the compacted messages again: the next pass takes their old entries.
+    await workload(core, 8, 40, ids);
+    await store.compactReceiptLog();
+    expect((await logSize(schema)).entries).toBe(await expectStreamsComplete(store, ids));
+    await core.close();
+    await store.close();
+  });
+
+  it('compacts while ack batches commit on two nodes: no change is lost to a reader', async () => {
+    const schema = await freshSchema(cluster.url);
+    const [a, b] = await Promise.all([openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 0 }), openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 0 })]);
+    const [nodeA, nodeB] = [new SyncCore(a, { secret: 's' }), new SyncCore(b, { secret: 's' })];
+    const ids: string[] = [];
+    await workload(nodeA, 11, 20, ids);
+    let writing = true;
+    const passes = (async () => {
+      let n = 0;
+      while (writing) {
+        await (n % 2 ? a : b).compactReceiptLog();
+        n++;
+      }
+      return n;
+    })();
+    await Promise.all([workload(nodeA, 12, 60, ids), workload(nodeB, 13, 60, ids)]);
+    writing = false;
+    expect(await passes).toBeGreaterThan(1);
+    await expectStreamsComplete(b, ids);
+    await a.compactReceiptLog();
+    expect((await logSize(schema)).entries).toBe(await expectStreamsComplete(a, ids));
+    for (const c of [nodeA, nodeB]) await c.close();
+    for (const s of [a, b]) await s.close();
+  });
+
+  it('a sender reconnecting with an old cursor after compaction is replayed every receipt that changed since, as current state', async () => {
+    const schema = await freshSchema(cluster.url);
+    const store = await openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 0 });
+    const core = new SyncCore(store, { secret: 's' });
+    const ids: string[] = [];
+    await workload(core, 21, 30, ids);
+    const cursor = await store.lastAckSeq();
+    await workload(core, 22, 80, ids);
+    await store.compactReceiptLog();
+    const received = new Map<string, number>();
+    const want = (await store.getMessages(ids)).filter((m) => m.senderId === 'alice' && m.lastAckSeq > cursor);
+    expect(want.length).toBeGreaterThan(0);
+    const stop = core.subscribe('alice', cursor, (e) => {
+      if (e.type === 'receipts') for (const r of e.receipts) received.set(r.messageId, r.readCount);
+    });
+    await vi.waitFor(() => expect(received).toEqual(new Map(want.map((m) => [m.id, m.readCount]))), { timeout: 5_000, interval: 20 });
+    stop();
+    await core.close();
+    await store.close();
+  });
+
+  it('runs by itself, one pass per interval for the whole cluster', async () => {
+    const schema = await freshSchema(cluster.url);
+    const writer = await openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 0 });
+    const core = new SyncCore(writer, { secret: 's' });
+    const ids: string[] = [];
+    await workload(core, 31, 60, ids);
+    const read = (await writer.getMessages(ids)).filter((m) => m.lastAckSeq > 0).length;
+    expect((await logSize(schema)).entries).toBeGreaterThan(read);
+    const started = Date.now();
+    const nodes = await Promise.all([1, 2].map(() => openPostgresStore(cluster.url, { schema, receiptLogCompactionMs: 300 })));
+    const passes = nodes.map((n) => vi.spyOn(n, 'compactReceiptLog'));
+    await vi.waitFor(async () => expect((await logSize(schema)).entries).toBe(read), { timeout: 10_000, interval: 50 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Each node looks several times per interval; a pass starts only where the last one, either node's, is 300 ms old.
+    const count = passes.reduce((n, p) => n + p.mock.calls.length, 0);
+    expect(count).toBeGreaterThanOrEqual(1);
+    expect(count).toBeLessThanOrEqual(Math.floor((Date.now() - started) / 300) + 1);
+    const raw = new pg.Client(cluster.url);
+    await raw.connect();
+    const [stamp] = (await raw.query(`SELECT value FROM "${schema}".counters WHERE name = 'receipt_log_compacted_at'`)).rows as { value: string }[];
+    expect(Number(stamp?.value)).toBeGreaterThan(Date.now() - 60_000);
+    await raw.end();
+    await core.close();
+    for (const s of [writer, ...nodes]) await s.close();
   });
 });

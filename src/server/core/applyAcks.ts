@@ -58,10 +58,15 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
   if (reads.length === 0) return { results, changes: [] };
   // Sequence numbers are handed out before the insert, as late in the transaction as they can
   // be (a store with concurrent writers holds the sequence from here to the commit); a
-  // duplicate leaves a gap, which cursors tolerate (they only need to grow).
-  const first = await store.reserveAckSeqs(reads.length);
-  for (let r = 0; r < reads.length; r++) (reads[r] as ReadRecord).ackSeq = first + r;
-  const inserted = await store.insertReads(reads);
+  // duplicate leaves a gap, which cursors tolerate (they only need to grow). A store that can
+  // (PostgreSQL) reserves, inserts and counts in one round trip.
+  let inserted: string[];
+  if (store.insertCountedReads) inserted = await store.insertCountedReads(reads, senders);
+  else {
+    const first = await store.reserveAckSeqs(reads.length);
+    for (let r = 0; r < reads.length; r++) (reads[r] as ReadRecord).ackSeq = first + r;
+    inserted = await store.insertReads(reads);
+  }
   const fresh: NewRead[] = [];
   if (inserted.length === reads.length) {
     // Every read went in (the usual case), so no message came twice.
@@ -86,8 +91,15 @@ export async function applyAcks(store: Store, userId: string, acks: readonly Ack
   }
   // Counters (and the deliveries the reads imply) move in one update; a private read is stored
   // for the reader's devices and its sender never learns of it.
-  const changes = await countNewReads(store, fresh);
+  const changes = store.insertCountedReads ? countedChanges(fresh) : await countNewReads(store, fresh);
   return { results, changes };
+}
+
+/** The receipt states that reads counted by `insertCountedReads` moved: those of the public ones. */
+function countedChanges(fresh: readonly NewRead[]): ReceiptChange[] {
+  const changes: ReceiptChange[] = [];
+  for (const f of fresh) if (!f.read.private) changes.push({ messageId: f.read.messageId, senderId: f.senderId });
+  return changes;
 }
 
 /** Whether a member with these spans was in the audience of the message at position `seq`. */

@@ -125,6 +125,16 @@ export interface Store {
    * a whole batch.
    */
   insertDeliveries(recs: readonly DeliveryRecord[]): Promise<string[]>;
+  /**
+   * Optional: an ack batch's reads (one reader's) stored and counted in one
+   * step, for a store where each step is a round trip (PostgreSQL). The same
+   * as, in a transaction: `reserveAckSeqs(reads.length)` with the numbers
+   * given to `reads` in order (written into each `ackSeq`), `insertReads`,
+   * then for the public reads that went in what `countNewReads` does (their
+   * deliveries, unless stored, and one counter update); `senders[i]` is the
+   * sender of `reads[i]`'s message. Returns what `insertReads` returns.
+   */
+  insertCountedReads?(reads: ReadRecord[], senders: readonly string[]): Promise<string[]>;
   /** Public readers of a message in ack order, with ackSeq > `afterAckSeq`, at most `limit` (private reads are left out). */
   readsAfter(messageId: string, afterAckSeq: number, limit: number): Promise<ReadRecord[]>;
   /**

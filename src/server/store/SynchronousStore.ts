@@ -1,7 +1,7 @@
 import type { AckBatchResponse } from '../../protocol';
 import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
-type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency'>;
+type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency' | 'insertCountedReads'>;
 
 /**
  * What an embedded store does synchronously (better-sqlite3, plain maps):

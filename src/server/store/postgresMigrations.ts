@@ -24,7 +24,11 @@
  *   replaying a sender's receipt changes after a cursor. One row per ack
  *   statement and sender: `pos` is the highest ack position of the statement,
  *   `message_ids` the sender's messages it moved. (Version 1 had two indexes
- *   on receipt_states.last_ack_seq instead.)
+ *   on receipt_states.last_ack_seq instead.) Only a message's entry in the row
+ *   of the statement that last moved it is ever read (its last_ack_seq <= pos);
+ *   `PostgresStore.compactReceiptLog` removes the others, hourly by default, so
+ *   the log keeps about one entry per message with a receipt state instead of
+ *   one per counted ack, and no cursor, however old, loses a change.
  * - reads PK (message_id, user_id): idempotent acks and the unread anti-join;
  *   reads_order (message_id, ack_seq): read members in ack order;
  *   reads_user (user_id, ack_seq): a user's own reads, for their other devices (v3).
