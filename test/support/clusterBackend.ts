@@ -47,6 +47,17 @@ export class FeedMemoryStore extends MemoryStore {
   override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     const notes: StoreChange[] = [];
     let ackSeq = 0;
+    // A user's own reads, as PostgresStore notes them for `my-reads`: from the first ack sequence
+    // number of the reads (MAX: positions only), and whether a read position moved.
+    const users = new Map<string, { first: number; positions: boolean }>();
+    const noteUser = (userId: string, first: number, positions: boolean) => {
+      const u = users.get(userId);
+      if (!u) users.set(userId, { first, positions });
+      else {
+        u.first = Math.min(u.first, first);
+        u.positions ||= positions;
+      }
+    };
     const out = await super.transaction((tx) => {
       const noting: Store = Object.assign(Object.create(tx) as Store, {
         transaction: <U>(f: (t: Store) => Promise<U>) => f(noting),
@@ -66,6 +77,15 @@ export class FeedMemoryStore extends MemoryStore {
           await tx.closeSpan(convId, userId, leftSeq);
           notes.push({ kind: 'conversation', convId, seq: leftSeq });
         },
+        insertReads: async (recs: Parameters<Store['insertReads']>[0]) => {
+          const inserted = await tx.insertReads(recs);
+          for (const r of recs) noteUser(r.userId, r.ackSeq, false);
+          return inserted;
+        },
+        putReadPosition: async (rec: Parameters<Store['putReadPosition']>[0]) => {
+          await tx.putReadPosition(rec);
+          noteUser(rec.userId, Number.MAX_SAFE_INTEGER, true);
+        },
         reserveAckSeqs: async (count: number) => {
           const first = await tx.reserveAckSeqs(count);
           ackSeq = first + count - 1;
@@ -75,17 +95,21 @@ export class FeedMemoryStore extends MemoryStore {
       return fn(noting);
     });
     if (ackSeq > 0) notes.push({ kind: 'receipts', position: ackSeq });
+    for (const [userId, u] of users) notes.push({ kind: 'reads', userId, afterAckSeq: u.first === Number.MAX_SAFE_INTEGER ? u.first : u.first - 1, positions: u.positions });
     for (const l of this.listeners) for (const c of notes) l.change(c);
     return out;
   }
 }
+
+/** Requests after which a node can be made to crash. */
+export type CrashKind = 'sendMessages' | 'ackBatch' | 'settings';
 
 /** A `SyncBackend` spread over `n` nodes on one `FeedMemoryStore`. */
 export class ClusterBackend implements SyncBackend {
   readonly nodes: SyncCore[];
   /** Nodes crashed (and replaced) so far. */
   crashes = 0;
-  private crashPending: 'sendMessages' | 'ackBatch' | null = null;
+  private crashPending: CrashKind | null = null;
 
   constructor(
     readonly store: FeedMemoryStore,
@@ -107,7 +131,7 @@ export class ClusterBackend implements SyncBackend {
   }
 
   /** The next request of `kind` is applied by its node, which then crashes before answering. */
-  crashAfterNext(kind: 'sendMessages' | 'ackBatch'): void {
+  crashAfterNext(kind: CrashKind): void {
     this.crashPending = kind;
   }
 

@@ -5,9 +5,10 @@
  */
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, beforeEach, vi } from 'vitest';
-import type { Message, OutgoingMessage } from '../../../src/protocol';
+import type { Message, OutgoingMessage, ReceiptMode } from '../../../src/protocol';
 import { SyncCore } from '../../../src/server/core/SyncCore';
 import { MemoryStore } from '../../../src/server/store/MemoryStore';
+import type { ReadRecord } from '../../../src/server/store/Store';
 import { ReadSyncDb, type AckOutboxRow, type MessageRow } from '../../../worker/db/ReadSyncDb';
 import { readNow } from '../../../worker/store/enqueueMarkRead';
 import { sendNow } from '../../../worker/store/enqueueMessage';
@@ -97,10 +98,14 @@ export class World {
     return world;
   }
 
-  /** One transport per user: a device's network is shared by its tabs. */
-  transport(user: string): MemoryTransport {
-    let t = this.transports.get(user);
-    if (!t) this.transports.set(user, (t = new MemoryTransport(this.cluster ?? this.core, user)));
+  /**
+   * One transport per device: a device's network is shared by its tabs.
+   * `device` names a further device of `user` (its own network, database and
+   * tab channel); without it, the user's first device.
+   */
+  transport(user: string, device = user): MemoryTransport {
+    let t = this.transports.get(device);
+    if (!t) this.transports.set(device, (t = new MemoryTransport(this.cluster ?? this.core, user)));
     return t;
   }
 
@@ -121,20 +126,36 @@ export class World {
     return out;
   }
 
-  /** The tabs of one user's browser talk over one channel. */
-  bus(user: string): KickBus {
-    let b = this.buses.get(user);
-    if (!b) this.buses.set(user, (b = new KickBus()));
+  /** The tabs of one browser (a user's device: `transport`) talk over one channel. */
+  bus(device: string): KickBus {
+    let b = this.buses.get(device);
+    if (!b) this.buses.set(device, (b = new KickBus()));
     return b;
   }
 
-  openDb(user: string): ReadSyncDb {
-    return new ReadSyncDb(`readsync-${user}`, { indexedDB: this.idb, IDBKeyRange });
+  /** The database of a device (by default the user's first one: see `transport`). */
+  openDb(device: string): ReadSyncDb {
+    return new ReadSyncDb(`readsync-${device}`, { indexedDB: this.idb, IDBKeyRange });
   }
 
-  /** Who the server recorded as readers of a message (one row per reader). */
+  /** Who the server recorded as public readers of a message (one row per reader; private reads are left out). */
   readersOf(messageId: string): string[] {
     return this.store.data.readsAfter(messageId, 0, 1_000_000).map((r) => r.userId);
+  }
+
+  /** The server's read of a message by a user, public or private (undefined: none). */
+  readOf(messageId: string, userId: string): ReadRecord | undefined {
+    return this.store.data.getRead(messageId, userId);
+  }
+
+  /** A user's read position in a conversation as the server keeps it (0: none). */
+  positionOf(convId: string, userId: string): number {
+    return this.store.data.getReadPosition(convId, userId)?.seq ?? 0;
+  }
+
+  /** A user's receipt mode as the server keeps it. */
+  receiptModeOf(userId: string): ReceiptMode {
+    return this.store.data.getReceiptMode(userId);
   }
 
   /** alice's receipt counts, as the server reports them. */
@@ -150,13 +171,16 @@ export class World {
 
 /**
  * Stores delivered messages in a reader's database, as the sync engine would
- * after a pull. With `reader`, also queues their delivery (issue 10.5) in the
- * same transaction, as the engine does for a server announcing it: the
- * messages from others that asked for receipts, as one complete run.
+ * after a pull. With `reader`, the messages from others are unread (in the
+ * unread index, as the engine stores them), and their delivery (issue 10.5)
+ * is queued in the same transaction, as the engine does for a server
+ * announcing it: the messages from others that asked for receipts, as one
+ * complete run.
  */
 export async function storeDelivered(db: ReadSyncDb, messages: Message[], reader?: string): Promise<void> {
   const rows: MessageRow[] = messages.map((m) => ({ ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'none', pos: m.seq }));
   if (reader === undefined) return void (await db.messages.bulkPut(rows));
+  for (const row of rows) if (row.senderId !== reader) row.unread = row.pos;
   const delivered = messages.filter((m) => m.senderId !== reader && m.needReadReceipt);
   await db.transaction('rw', [db.messages, db.outbox], async () => {
     await db.messages.bulkPut(rows);
@@ -205,19 +229,20 @@ export interface Tab {
   lock: LeaseLeaderLock;
 }
 
-/** A worker on `user`'s database: its own connection, flusher and leader lock. */
+/** A worker on the database of `user`'s device (`device`, default their first): its own connection, flusher and leader lock. */
 export async function openTab(
   world: World,
   user: string,
-  options: { transport?: Transport; flush?: FlushOptions; random?: () => number; start?: boolean; lease?: { ttlMs: number; renewMs: number } } = {},
+  options: { transport?: Transport; flush?: FlushOptions; random?: () => number; start?: boolean; lease?: { ttlMs: number; renewMs: number }; device?: string } = {},
 ): Promise<Tab> {
-  const db = world.openDb(user);
+  const device = options.device ?? user;
+  const db = world.openDb(device);
   await db.open();
   const statuses: FlushStatus[] = [];
   const lock = new LeaseLeaderLock(db, { ...(options.lease ?? { ttlMs: 10_000, renewMs: 2_000 }), now: () => Date.now() });
   const flusher = new Flusher({
     db,
-    transport: options.transport ?? world.transport(user),
+    transport: options.transport ?? world.transport(user, device),
     userId: user,
     limits: () => world.core.config.limits,
     options: options.flush ?? {},
@@ -225,7 +250,7 @@ export async function openTab(
     random: options.random ?? (() => 0.5),
     onStatus: (s) => statuses.push(s),
     lock,
-    kick: world.bus(user).channel(),
+    kick: world.bus(device).channel(),
   });
   if (options.start !== false) await flusher.start();
   return { db, flusher, statuses, lock };

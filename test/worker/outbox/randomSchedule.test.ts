@@ -11,7 +11,7 @@ const SEEDS = Number(process.env.READSYNC_SEEDS ?? 300);
 const ONLY = process.env.READSYNC_SEED;
 const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: SEEDS }, (_, i) => i + 1);
 
-describe('random schedules: every markRead reaches the server exactly once', () => {
+describe('random schedules: every read reaches the server exactly once, kept as it was made', () => {
   beforeEach(() => useFakeClock());
   afterEach(() => vi.useRealTimers());
 

@@ -14,7 +14,7 @@ const SEEDS = Number(process.env.READSYNC_CLUSTER_SEEDS ?? 100);
 const ONLY = process.env.READSYNC_SEED;
 const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: SEEDS }, (_, i) => i + 1);
 
-describe('random schedules on three nodes with node crashes: every markRead reaches the server exactly once', () => {
+describe('random schedules on three nodes with node crashes: every read reaches the server exactly once, kept as it was made', () => {
   beforeEach(() => useFakeClock());
   afterEach(() => vi.useRealTimers());
 

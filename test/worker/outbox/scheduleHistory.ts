@@ -27,9 +27,11 @@ interface TabSync {
 /** What a device is to these operations. */
 export interface HistoryDevice {
   user: string;
+  /** The device's name, unique among all devices (its ids are made of it). */
+  name: string;
   net: Transport;
   tabs: Tab[];
-  /** Ids this user sent into GROUP, in send order. */
+  /** Ids sent from this device into GROUP, in send order. */
   sent: string[];
   stamp: number;
 }
@@ -111,7 +113,7 @@ export class ScheduleHistory {
   private async bulkSend(d: HistoryDevice, db: ReadSyncDb): Promise<void> {
     const calls = Array.from({ length: 1 + Math.floor(this.rnd() * 4) }, () =>
       Array.from({ length: 1 + Math.floor(this.rnd() * 6) }, () => {
-        const id = `snd${d.user}${String(d.sent.length).padStart(5, '0')}`;
+        const id = `snd${d.name}${String(d.sent.length).padStart(5, '0')}`;
         d.sent.push(id);
         d.stamp = Math.max(Date.now(), d.stamp + 1);
         return { out: { id, convId: GROUP, text: `bulk from ${d.user}`, needReadReceipt: this.rnd() < 0.5, createdAt: d.stamp } };
@@ -128,6 +130,11 @@ export class ScheduleHistory {
     const messages = Array.from({ length: n }, () => ({ id: `side${String(++this.posted).padStart(8, '0')}`, convId: SIDE, text: 'side', needReadReceipt: receipts, createdAt: Date.now() }));
     await this.world.core.sendMessages(SENDER, { type: 'send-messages', messages });
     if (receipts) for (const m of messages) this.audiences.set(m.id, new Set(this.members));
+  }
+
+  /** Whether `user` is a member of SIDE now. */
+  isMember(user: string): boolean {
+    return this.members.has(user);
   }
 
   /** The audience (besides alice, the sender) of each SIDE message that asked for receipts: the members when it was sent. */
