@@ -120,6 +120,25 @@ describe('several nodes on one PostgreSQL', () => {
     expect(alice.events.some((e) => e.type === 'my-reads')).toBe(false);
   });
 
+  it("tells a user's devices on every node of a receipt mode change, as settings events", async () => {
+    const [a, b] = await nodes(2);
+    await a!.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const laptop = stream(a!, 'bob'); // bob's laptop is connected to node A
+    const tablet = stream(b!, 'bob'); // his tablet to node B, where the change is made
+    const alice = stream(a!, 'alice');
+    await wait(() => expect([laptop.events[0]?.type, tablet.events[0]?.type, alice.events[0]?.type]).toEqual(['hello', 'hello', 'hello']));
+    await b!.transport('bob').settings({ type: 'settings', receipts: 'private' });
+    const told = (s: ReturnType<typeof stream>) => s.events.filter((e) => e.type === 'settings');
+    await wait(() => expect(told(laptop)).toEqual([{ type: 'settings', settings: { receipts: 'private' } }]));
+    await wait(() => expect(told(tablet)).toEqual([{ type: 'settings', settings: { receipts: 'private' } }]));
+    // Setting the same again changes nothing and tells nobody; switching back is told once more.
+    await a!.transport('bob').settings({ type: 'settings', receipts: 'private' });
+    await b!.transport('bob').settings({ type: 'settings', receipts: 'public' });
+    await wait(() => expect(told(laptop).at(-1)).toEqual({ type: 'settings', settings: { receipts: 'public' } }));
+    expect(told(laptop)).toHaveLength(2);
+    expect(alice.events.some((e) => e.type === 'settings')).toBe(false);
+  });
+
   it('counts the same ack batch sent to two nodes at once once', async () => {
     const [a, b] = await nodes(2);
     await a!.core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob', 'carol'] });

@@ -86,6 +86,10 @@ export class FeedMemoryStore extends MemoryStore {
           await tx.putReadPosition(rec);
           noteUser(rec.userId, Number.MAX_SAFE_INTEGER, true);
         },
+        putReceiptMode: async (userId: string, mode: 'public' | 'private') => {
+          await tx.putReceiptMode(userId, mode);
+          notes.push({ kind: 'settings', userId });
+        },
         reserveAckSeqs: async (count: number) => {
           const first = await tx.reserveAckSeqs(count);
           ackSeq = first + count - 1;

@@ -181,7 +181,7 @@ export class EventHub {
    */
   toUser(userId: string, event: ServerEvent): void {
     // A shared store tells every process, this one included, through its change feed (`reads`).
-    if (this.fromFeed && event.type === 'my-reads') return;
+    if (this.fromFeed && (event.type === 'my-reads' || event.type === 'settings')) return;
     this.emit(userId, event);
   }
 
@@ -250,6 +250,8 @@ export class EventHub {
       this.fanout(() => this.messagesFromStore(c.convId, c.fromSeq, c.toSeq));
     } else if (c.kind === 'reads') {
       if (this.subs.has(c.userId)) this.fanout(() => this.readsFromStore(c.userId, c.afterAckSeq, c.positions));
+    } else if (c.kind === 'settings') {
+      if (this.subs.has(c.userId)) this.fanout(() => this.settingsFromStore(c.userId));
     } else {
       this.fanout(() => this.conversationFromStore(c.convId, c.seq));
     }
@@ -333,6 +335,11 @@ export class EventHub {
       reads: reads.map((r): [string, number] => [r.messageId, r.readAt]),
       positions: moved.map((p): [string, number, number] => [p.convId, p.seq, p.readAt]),
     });
+  }
+
+  /** Shared store: a user's settings changed on some node; their devices here get the settings now. */
+  private async settingsFromStore(userId: string): Promise<void> {
+    this.emit(userId, { type: 'settings', settings: { receipts: await this.store.getReceiptMode(userId) } });
   }
 
   private async conversationFromStore(convId: string, seq: number): Promise<void> {

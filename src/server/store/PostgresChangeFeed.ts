@@ -89,5 +89,6 @@ function parse(payload: string): StoreChange | undefined {
   if (kind === 'm' && a && b && c) return { kind: 'messages', convId: a, fromSeq: Number(b), toSeq: Number(c) };
   if (kind === 'c' && a && b) return { kind: 'conversation', convId: a, seq: Number(b) };
   if (kind === 'u' && a && b && c) return { kind: 'reads', userId: a, afterAckSeq: Number(b), positions: c === '1' };
+  if (kind === 's' && a) return { kind: 'settings', userId: a };
   return undefined;
 }

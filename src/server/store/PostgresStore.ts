@@ -80,6 +80,8 @@ interface TxNotes {
   begun: boolean;
   /** userId → own reads inserted (lowest ack sequence number) and whether a read position moved: their other devices are told. */
   users?: Map<string, { firstAckSeq: number; positions: boolean }>;
+  /** Users whose settings were written: their devices on every node are told (`settings`). */
+  settings?: Set<string>;
 }
 
 interface MsgRow {
@@ -661,11 +663,15 @@ class PostgresSession implements Store {
   }
 
   async putReceiptMode(userId: string, mode: 'public' | 'private'): Promise<void> {
-    await this.rows(
-      'rs-put-mode',
-      `INSERT INTO ${this.shared.s}.user_settings (user_id, receipts) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET receipts = excluded.receipts`,
-      [userId, mode],
-    );
+    const put = `INSERT INTO ${this.shared.s}.user_settings (user_id, receipts) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET receipts = excluded.receipts`;
+    if (this.notes) {
+      // Told with the commit, like every other change of the transaction.
+      (this.notes.settings ??= new Set()).add(userId);
+      await this.rows('rs-put-mode', put, [userId, mode]);
+      return;
+    }
+    // On its own: the write and its notification in one statement (delivered when it commits).
+    await this.rows('rs-put-mode-notify', `WITH put AS (${put} RETURNING 1) SELECT pg_notify($3, $4) FROM put`, [userId, mode, this.shared.channel, `s ${userId}`]);
   }
 
   async getReadPosition(convId: string, userId: string): Promise<ReadPositionRecord | undefined> {
@@ -1097,6 +1103,7 @@ export class PostgresStore extends PostgresSession {
       const after = u.firstAckSeq === Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : u.firstAckSeq - 1;
       payloads.push(`u ${userId} ${after} ${u.positions ? 1 : 0}`);
     }
+    for (const userId of notes.settings ?? []) payloads.push(`s ${userId}`);
     const channel = client.escapeIdentifier(this.channel);
     return payloads.map((p) => `NOTIFY ${channel}, ${client.escapeLiteral(p)}; `).join('');
   }

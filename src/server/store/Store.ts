@@ -233,7 +233,9 @@ export type StoreChange =
    * `afterAckSeq`), and moved read positions if `positions`: what their other
    * devices are told (`my-reads`).
    */
-  | { kind: 'reads'; userId: string; afterAckSeq: number; positions: boolean };
+  | { kind: 'reads'; userId: string; afterAckSeq: number; positions: boolean }
+  /** `userId`'s settings changed (`putReceiptMode`): what their devices are told (`settings`). */
+  | { kind: 'settings'; userId: string };
 
 /** Receives a `ChangeFeed`'s changes. */
 export interface ChangeListener {
