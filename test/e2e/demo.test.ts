@@ -60,6 +60,11 @@ async function open(userId: string, query = ''): Promise<DemoTab> {
   return tab;
 }
 
+/** The badge shows `connection` and at least `reads` queued (acks, plus a read position if one is queued). */
+function queuedAtLeast(badge: { connection: string | null; pending: number }, connection: string, reads: number): boolean {
+  return badge.connection === connection && badge.pending >= reads && badge.pending <= reads + 1;
+}
+
 describe('demo PWA end to end (Chromium)', () => {
   it(
     'c2c: Alice sends with receipts, Bob scrolls it into view, Alice sees "Read"',
@@ -221,7 +226,10 @@ describe('demo PWA end to end (Chromium)', () => {
       await server.stop();
       await bob.openConversation(WORLD.group);
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
-      await eventually(async () => await bob.badge(), { connection: 'offline', pending: 2 });
+      // Both reads are queued. The badge counts queued acks plus a queued read position: whether the
+      // tracker's markConversationRead adds a row depends on which message it saw first (one frame or
+      // two, slower under load), so it shows 2 or 3 here; what must hold is that nothing is lost.
+      await eventually(async () => queuedAtLeast(await bob.badge(), 'offline', texts.length), true);
 
       await server.start();
       for (const t of texts) await eventually(() => alice.receiptOf(t), '1 read · 2 unread', 60_000);
@@ -249,7 +257,7 @@ describe('demo PWA end to end (Chromium)', () => {
 
       await bob.openConversation(WORLD.group);
       for (const t of texts) await eventually(() => bob.ackOf(t), 'pending');
-      await eventually(async () => await bob.badge(), { connection: 'needs-auth', pending: 2 }, 60_000);
+      await eventually(async () => queuedAtLeast(await bob.badge(), 'needs-auth', texts.length), true, 60_000);
       mkdirSync(dirname(NEEDS_AUTH_SCREENSHOT), { recursive: true });
       await bob.page.screenshot({ path: NEEDS_AUTH_SCREENSHOT });
       expect(await alice.receiptOf(texts[0]!)).toBe('0 read · 3 unread');
