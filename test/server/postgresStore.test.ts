@@ -401,7 +401,7 @@ describe('PostgresStore receipt log compaction', () => {
 
     const pass = await store.compactReceiptLog();
     expect(pass.upTo).toBe(await store.lastAckSeq());
-    expect(pass.rows).toBe(before.rows);
+    expect(pass).toMatchObject({ rows: before.rows, entries: before.entries });
     expect(pass.dropped + pass.shrunk).toBeGreaterThan(0);
     const after = await logSize(schema);
     expect(after).toEqual({ rows: before.rows - pass.dropped, entries: read });

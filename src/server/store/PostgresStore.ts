@@ -31,6 +31,8 @@ export interface ReceiptLogCompaction {
   upTo: number;
   /** Log rows read. */
   rows: number;
+  /** Their entries (message ids) looked up. */
+  entries: number;
   /** Rows deleted: none of their messages' states was last moved by their statement any more. */
   dropped: number;
   /** Rows rewritten with only the messages whose states their statement still holds. */
@@ -482,9 +484,9 @@ class PostgresSession implements Store {
    * replay from however old a cursor. Rows rewritten meanwhile (an import logged at an old
    * position) are left alone: the DELETE and UPDATE check the array is still the one read.
    */
-  protected async compactChunk(after: number, upTo: number, limit: number): Promise<{ cut: number; rows: number; dropped: number; shrunk: number }> {
+  protected async compactChunk(after: number, upTo: number, limit: number): Promise<{ cut: number; rows: number; entries: number; dropped: number; shrunk: number }> {
     const { s } = this.shared;
-    const [r] = await this.rows<{ cut: number; rows: number; dropped: number; shrunk: number }>(
+    const [r] = await this.rows<{ cut: number; rows: number; entries: number; dropped: number; shrunk: number }>(
       'rs-compact-log',
       `WITH cut AS (SELECT COALESCE((SELECT pos FROM ${s}.receipt_log WHERE pos > $1 AND pos <= $2 ORDER BY pos OFFSET $3::int8 - 1 LIMIT 1), $2) AS l),
         chunk AS (SELECT g.pos, g.sender_id, g.message_ids FROM ${s}.receipt_log g, cut WHERE g.pos > $1 AND g.pos <= cut.l),
@@ -495,10 +497,11 @@ class PostgresSession implements Store {
           WHERE g.pos = c.pos AND g.sender_id = c.sender_id AND g.message_ids = c.message_ids AND live.pos IS NULL RETURNING 1),
         shrunk AS (UPDATE ${s}.receipt_log g SET message_ids = live.ids FROM chunk c JOIN live ON live.pos = c.pos AND live.sender_id = c.sender_id
           WHERE g.pos = c.pos AND g.sender_id = c.sender_id AND g.message_ids = c.message_ids AND cardinality(live.ids) < cardinality(c.message_ids) RETURNING 1)
-        SELECT cut.l AS cut, (SELECT count(*) FROM chunk)::int4 AS rows, (SELECT count(*) FROM dropped)::int4 AS dropped, (SELECT count(*) FROM shrunk)::int4 AS shrunk FROM cut`,
+        SELECT cut.l AS cut, (SELECT count(*) FROM chunk)::int4 AS rows, (SELECT COALESCE(sum(cardinality(message_ids)), 0) FROM chunk)::int8 AS entries,
+          (SELECT count(*) FROM dropped)::int4 AS dropped, (SELECT count(*) FROM shrunk)::int4 AS shrunk FROM cut`,
       [after, upTo, limit],
     );
-    return r ?? { cut: upTo, rows: 0, dropped: 0, shrunk: 0 };
+    return r ?? { cut: upTo, rows: 0, entries: 0, dropped: 0, shrunk: 0 };
   }
 
   async getRead(messageId: string, userId: string): Promise<ReadRecord | undefined> {
@@ -951,10 +954,11 @@ export class PostgresStore extends PostgresSession {
    */
   async compactReceiptLog(): Promise<ReceiptLogCompaction> {
     const upTo = await this.lastAckSeq();
-    const out: ReceiptLogCompaction = { upTo, rows: 0, dropped: 0, shrunk: 0 };
+    const out: ReceiptLogCompaction = { upTo, rows: 0, entries: 0, dropped: 0, shrunk: 0 };
     for (let after = -1; after < upTo && !this.closed; ) {
       const step = await this.compactChunk(after, upTo, COMPACT_CHUNK);
       out.rows += step.rows;
+      out.entries += step.entries;
       out.dropped += step.dropped;
       out.shrunk += step.shrunk;
       if (step.cut <= after) break;
