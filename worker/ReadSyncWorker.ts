@@ -33,6 +33,7 @@ import type {
   OlderMessages,
   Query,
   ReadReceiptResult,
+  SendEachResult,
   SendMessageInput,
   UpdateBatch,
   SyncStatus,
@@ -270,6 +271,22 @@ export class ReadSyncWorker implements WorkerApi {
     if (list.length === 0) return [];
     const rows = await this.sends.send(list.map((args) => this.sendItem(args)));
     return rows.map((row) => toLocalMessage(row));
+  }
+
+  async sendMessageEach(inputs: SendMessageInput[]): Promise<SendEachResult[]> {
+    await this.ready();
+    if (!Array.isArray(inputs)) throw new ValidationError('sendMessageEach: expects an array of messages');
+    // Each input is its own sendMessage call: checked, stamped and queued in order, stored or refused
+    // alone (SendQueue commits the waiting calls together and answers each on its own).
+    const calls = inputs.map((input: unknown) => {
+      try {
+        return this.sends.send([this.sendItem(parseArgument(SendInputSchema, input, 'sendMessage'))]);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
+    const settled = await Promise.allSettled(calls);
+    return settled.map((s): SendEachResult => (s.status === 'fulfilled' ? { message: toLocalMessage(s.value[0] as MessageRow) } : { error: toErrorPayload(s.reason) }));
   }
 
   async receiveMessages(messages: unknown): Promise<void> {

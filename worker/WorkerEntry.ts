@@ -12,6 +12,7 @@ import type {
   OlderMessages,
   Query,
   ReadReceiptResult,
+  SendEachResult,
   SendMessageInput,
   SignOutOptions,
   SignOutResult,
@@ -120,6 +121,9 @@ export class WorkerEntry implements WorkerEntryApi {
   }
   sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]> {
     return this.w('sendMessages').sendMessages(inputs);
+  }
+  sendMessageEach(inputs: SendMessageInput[]): Promise<SendEachResult[]> {
+    return this.w('sendMessageEach').sendMessageEach(inputs);
   }
   receiveMessages(messages: Parameters<ReadSyncWorker['receiveMessages']>[0]): Promise<void> {
     return this.w('receiveMessages').receiveMessages(messages);

@@ -130,6 +130,9 @@ export interface SendMessageInput {
   id?: string;
 }
 
+/** One call's answer in `sendMessageEach`: the stored message, or the error its `sendMessage` would have rejected with. */
+export type SendEachResult = { message: LocalMessage } | { error: ErrorPayload };
+
 /** Result of markRead: what was queued and what was skipped, with why. */
 export interface MarkReadResult {
   queued: number;
@@ -288,6 +291,14 @@ export interface WorkerApi {
   sendMessage(input: SendMessageInput): Promise<LocalMessage>;
   /** Stores and queues several messages in one call (all or none), answered in order. */
   sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]>;
+  /**
+   * Several `sendMessage` calls in one round trip (the client coalesces the
+   * calls made in one task): each input is its own call, checked, stamped
+   * and stored or refused on its own, in order, exactly as if it had come
+   * alone; answered once every one of them is committed, with one result
+   * per input.
+   */
+  sendMessageEach(inputs: SendMessageInput[]): Promise<SendEachResult[]>;
   /** Stores messages delivered by another channel (e.g. the app's own chat backend). */
   receiveMessages(messages: Message[]): Promise<void>;
   /** Durably queues read acks; resolves after the IndexedDB commit. Works offline. */

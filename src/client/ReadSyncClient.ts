@@ -84,6 +84,8 @@ export class ReadSyncClient {
   private failure: ReadSyncError | null = null;
   /** Rejecters of calls in flight, so a worker that dies mid-call cannot leave them pending forever. */
   private readonly inflight = new Set<(err: ReadSyncError) => void>();
+  /** `sendMessage` calls of this task, not yet handed to the worker (see dispatchSends). */
+  private sendBatch: SendBatch | null = null;
 
   constructor(
     private readonly link: ClientLink,
@@ -177,9 +179,28 @@ export class ReadSyncClient {
     return this.call((api) => api.loadOlder(convId, opts));
   }
 
-  /** Stores the message as pending and sends it when possible. Rejects at once with `receipts-disabled` when the group type is known not to take receipts. */
+  /**
+   * Stores the message as pending and sends it when possible; resolves once
+   * it is durably stored. Rejects with `receipts-disabled` when the group type
+   * is known not to take receipts. The calls made in one task reach the
+   * worker together (one round trip, not one per call), each still checked,
+   * stored and answered on its own, in call order.
+   */
   sendMessage(input: SendMessageInput): Promise<LocalMessage> {
-    return this.call((api) => api.sendMessage(input));
+    const plain = plainSendInput(input);
+    // Anything but a plain object of plain values goes alone, as it always did (after the calls before it).
+    if (plain === null) return this.call((api) => api.sendMessage(input));
+    if (this.closing) return Promise.reject(closedError());
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<LocalMessage>((resolve, reject) => {
+      let batch = this.sendBatch;
+      if (batch === null) {
+        batch = this.sendBatch = { inputs: [], waiters: [] };
+        queueMicrotask(() => this.dispatchSends());
+      }
+      batch.inputs.push(plain);
+      batch.waiters.push({ resolve, reject });
+    });
   }
 
   /**
@@ -323,6 +344,8 @@ export class ReadSyncClient {
    * subscribes during a remount or a sign-out needs no special case.
    */
   close(): Promise<void> {
+    // Sends called before close go out first, as they did one call at a time.
+    this.dispatchSends();
     this.closing ??= (async () => {
       for (const c of this.cleanups.splice(0)) c();
       await this.registry.close();
@@ -362,8 +385,44 @@ export class ReadSyncClient {
     this.errors.next(err);
   }
 
+  /**
+   * Hands the `sendMessage` calls waiting in `sendBatch` to the worker: ONE
+   * `sendMessageEach` call for all of them (a lone call goes as itself),
+   * then settles each caller's promise with its own result or error. Runs at
+   * the end of the task that made the calls, and before any other call
+   * reaches the worker, so the worker sees every call in the order it was
+   * made (call order is send order).
+   */
+  private dispatchSends(): void {
+    const batch = this.sendBatch;
+    if (batch === null) return;
+    this.sendBatch = null;
+    const { inputs, waiters } = batch;
+    if (inputs.length === 1) {
+      const [input] = inputs as [SendMessageInput];
+      const [w] = waiters as [SendWaiter];
+      this.call((api) => api.sendMessage(input)).then(w.resolve, w.reject);
+      return;
+    }
+    this.call((api) => api.sendMessageEach(inputs)).then(
+      (results) => {
+        waiters.forEach((w, i) => {
+          const r = results[i];
+          if (r === undefined) w.reject(new ReadSyncError('internal', `sendMessage: the worker answered ${results.length} of ${waiters.length} calls`));
+          else if ('error' in r) w.reject(fromErrorPayload(r.error));
+          else w.resolve(r.message);
+        });
+      },
+      (err: ReadSyncError) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  }
+
   private call<T>(fn: (api: WorkerApi) => Promise<T>, duringClose = false): Promise<T> {
-    if (this.closing && !duringClose) return Promise.reject(new ReadSyncError('closed', 'The readsync client is closed'));
+    // Coalesced sends made before this call reach the worker before it.
+    if (this.sendBatch !== null) this.dispatchSends();
+    if (this.closing && !duringClose) return Promise.reject(closedError());
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       const fail = (err: ReadSyncError) => reject(err);
@@ -382,6 +441,39 @@ export class ReadSyncClient {
         );
     });
   }
+}
+
+interface SendWaiter {
+  resolve(message: LocalMessage): void;
+  reject(err: ReadSyncError): void;
+}
+
+interface SendBatch {
+  inputs: SendMessageInput[];
+  waiters: SendWaiter[];
+}
+
+function closedError(): ReadSyncError {
+  return new ReadSyncError('closed', 'The readsync client is closed');
+}
+
+/**
+ * A copy of a send input that can join a coalesced call: a plain object whose
+ * own values are all primitives, so the copy is what the worker would have
+ * received (structured clone copies the same own properties), taken at call
+ * time, and cloning it cannot fail for the others. Anything else: null.
+ */
+function plainSendInput(input: unknown): SendMessageInput | null {
+  if (typeof input !== 'object' || input === null) return null;
+  const proto: unknown = Object.getPrototypeOf(input);
+  if (proto !== Object.prototype && proto !== null) return null;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) {
+    const value: unknown = (input as Record<string, unknown>)[key];
+    if (value !== null && (typeof value === 'object' || typeof value === 'function' || typeof value === 'symbol')) return null;
+    copy[key] = value;
+  }
+  return copy as unknown as SendMessageInput;
 }
 
 function messageIdOf(ref: MessageRef): string {

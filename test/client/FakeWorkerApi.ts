@@ -1,5 +1,16 @@
-import type { EnvironmentSignal, MessageRef, Query, SubscriptionUpdate, UpdateBatch, WorkerApi, WorkerInitOptions } from '../../src/bridge';
-import { ReceiptRuleError, type ErrorPayload, type MessageReceipt } from '../../src/protocol';
+import type {
+  EnvironmentSignal,
+  LocalMessage,
+  MessageRef,
+  Query,
+  SendEachResult,
+  SendMessageInput,
+  SubscriptionUpdate,
+  UpdateBatch,
+  WorkerApi,
+  WorkerInitOptions,
+} from '../../src/bridge';
+import { ReceiptRuleError, ValidationError, toErrorPayload, type ErrorPayload, type MessageReceipt, type ReadSyncError } from '../../src/protocol';
 
 /**
  * A small stand-in for the worker side of the subscription channel: it keeps
@@ -80,8 +91,35 @@ export class FakeWorkerApi implements WorkerApi {
   async stats() {
     return { subscriptions: this.subs.size, queries: new Set([...this.subs.values()].map(keyOf)).size };
   }
-  sendMessage = notUsed;
-  sendMessages = notUsed;
+  /** Every send call as it reached the worker: method and the texts of its inputs, in arrival order. */
+  readonly sendCalls: { method: 'sendMessage' | 'sendMessages' | 'sendMessageEach'; texts: unknown[] }[] = [];
+  /** Texts in the order they were stored (the send order). */
+  readonly stored: string[] = [];
+  /** When set, every send call rejects with it whole (a storage failure, say). */
+  sendError: ReadSyncError | null = null;
+
+  async sendMessage(input: SendMessageInput): Promise<LocalMessage> {
+    this.sendCalls.push({ method: 'sendMessage', texts: [input?.text] });
+    if (this.sendError) throw this.sendError;
+    return this.storeOne(input);
+  }
+  async sendMessages(inputs: SendMessageInput[]): Promise<LocalMessage[]> {
+    this.sendCalls.push({ method: 'sendMessages', texts: inputs.map((i) => i?.text) });
+    if (this.sendError) throw this.sendError;
+    inputs.forEach((i) => this.check(i));
+    return inputs.map((i) => this.storeOne(i));
+  }
+  async sendMessageEach(inputs: SendMessageInput[]): Promise<SendEachResult[]> {
+    this.sendCalls.push({ method: 'sendMessageEach', texts: inputs.map((i) => i?.text) });
+    if (this.sendError) throw this.sendError;
+    return inputs.map((i) => {
+      try {
+        return { message: this.storeOne(i) };
+      } catch (err) {
+        return { error: toErrorPayload(err) };
+      }
+    });
+  }
   receiveMessages = notUsed;
   getReadReceipts = notUsed;
   getConversations = notUsed;
@@ -97,6 +135,32 @@ export class FakeWorkerApi implements WorkerApi {
   async signOut(options: { wipe?: boolean }): Promise<{ wiped: boolean; unsentAcks: number; unsentMessages: number }> {
     this.calls.push(`signOut:${options.wipe === true}`);
     return { wiped: options.wipe === true, unsentAcks: 0, unsentMessages: 0 };
+  }
+
+  /** The fake's send rules: a string text, and no receipts in the 'hangout' group. */
+  private check(input: SendMessageInput): void {
+    if (typeof input?.text !== 'string') throw new ValidationError('sendMessage: text must be a string');
+    if (input.convId === 'hangout' && input.needReadReceipt) throw new ReceiptRuleError('receipts-disabled', 'sendMessage: hangout does not take read receipts');
+  }
+
+  private storeOne(input: SendMessageInput): LocalMessage {
+    this.check(input);
+    this.stored.push(input.text);
+    const n = this.stored.length;
+    return {
+      id: input.id ?? `fakeMsg${String(n).padStart(9, '0')}`,
+      convId: input.convId,
+      convType: 'group',
+      senderId: 'bob',
+      text: input.text,
+      needReadReceipt: input.needReadReceipt ?? false,
+      createdAt: n,
+      seq: null,
+      sentAt: null,
+      audienceCount: null,
+      status: 'pending',
+      ackStatus: 'none',
+    };
   }
 
   private post(update: SubscriptionUpdate): void {

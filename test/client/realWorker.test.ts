@@ -4,7 +4,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { Subscription } from 'rxjs';
 import { createReadSyncClient, type ReadSyncClient } from '../../src/client';
 import { ReadSyncError, type MessageReceipt } from '../../src/protocol';
-import type { LocalMessage, ReadState } from '../../src/bridge';
+import type { LocalMessage, ReadState, SendMessageInput } from '../../src/bridge';
 import { SyncCore } from '../../src/server/core/SyncCore';
 import { MemoryStore } from '../../src/server/store/MemoryStore';
 import { ReadSyncDb } from '../../worker/db/ReadSyncDb';
@@ -140,5 +140,45 @@ describe('ReadSyncClient with the real worker (fake-indexeddb, in-memory backend
     const disabled = await alice.client.sendMessage({ convId: 'hangout', text: 'y', needReadReceipt: true }).catch((e: unknown) => e);
     expect(disabled).toBeInstanceOf(ReadSyncError);
     expect((disabled as ReadSyncError).code).toBe('receipts-disabled');
+  });
+
+  it('concurrent sendMessage calls: one worker call, each its own answer or error (as alone), stored and sent in call order', async () => {
+    const { alice, core, c2c, group } = await world();
+    await core.admin.createGroup({ id: 'hangout', name: 'Hangout', groupType: 'community', members: ['alice', 'bob'] });
+    const convs = latest(alice.client.conversations$);
+    await wait(() => expect(convs.get()?.some((c) => c.id === 'hangout')).toBe(true));
+    await alice.client.sendMessage({ convId: group, text: 'first', id: 'takenId00001' });
+    const each = vi.spyOn(alice.worker, 'sendMessageEach');
+    const inputs: SendMessageInput[] = Array.from({ length: 300 }, (_, i) => ({ convId: group, text: `m${i}` }));
+    const bad: Record<number, SendMessageInput> = {
+      10: { convId: group, text: 42 as unknown as string },
+      20: { convId: 'hangout', text: 'no receipts here', needReadReceipt: true },
+      30: { convId: group, text: 'reused id', id: 'takenId00001' },
+      40: { convId: c2c, text: 'wrong type', convType: 'group' },
+      50: { convId: group, text: 'twice in the burst', id: 'burstId00001' },
+      51: { convId: group, text: 'twice in the burst', id: 'burstId00001' },
+    };
+    for (const [i, b] of Object.entries(bad)) inputs[Number(i)] = b;
+    const settled = await Promise.allSettled(inputs.map((input) => alice.client.sendMessage(input)));
+    expect(each).toHaveBeenCalledTimes(1);
+    const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as ReadSyncError).code));
+    const expected = inputs.map((_, i) => ({ 10: 'invalid-argument', 20: 'receipts-disabled', 30: 'conflict', 40: 'invalid-argument', 51: 'conflict' })[i] ?? 'ok');
+    expect(codes).toEqual(expected);
+    // Each refusal is the error the same call gets alone (a reused id: the id is taken either way).
+    for (const i of [10, 20, 30, 40, 51]) {
+      const alone = (await alice.client.sendMessage(inputs[i] as SendMessageInput).catch((e: unknown) => e)) as ReadSyncError;
+      const got = (settled[i] as PromiseRejectedResult).reason as ReadSyncError;
+      expect(got).toBeInstanceOf(ReadSyncError);
+      expect({ name: got.name, code: got.code, message: got.message }).toEqual({ name: alone.name, code: alone.code, message: alone.message });
+    }
+    // Each caller got its own message, stamped in call order.
+    const sent = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ i, m: s.value }] : []));
+    for (const { i, m } of sent) expect(m).toMatchObject({ convId: inputs[i]?.convId, text: inputs[i]?.text, status: 'pending' });
+    const stamps = sent.map(({ m }) => m.createdAt);
+    expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
+    expect(new Set(stamps).size).toBe(stamps.length);
+    // The server numbers them in call order.
+    const groupTexts = ['first', ...sent.filter(({ m }) => m.convId === group).map(({ m }) => m.text)];
+    await wait(async () => expect((await core.store.messagesAfter(group, 0, 1000)).map((m) => m.text)).toEqual(groupTexts));
   });
 });
