@@ -29,7 +29,7 @@ describe('sending into a conversation not synced yet', () => {
 
     const m = await alice.api.sendMessage({ convId: conv.id, text: 'first!', needReadReceipt: true });
     expect(m).toMatchObject({ convId: conv.id, status: 'pending', seq: null });
-    expect(await alice.db.outbox.get(`msg:${m.id}`)).toBeDefined();
+    expect((await alice.db.outbox.toArray()).filter((r) => r.kind === 'message').map((r) => r.messageId)).toEqual([m.id]);
 
     await alice.api.flush();
     const row = await alice.until(() => alice.db.messages.get(m.id), (r) => r?.status === 'sent', 'accepted');

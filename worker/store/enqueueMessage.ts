@@ -4,7 +4,23 @@ import type { Conversation, ConvType, OutgoingMessage } from '../../src/protocol
 import { PENDING_POS_BASE, type MessageRow, type ReadSyncDb, type SendOutboxRow } from '../db/ReadSyncDb';
 import { readMany } from './readMany';
 
-/** The outbox key of a message I send: one per message. */
+/** Digits of the send order in a message's outbox key (Number.MAX_SAFE_INTEGER has 16). */
+const ORDER_DIGITS = 16;
+
+/**
+ * The outbox key of a message I send: `msg:` + its send order, zero-padded,
+ * + `:` + its id. Key order is send order (like ack keys), so the rows of a
+ * confirmed batch are consecutive keys and leave the outbox with one range
+ * delete instead of a request per message; and a key names one enqueue of one
+ * message. (`msg:` keys sort after every `a:` and `d:` key and before `p:`
+ * and `s:`, so they stay one key range of their own.)
+ */
+export const sendKey = (enqueuedAt: number, messageId: string): string => `msg:${String(enqueuedAt).padStart(ORDER_DIGITS, '0')}:${messageId}`;
+
+/**
+ * The outbox key of a message as queued before keys carried the send order
+ * (`msg:<id>`). Such rows are still sent and applied (one request per row).
+ */
 export const messageKey = (messageId: string): string => `msg:${messageId}`;
 
 /**
@@ -28,7 +44,7 @@ export function sendNow(out: OutgoingMessage, convType: ConvType, userId: string
     pos: PENDING_POS_BASE + out.createdAt,
   };
   if (out.needReadReceipt) row.ownWithReceipts = 1;
-  return [row, { key: messageKey(out.id), kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 }];
+  return [row, { key: sendKey(enqueuedAt, out.id), kind: 'message', messageId: out.id, convId: out.convId, enqueuedAt, message: out, attempts: 0 }];
 }
 
 /** One message of a send call, with the type the caller gave (for a conversation not synced yet). */
