@@ -27,7 +27,7 @@ import Database from 'better-sqlite3';
 import { SyncCore } from '../src/server/core/SyncCore';
 import { SqliteStore } from '../src/server/store/SqliteStore';
 import { SQLITE_SCHEMA, SQLITE_UPGRADES } from '../src/server/store/sqliteSchema';
-import { judge, loadNow, median, ratioText, recordResult } from './runner/verdict';
+import { interleavedPairs, judge, loadNow, median, ratioText, recordResult } from './runner/verdict';
 
 const RANGE = Number(process.env.BENCH_DELIVERY_RANGE ?? 10_000);
 const GROUP = 100_000;
@@ -138,12 +138,7 @@ async function main(): Promise<void> {
   let load = loadNow();
   await rangeLibrary(0); // warm-up
   rangeRaw(0);
-  const lib: number[] = [];
-  const base: number[] = [];
-  for (let i = 1; i <= PAIRS; i++) {
-    base.push(rangeRaw(i));
-    lib.push(await rangeLibrary(i));
-  }
+  const { raw: base, lib } = await interleavedPairs(PAIRS, rangeRaw, rangeLibrary);
   let j = judge(lib.map((l, i) => l / (base[i] as number)), 2, 'most');
   console.log(`d1. one delivery range over ${RANGE.toLocaleString('en-US')} messages, server side`);
   console.log(`  through SyncCore + SqliteStore : ${median(lib).toFixed(0)} ms (${((median(lib) * 1000) / RANGE).toFixed(1)} µs per message delivered)`);
@@ -152,16 +147,10 @@ async function main(): Promise<void> {
   recordResult({ key: 'delivery', name: `d1. delivery range over ${RANGE} messages (server, SQLite FULL)`, ratio: j.ratio, spread: [j.min, j.max], pairs: j.pairs, bar: '≤ 2×', verdict: j.verdict, load, lib: median(lib), raw: median(base), unit: 'ms' });
 
   load = loadNow();
-  const glib: number[] = [];
-  const gbase: number[] = [];
-  const halves: [number, number][] = [];
-  const gpairs = Math.max(1, PAIRS - 1);
-  for (let i = 1; i <= gpairs; i++) {
-    gbase.push(groupRaw(i));
-    const g = await groupLibrary(i);
-    glib.push(g.total);
-    halves.push(g.halves);
-  }
+  const groups = await interleavedPairs(Math.max(1, PAIRS - 1), groupRaw, groupLibrary);
+  const gbase = groups.raw;
+  const glib = groups.lib.map((g) => g.total);
+  const halves = groups.lib.map((g) => g.halves);
   j = judge(glib.map((l, i) => l / (gbase[i] as number)), 2, 'most');
   const per = (ms: number, n: number) => ((ms * 1000) / n).toFixed(0);
   const h = halves[0] as [number, number];

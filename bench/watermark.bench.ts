@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import { SyncCore } from '../src/server/core/SyncCore';
 import { SqliteStore } from '../src/server/store/SqliteStore';
 import { SQLITE_SCHEMA } from '../src/server/store/sqliteSchema';
-import { judge, loadNow, median, ratioText, recordResult } from './runner/verdict';
+import { interleavedPairs, judge, loadNow, median, ratioText, recordResult } from './runner/verdict';
 
 const RANGE = Number(process.env.BENCH_WATERMARK_RANGE ?? 10_000);
 const PAIRS = Number(process.env.BENCH_WATERMARK_PAIRS ?? 3);
@@ -110,12 +110,7 @@ async function main(): Promise<void> {
   const load = loadNow();
   await library(0); // warm-up
   raw(0);
-  const lib: number[] = [];
-  const base: number[] = [];
-  for (let i = 1; i <= PAIRS; i++) {
-    base.push(raw(i));
-    lib.push(await library(i));
-  }
+  const { raw: base, lib } = await interleavedPairs(PAIRS, raw, library);
   const acks = [await perMessageAcks(1)];
   const j = judge(lib.map((l, i) => l / (base[i] as number)), 2, 'most');
   const wireBytes = JSON.stringify({ type: 'ack-batch', batchId: 'b-Pq81kWzrXy', acks: [], positions: [{ c: 'g', s: RANGE + 1, t: 1_700_000_000_000 }] }).length;

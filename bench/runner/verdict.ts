@@ -81,3 +81,16 @@ export function recordResult(rec: BenchRecord): void {
 export function loadNow(): number[] {
   return os.loadavg().map((x) => Math.round(x * 100) / 100);
 }
+
+/**
+ * `pairs` interleaved pairs, numbered from 1: the raw ceiling first, then the
+ * library, so both see the same machine state (run a warm-up pair 0 first).
+ */
+export async function interleavedPairs<L>(pairs: number, raw: (run: number) => number, lib: (run: number) => Promise<L>): Promise<{ raw: number[]; lib: L[] }> {
+  const out = { raw: [] as number[], lib: [] as L[] };
+  for (let i = 1; i <= pairs; i++) {
+    out.raw.push(raw(i));
+    out.lib.push(await lib(i));
+  }
+  return out;
+}
