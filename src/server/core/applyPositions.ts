@@ -1,10 +1,7 @@
 import type { PositionResult, ReadPosition, ReadPositionTuple } from '../../protocol';
 import type { ReadRecord, Store } from '../store/Store';
-import { countNewReads, type NewRead } from './countReads';
-import { inAudience, type ReceiptChange } from './applyAcks';
-
-/** Messages read per step while a read position expands over its range. */
-const RANGE_PAGE = 1000;
+import { audienceRange, countNewReads, type NewRead } from './countReads';
+import type { ReceiptChange } from './applyAcks';
 
 /** What applying read positions did. */
 export interface AppliedPositions {
@@ -52,17 +49,9 @@ export async function applyPositions(store: Store, userId: string, positions: re
       results.push({ c: p.c, s: 'duplicate', u: old });
       continue;
     }
-    for (let after = old; after < upTo; ) {
-      const page = await store.receiptMessagesInRange(p.c, after, upTo, userId, RANGE_PAGE);
-      for (const m of page) {
-        if (inAudience(spans, m.seq)) {
-          reads.push(p.p === 1 ? { messageId: m.id, userId, readAt: p.t, ackSeq: 0, private: true } : { messageId: m.id, userId, readAt: p.t, ackSeq: 0 });
-          senders.push(m.senderId);
-        }
-      }
-      const last = page[page.length - 1];
-      if (!last || page.length < RANGE_PAGE) break;
-      after = last.seq;
+    for (const m of await audienceRange(store, p.c, userId, spans, old, upTo)) {
+      reads.push(p.p === 1 ? { messageId: m.id, userId, readAt: p.t, ackSeq: 0, private: true } : { messageId: m.id, userId, readAt: p.t, ackSeq: 0 });
+      senders.push(m.senderId);
     }
     await store.putReadPosition({ convId: p.c, userId, seq: upTo, readAt: p.t });
     results.push({ c: p.c, s: 'accepted', u: upTo });

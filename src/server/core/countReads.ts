@@ -1,9 +1,27 @@
 import type { DeliveryRange, DeliveryResult } from '../../protocol';
-import type { DeliveryRecord, ReadRecord, ReadStateUpdate, Store } from '../store/Store';
+import type { DeliveryRecord, MemberSpan, MessageRef, ReadRecord, ReadStateUpdate, Store } from '../store/Store';
 import { inAudience, type ReceiptChange } from './applyAcks';
 
-/** Messages read per step while a delivery range expands. */
+/** Messages read per step while a range expands. */
 const RANGE_PAGE = 1000;
+
+/**
+ * The messages of conversation `convId` in positions (after, upTo] that asked
+ * for receipts, were sent by someone other than `userId` and had them in
+ * their audience (`spans`), ascending: what a read position or a delivery
+ * range covers. Index range reads of references, RANGE_PAGE at a time.
+ */
+export async function audienceRange(store: Store, convId: string, userId: string, spans: readonly MemberSpan[], after: number, upTo: number): Promise<MessageRef[]> {
+  const out: MessageRef[] = [];
+  while (after < upTo) {
+    const page = await store.receiptMessagesInRange(convId, after, upTo, userId, RANGE_PAGE);
+    for (const m of page) if (inAudience(spans, m.seq)) out.push(m);
+    const last = page[page.length - 1];
+    if (!last || page.length < RANGE_PAGE) break;
+    after = last.seq;
+  }
+  return out;
+}
 
 /** A read that just went in, with its message's sender. */
 export interface NewRead {
@@ -83,17 +101,10 @@ export async function applyDeliveries(store: Store, userId: string, ranges: read
     const upTo = Math.min(d.s, conv.seq);
     const index = results.length;
     results.push({ c: d.c, s: 'accepted', n: 0 });
-    for (let after = d.f; after < upTo; ) {
-      const page = await store.receiptMessagesInRange(d.c, after, upTo, userId, RANGE_PAGE);
-      for (const m of page) {
-        if (!inAudience(spans, m.seq)) continue;
-        rows.push({ messageId: m.id, userId, ackSeq: 0 });
-        senders.push(m.senderId);
-        rangeOf.push(index);
-      }
-      const last = page[page.length - 1];
-      if (!last || page.length < RANGE_PAGE) break;
-      after = last.seq;
+    for (const m of await audienceRange(store, d.c, userId, spans, d.f, upTo)) {
+      rows.push({ messageId: m.id, userId, ackSeq: 0 });
+      senders.push(m.senderId);
+      rangeOf.push(index);
     }
   }
   if (rows.length === 0) return { results, changes: [] };
