@@ -3,8 +3,9 @@ import * as raw from './rawWorkloads';
 import * as lib from './libWorkloads';
 import * as libSync from './libSyncWorkloads';
 import * as socketBurst from './socketBurst';
+import * as peers from './peers/lazyPeers';
 
-const bench = { ...raw, ...lib, ...libSync, ...socketBurst };
+const bench = { ...raw, ...lib, ...libSync, ...socketBurst, ...peers };
 export type BenchApi = typeof bench;
 (window as unknown as { bench: BenchApi }).bench = bench;
 document.title = 'bench ready';

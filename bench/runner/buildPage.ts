@@ -12,7 +12,13 @@ export async function buildPage(root: string): Promise<string> {
     base: './',
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true, target: 'es2022', sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 4096 },
-    worker: { format: 'es' },
+    worker: {
+      format: 'es',
+      // The root package.json declares our sources free of side effects; the peers' worker entry imports libWorker.ts for its side effect (it exposes the worker).
+      plugins: () => [{ name: 'bench-lib-worker-side-effects', transform: (code: string, id: string) => (id.endsWith('/bench/browser/libWorker.ts') ? { code, moduleSideEffects: true } : null) }],
+    },
+    // One Dexie on the page: RxDB's Dexie storage (the peers workload) pins its own patch release, and two Dexies in one page throw.
+    resolve: { dedupe: ['dexie'] },
   });
   return outDir;
 }

@@ -4,6 +4,7 @@ import { fromPairs, median } from './report';
 import { N, pairs, type Workload } from './workload';
 import { bulkSend, openHistory } from './syncWorkloads';
 import { socketBurst } from './socketBurstWorkload';
+import { peers } from './peersWorkload';
 
 export { N, pairs, type Workload };
 
@@ -210,4 +211,4 @@ const flush: Workload = {
   },
 };
 
-export const WORKLOADS: Workload[] = [markRead, flush, socketBurst, injectedBurst, coldStart, bulkSend, openHistory];
+export const WORKLOADS: Workload[] = [markRead, flush, socketBurst, injectedBurst, coldStart, bulkSend, openHistory, peers];

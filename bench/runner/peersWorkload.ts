@@ -1,0 +1,145 @@
+/**
+ * p. peers (issue 14): readsync against what users would pick instead, in
+ * the same Chromium page, at each of BENCH_PEER_SIZES subscriptions: first
+ * values, a bulk update seen by all, a trickle of 100 awaited single
+ * updates, missed updates, and whether each subscriber fires before or
+ * after its IndexedDB commit. At the verdict size (10,000, or the largest
+ * size asked for) readsync and TanStack DB's IndexedDB variants run
+ * BENCH_PEER_PAIRS interleaved rounds, and readsync is judged against the
+ * fastest of those variants per figure (median of the per-round ratios).
+ */
+import type { Page } from 'playwright-core';
+import type { PeerRunResult } from '../browser/peers/lazyPeers';
+import type { WorkloadResult } from './report';
+import { barText, judge, loadNow, median, ratioText, type BenchRecord, type Judged } from './verdict';
+import type { Workload } from './workload';
+
+const ALL_PEERS = ['readsync', 'tanstack-idb-all', 'tanstack-idb-each', 'tanstack-memory', 'dexie', 'rxdb'];
+const list = (v: string | undefined, dflt: string[]): string[] => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : dflt);
+/** Subscription counts (BENCH_PEER_SIZES=1000,4000,10000). */
+const SIZES = list(process.env.BENCH_PEER_SIZES, ['1000', '4000', '10000']).map(Number);
+/** Which peers (BENCH_PEERS=readsync,tanstack-idb-all,…); readsync always runs. */
+const PEERS = ['readsync', ...list(process.env.BENCH_PEERS, ALL_PEERS).filter((p) => p !== 'readsync')];
+/** Longest each phase (first values, bulk, trickle) of one run may take before it is reported as over it. */
+const LIMIT_MS = Number(process.env.BENCH_PEER_LIMIT_MS ?? 10_000);
+/** Rounds of readsync and the TanStack DB IndexedDB variants at the verdict size. */
+const PAIRS = Number(process.env.BENCH_PEER_PAIRS ?? 3);
+const VERDICT_SIZE = SIZES.includes(10_000) ? 10_000 : Math.max(...SIZES);
+/** The peers readsync's bars are judged against (the issue's: TanStack DB's fastest IndexedDB-backed variant). */
+const JUDGED_PEERS = ['tanstack-idb-all', 'tanstack-idb-each'];
+
+type Metric = 'firstMs' | 'bulkMs' | 'trickleMs';
+const BARS: { metric: Metric; key: string; label: string }[] = [
+  { metric: 'firstMs', key: 'peers-first', label: 'first values' },
+  { metric: 'trickleMs', key: 'peers-trickle', label: 'trickle of 100 awaited updates' },
+  { metric: 'bulkMs', key: 'peers-bulk', label: 'bulk update seen by all' },
+];
+
+/** A rerun (the runner measures a noisy workload again) measures only the verdict size. */
+let attempts = 0;
+
+const fmtMs = (ms: number | null, limit: number): string => (ms === null ? `over ${(limit / 1000).toFixed(0)} s` : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+const fmtQ = (ms: number): string => (Number.isNaN(ms) ? '—' : ms >= 10 ? ms.toFixed(0) : ms.toFixed(1));
+
+function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] {
+  const lines = [
+    `  ${n.toLocaleString('en-US')} subscriptions (load ${load.join(', ')}); medians of the runs where a peer ran more than once`,
+    `    ${'peer'.padEnd(42)} ${'first values'.padStart(12)} ${'bulk, all seen'.padStart(14)} ${'trickle 100'.padStart(12)} ${'p50/p99/max ms'.padStart(16)} ${'missed'.padStart(11)} ${'fires vs commit'.padStart(16)}  setup`,
+  ];
+  const byPeer = new Map<string, PeerRunResult[]>();
+  for (const r of runs) byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
+  for (const [, rs] of byPeer) {
+    const r = rs[0] as PeerRunResult;
+    const med = (m: Metric): number | null => (rs.some((x) => x[m] === null) ? null : median(rs.map((x) => x[m] as number)));
+    const missed = `${Math.max(...rs.map((x) => x.bulkMissed))}+${Math.max(...rs.map((x) => x.trickleMissed))}${rs.some((x) => x.firstMissed > 0) ? ` (${Math.max(...rs.map((x) => x.firstMissed))} no 1st)` : ''}`;
+    const o = rs.reduce((a, x) => ({ before: a.before + x.order.before, after: a.after + x.order.after, noCommit: a.noCommit + x.order.noCommit }), { before: 0, after: 0, noCommit: 0 });
+    const total = o.before + o.after + o.noCommit;
+    const order = r.order && total === 0 ? 'no IndexedDB' : o.before === total ? 'before' : o.after === total ? 'after' : `${o.before} bef/${o.after} aft/${o.noCommit} ?`;
+    const q = `${fmtQ(median(rs.map((x) => x.trickleP50)))}/${fmtQ(median(rs.map((x) => x.trickleP99)))}/${fmtQ(Math.max(...rs.map((x) => x.trickleMax)))}`;
+    const trickle = rs.some((x) => x.trickleNotRun > 0) ? `over ${(r.limitMs / 1000).toFixed(0)} s` : fmtMs(med('trickleMs'), r.limitMs);
+    const setup = `${(median(rs.map((x) => x.setupMs)) / 1000).toFixed(1)} s${r.loadMs === null ? '' : ` (load ${fmtMs(median(rs.map((x) => x.loadMs as number)), 0)})`}`;
+    const name = `${r.name}${rs.length > 1 ? ` ×${rs.length}` : ''}`;
+    lines.push(
+      `    ${name.padEnd(42)} ${fmtMs(med('firstMs'), r.limitMs).padStart(12)} ${fmtMs(med('bulkMs'), r.limitMs).padStart(14)} ${trickle.padStart(12)} ${q.padStart(16)} ${missed.padStart(11)} ${order.padStart(16)}  ${setup}${r.error ? `  ERROR ${r.error}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** Per bar: readsync / the fastest judged peer (by median), per round. */
+function verdicts(runs: PeerRunResult[], load: number[]): { lines: string[]; records: BenchRecord[]; first?: Judged & { lib: number; raw: number; ratios: number[] } } {
+  const lines: string[] = [];
+  const records: BenchRecord[] = [];
+  let first: (Judged & { lib: number; raw: number; ratios: number[] }) | undefined;
+  const mine = runs.filter((r) => r.peer === 'readsync');
+  for (const b of BARS) {
+    const candidates = JUDGED_PEERS.map((p) => runs.filter((r) => r.peer === p)).filter((rs) => rs.length > 0);
+    const medOf = (rs: PeerRunResult[]) => (rs.some((r) => r[b.metric] === null) ? Infinity : median(rs.map((r) => r[b.metric] as number)));
+    const best = candidates.sort((x, y) => medOf(x) - medOf(y))[0];
+    const name = `p. peers at ${VERDICT_SIZE.toLocaleString('en-US')}: ${b.label}, readsync / ${best?.[0]?.name ?? 'TanStack DB (IndexedDB)'}`;
+    const rounds = Math.min(mine.length, best?.length ?? 0);
+    const ratios: number[] = [];
+    for (let k = 0; k < rounds; k++) {
+      const l = mine[k]?.[b.metric];
+      const p = best?.[k]?.[b.metric];
+      if (l != null && p != null) ratios.push(l / p);
+    }
+    if (ratios.length === 0) {
+      lines.push(`${name.padEnd(44)} NOT MEASURED: ${mine.some((r) => r[b.metric] === null) ? 'readsync' : 'the peer'} went over the limit`);
+      records.push({ key: b.key, name, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: barText(1), verdict: 'not measured', load, note: 'over the time limit' });
+      continue;
+    }
+    const j = judge(ratios, 1);
+    const lib = median(mine.map((r) => r[b.metric]).filter((x): x is number => x !== null));
+    const raw = best ? medOf(best) : NaN;
+    lines.push(`${name.padEnd(44)} readsync ${lib.toFixed(0)} ms  peer ${raw.toFixed(0)} ms  ratio ${ratioText(j)}  bar ${barText(1)}  ${j.verdict}  load ${(load[0] ?? NaN).toFixed(2)}`);
+    records.push({ key: b.key, name, ratio: j.ratio, spread: [j.min, j.max], pairs: j.pairs, bar: barText(1), verdict: j.verdict, load, lib, raw, unit: 'ms', note: `peer: ${best?.[0]?.peer ?? '?'}` });
+    if (b.metric === 'firstMs') first = { ...j, lib, raw, ratios };
+  }
+  return { lines, records, first };
+}
+
+async function runOnce(page: Page, peer: string, n: number, tag: string): Promise<PeerRunResult> {
+  return page.evaluate(([p, size, t, limit]) => window.bench.peerRun(p, size, t, limit), [peer, n, tag, LIMIT_MS] as const);
+}
+
+export const peers: Workload = {
+  key: 'peers',
+  name: 'p. peers: readsync vs TanStack DB, Dexie, RxDB',
+  timeoutMs: 600_000,
+  async run(page) {
+    attempts++;
+    const sizes = attempts === 1 ? SIZES : [VERDICT_SIZE];
+    const records: BenchRecord[] = [];
+    let verdictRuns: PeerRunResult[] = [];
+    let verdictLoad = loadNow();
+    console.log(`p. peers, in one Chromium page: ${PEERS.join(', ')}; each phase limited to ${LIMIT_MS / 1000} s (BENCH_PEER_LIMIT_MS)`);
+    for (const n of sizes) {
+      const load = loadNow();
+      const runs: PeerRunResult[] = [];
+      const rounds = n === VERDICT_SIZE ? PAIRS : 1;
+      for (let round = 1; round <= rounds; round++) {
+        // Rounds after the first: only readsync and the peers its bars are judged against, interleaved.
+        for (const p of PEERS.filter((x) => round === 1 || x === 'readsync' || JUDGED_PEERS.includes(x))) {
+          const r = await runOnce(page, p, n, `p${attempts}${n}${round}${p.replace(/[^a-z]/g, '').slice(0, 6)}`);
+          runs.push(r);
+          records.push({ key: `peers-run`, name: `${r.name} at ${n}`, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: '—', verdict: 'info', load: loadNow(), note: JSON.stringify(r) });
+        }
+      }
+      for (const line of tableLines(n, runs, load)) console.log(line);
+      if (n === VERDICT_SIZE) {
+        verdictRuns = runs;
+        verdictLoad = load;
+      }
+    }
+    const v = verdicts(verdictRuns, verdictLoad);
+    // The first-values bar is this workload's own line, printed by the runner after these two.
+    v.lines.forEach((line, k) => BARS[k]?.metric !== 'firstMs' && console.log(line));
+    records.push(...v.records);
+    const first = v.first;
+    const result: WorkloadResult & { records: BenchRecord[] } = first
+      ? { name: v.records.find((r) => r.key === 'peers-first')?.name ?? this.name, lib: first.lib, raw: first.raw, ratios: first.ratios, bar: 1, records: records.filter((r) => r.key !== 'peers-first') }
+      : { name: this.name, lib: 0, raw: 0, bar: 1, skipped: v.lines[0] ?? 'no verdict', records };
+    return result;
+  },
+};
