@@ -301,7 +301,7 @@ export class ReadSyncWorker implements WorkerApi {
   async markRead(refs: MessageRef[]): Promise<MarkReadResult> {
     await this.ready();
     const ids = parseRefs(refs, 'markRead');
-    const { result, rows } = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now())));
+    const { result, rows } = await withStorage('markRead', () => enqueueMarkRead(this.db, ids, this.userId, Math.floor(this.now()), (id) => this.hub.positionOf(id)));
     this.hub.prime('messages', rows);
     if (result.queued > 0) this.flusher.notifyEnqueued();
     return result;

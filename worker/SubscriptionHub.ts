@@ -192,6 +192,16 @@ export class SubscriptionHub {
   }
 
   /**
+   * Where a watched message sits (`convId`, `pos`) as its read state was last
+   * computed: a hint for range reads of messages on screen (markRead), not
+   * the truth (the reader reads the rows themselves).
+   */
+  positionOf(messageId: string): { convId: string; pos: number } | undefined {
+    const m = this.readStates.get(messageId)?.msg;
+    return isMessageRow(m) ? { convId: m.convId, pos: m.pos } : undefined;
+  }
+
+  /**
    * Hands over rows this worker has just committed, so the next recomputation
    * uses them instead of reading them back (a burst of 10,000 receipts is
    * then read once, not twice). Safe against other writers: a change

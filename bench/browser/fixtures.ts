@@ -29,9 +29,16 @@ export function makeMessages(tag: string, n: number, convId: string, senderId: s
   }));
 }
 
-/** The row a message becomes in the worker's `messages` store (what the raw ceiling writes). */
-export function toRow(m: Message): MessageRow {
-  return { ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'none', pos: m.seq };
+/**
+ * The row a message becomes in `viewer`'s `messages` store (what the raw
+ * ceiling writes): someone else's message carries `unread` (its position,
+ * in the sparse `[convId+unread]` index behind unread counts) until read, as
+ * `storeServerMessages` stores it.
+ */
+export function toRow(m: Message, viewer: string): MessageRow {
+  const row: MessageRow = { ...m, createdAt: m.sentAt, status: 'sent', ackStatus: 'none', pos: m.seq };
+  if (m.senderId !== viewer) row.unread = m.seq;
+  return row;
 }
 
 /** A receipt update for one of my messages: one more reader. */

@@ -55,7 +55,9 @@ const ops: Record<string, (...args: never[]) => Promise<unknown>> = {
       const row = rowsById.get(id);
       if (!row) throw new Error(`unknown row ${id}`);
       const ackSeq = ++seq;
-      messages.put({ ...row, readAt, ackStatus: 'pending', ackSeq });
+      // As readNow: read, its ack queued, out of the unread index.
+      const { unread: _unread, ...rest } = row;
+      messages.put({ ...rest, readAt, ackStatus: 'pending', ackSeq });
       const ack: AckOutboxRow = { key: ackKey(ackSeq), kind: 'ack', messageId: id, readAt };
       outbox.put(ack);
     }

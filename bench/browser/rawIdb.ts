@@ -1,6 +1,7 @@
 /**
  * Plain IndexedDB helpers for the raw ceilings: the same object stores and
- * indexes as ReadSyncDb v2 where the ceilings write (messages, outbox,
+ * indexes as ReadSyncDb v3 (the sparse `[convId+unread]` index of unread
+ * counts included) where the ceilings write (messages, outbox,
  * receipts, meta), so every write maintains the same indexes; no
  * library in between.
  */
@@ -14,6 +15,7 @@ export function openRawDb(name: string): Promise<IDBDatabase> {
       messages.createIndex('ackStatus', 'ackStatus');
       messages.createIndex('status', 'status');
       messages.createIndex('ownWithReceipts', 'ownWithReceipts');
+      messages.createIndex('[convId+unread]', ['convId', 'unread']);
       const outbox = db.createObjectStore('outbox', { keyPath: 'key' });
       outbox.createIndex('[kind+enqueuedAt]', ['kind', 'enqueuedAt']);
       const receipts = db.createObjectStore('receipts', { keyPath: 'messageId' });

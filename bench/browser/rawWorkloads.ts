@@ -20,7 +20,7 @@ export async function rawMarkRead(tag: string, n: number, total = n): Promise<{ 
   const w = new RawWorker();
   try {
     const dbName = `raw-a-${tag}`;
-    await w.call('seed', dbName, makeMessages(tag, total, CONV, 'alice').map(toRow));
+    await w.call('seed', dbName, makeMessages(tag, total, CONV, 'alice').map((m) => toRow(m, 'bob')));
     const ids = markedIds(tag, n, total);
     let seen = 0;
     let finish: () => void = () => undefined;
@@ -47,7 +47,7 @@ export async function rawMarkRead(tag: string, n: number, total = n): Promise<{ 
 export async function rawColdSeed(tag: string, n: number): Promise<void> {
   const w = new RawWorker();
   try {
-    await w.call('seed', `raw-d-${tag}`, makeMessages(tag, n, CONV, 'alice').map(toRow));
+    await w.call('seed', `raw-d-${tag}`, makeMessages(tag, n, CONV, 'alice').map((m) => toRow(m, 'bob')));
   } finally {
     w.terminate();
   }

@@ -74,7 +74,7 @@ export const socketBurst: Workload = {
       const s = await seed(server, side, rep, SIZE);
       let subscribeMs = NaN;
       if (side === 'raw') {
-        await page.evaluate(([t, token, rows]) => window.bench.rawSocketBurstOpen(t, token, rows), [`${rep}`, server.token(s.sender), s.messages.map(toRow)] as const);
+        await page.evaluate(([t, token, rows]) => window.bench.rawSocketBurstOpen(t, token, rows), [`${rep}`, server.token(s.sender), s.messages.map((m) => toRow(m, s.sender))] as const);
       } else {
         subscribeMs = (await page.evaluate(([t, u, token, c, m]) => window.bench.libSocketBurstOpen(t, u, token, c, m), [`${rep}`, s.sender, server.token(s.sender), s.convId, s.messages] as const)).subscribeMs;
       }

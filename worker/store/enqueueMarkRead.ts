@@ -2,7 +2,7 @@ import type { MarkReadResult } from '../../src/bridge';
 import type { AckOutboxRow, MessageRow, ReadSyncDb } from '../db/ReadSyncDb';
 import { isMessageRow } from './readState';
 import { bulkPutPrecise } from './storageErrors';
-import { readMany } from './readMany';
+import { readMessages, type PositionHint } from './readMany';
 import { reserveAckSeqs } from './meta';
 import { ackKey } from '../db/ackKeys';
 import { loadReceiptMode } from './receiptMode';
@@ -31,6 +31,8 @@ export function readNow(row: MessageRow, readAt: number, ackSeq: number, isPriva
  * private while my receipt mode is private. Bulk operations only, so
  * 10,000 acks cost one transaction. Resolves after the commit (the database
  * is opened with strict durability). Nothing here touches the network.
+ * `hint` (the positions of messages on screen) lets the read be range reads
+ * (`readMessages`); the rules always run on the rows read here.
  * Returns the result and the message rows written.
  */
 export async function enqueueMarkRead(
@@ -38,6 +40,7 @@ export async function enqueueMarkRead(
   ids: readonly string[],
   userId: string,
   readAt: number,
+  hint?: PositionHint,
 ): Promise<{ result: MarkReadResult; rows: MessageRow[] }> {
   const unique = [...new Set(ids)];
   const result: MarkReadResult = { queued: 0, alreadyRead: 0, skipped: [] };
@@ -45,7 +48,7 @@ export async function enqueueMarkRead(
   if (unique.length === 0) return { result, rows: updated };
   await db.transaction('rw', [db.messages, db.outbox, db.meta], async () => {
     // The mode is read in the same transaction: a read made after setReceiptMode committed is flagged by it.
-    const [rows, firstSeq, mode] = await Promise.all([readMany(db.messages, unique), reserveAckSeqs(db, unique.length), loadReceiptMode(db)]);
+    const [rows, firstSeq, mode] = await Promise.all([readMessages(db.messages, unique, hint), reserveAckSeqs(db, unique.length), loadReceiptMode(db)]);
     const acks: AckOutboxRow[] = [];
     unique.forEach((id, i) => {
       const row = rows[i];
