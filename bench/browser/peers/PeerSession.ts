@@ -18,8 +18,12 @@ export interface PeerSession {
   dbMatch: string | null;
   /** Untimed setup figure, e.g. loading the stored rows into memory (ms), when the peer has one. */
   loadMs?: number;
-  /** Timed: one subscriber per row; each calls `onValue(row index, readCount)` whenever its row's value arrives. */
-  subscribe(onValue: (i: number, readCount: number) => void): void | Promise<void>;
+  /**
+   * Timed: one subscriber per row; each calls `onValue(row index, readCount)`
+   * whenever its row's value arrives. Stops creating subscribers once
+   * `deadline` (performance.now()) has passed; returns how many it created.
+   */
+  subscribe(onValue: (i: number, readCount: number) => void, deadline: number): number;
   /**
    * Untimed: gets ready to set `readCount` on the rows at `indices`; returns
    * the timed part, which starts the change (its promise is not awaited:
@@ -47,4 +51,13 @@ export function peerRows(tag: string, n: number): PeerRow[] {
 export function withReadCount(rows: PeerRow[], indices: number[], readCount: number): PeerRow[] {
   const now = Date.now();
   return indices.map((i) => ({ ...(rows[i] as PeerRow), readCount, unreadCount: Math.max(0, 5 - readCount), timestamp: now }));
+}
+
+/** Calls `fn` for each row in order until `deadline` (performance.now()) has passed; returns how many it called. */
+export function eachUntil<T>(items: readonly T[], deadline: number, fn: (item: T, i: number) => void): number {
+  for (let i = 0; i < items.length; i++) {
+    if ((i & 63) === 0 && performance.now() > deadline) return i;
+    fn(items[i] as T, i);
+  }
+  return items.length;
 }

@@ -1,6 +1,6 @@
 /** Peer: Dexie with one `liveQuery(() => table.get(id))` per message, on the page. */
 import Dexie, { liveQuery, type Subscription, type Table } from 'dexie';
-import { withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
+import { eachUntil, withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
 
 export const dexiePeer: Peer = {
   key: 'dexie',
@@ -15,8 +15,8 @@ export const dexiePeer: Peer = {
     const subs: Subscription[] = [];
     const session: PeerSession = {
       dbMatch: dbName,
-      subscribe(onValue) {
-        rows.forEach((r, i) => {
+      subscribe(onValue, deadline) {
+        return eachUntil(rows, deadline, (r, i) => {
           subs.push(liveQuery(() => table.get(r.id)).subscribe({ next: (row) => row && onValue(i, row.readCount), error: (e: unknown) => console.error(`dexie liveQuery: ${String(e)}`) }));
         });
       },

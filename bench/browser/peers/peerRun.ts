@@ -28,6 +28,8 @@ export interface PeerRunResult {
   /** null: not all first values within the limit (`firstMissed` subscribers had none). */
   firstMs: number | null;
   firstMissed: number;
+  /** Subscribers created before the first-values limit ran out (n when all were). */
+  subscribed: number;
   bulkMs: number | null;
   bulkMissed: number;
   /** Total of the awaited single updates; null when the trickle ran over the limit. */
@@ -40,6 +42,8 @@ export interface PeerRunResult {
   trickleNotRun: number;
   /** Of the order probes: subscriber fired before the first readwrite commit after the update began / after it / no commit seen. */
   order: { before: number; after: number; noCommit: number };
+  /** Whether the peer writes to IndexedDB at all (the in-memory reference does not). */
+  durable: boolean;
   limitMs: number;
   error?: string;
 }
@@ -87,6 +91,7 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     loadMs: null,
     firstMs: null,
     firstMissed: n,
+    subscribed: 0,
     bulkMs: null,
     bulkMissed: n,
     trickleMs: null,
@@ -96,12 +101,14 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     trickleMissed: 0,
     trickleNotRun: TRICKLE,
     order: { before: 0, after: 0, noCommit: 0 },
+    durable: true,
     limitMs,
   };
   const t0s = performance.now();
   const s = await peer.open(tag, rows);
   out.setupMs = performance.now() - t0s;
   out.loadMs = s.loadMs ?? null;
+  out.durable = s.dbMatch !== null;
   try {
     // Every value a subscriber gets: its row's read count, and when it was first seen.
     const seen = new Int32Array(n).fill(-1);
@@ -112,15 +119,15 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     let watch: { i: number; value: number; at: number } | null = null;
     await settle(s);
     const t0 = performance.now();
-    await s.subscribe((i, readCount) => {
+    out.subscribed = s.subscribe((i, readCount) => {
       const prev = seen[i] as number;
       seen[i] = readCount;
       if (prev === -1) firstCount++;
       if (readCount === target && prev !== target) reached++;
       if (watch && watch.i === i && readCount === watch.value && watch.at === 0) watch.at = epochNow();
       hook.check();
-    });
-    const firstOk = await until(hook, () => firstCount === n, limitMs);
+    }, t0 + limitMs);
+    const firstOk = await until(hook, () => firstCount === n, Math.max(0, t0 + limitMs - performance.now()));
     out.firstMissed = n - firstCount;
     if (!firstOk) return out;
     out.firstMs = performance.now() - t0;

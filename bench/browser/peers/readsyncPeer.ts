@@ -13,7 +13,7 @@ import { createReadSyncClient } from '../../../src/client';
 import type { BenchExtras } from '../libWorker';
 import { makeMessages, makeReceipt } from '../fixtures';
 import { deleteDb } from '../rawIdb';
-import type { Peer, PeerSession } from './PeerSession';
+import { eachUntil, type Peer, type PeerSession } from './PeerSession';
 
 export const readsyncPeer: Peer = {
   key: 'readsync',
@@ -35,8 +35,8 @@ export const readsyncPeer: Peer = {
     const subs: Subscription[] = [];
     const session: PeerSession = {
       dbMatch: dbName,
-      subscribe(onValue) {
-        messages.forEach((m, i) => {
+      subscribe(onValue, deadline) {
+        return eachUntil(messages, deadline, (m, i) => {
           subs.push(client.readState$(m.id).subscribe((s) => s && onValue(i, s.readCount)));
         });
       },

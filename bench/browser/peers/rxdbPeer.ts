@@ -6,7 +6,7 @@
 import { createRxDatabase, type RxCollection, type RxDatabase, type RxJsonSchema } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { Subscription } from 'rxjs';
-import { withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
+import { eachUntil, withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
 
 const schema: RxJsonSchema<PeerRow> = {
   version: 0,
@@ -36,8 +36,8 @@ export const rxdbPeer: Peer = {
     const subs: Subscription[] = [];
     const session: PeerSession = {
       dbMatch: name,
-      subscribe(onValue) {
-        rows.forEach((r, i) => {
+      subscribe(onValue, deadline) {
+        return eachUntil(rows, deadline, (r, i) => {
           subs.push(coll.findOne(r.id).$.subscribe((doc) => doc && onValue(i, doc.readCount)));
         });
       },

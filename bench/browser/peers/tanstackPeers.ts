@@ -22,7 +22,7 @@ import {
   type ChangeMessage,
   type Collection,
 } from '@tanstack/db';
-import { withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
+import { eachUntil, withReadCount, type Peer, type PeerRow, type PeerSession } from './PeerSession';
 
 type Rows = Collection<PeerRow, string>;
 type Shape = 'each' | 'all';
@@ -71,9 +71,9 @@ function session(o: Opened, seed: PeerRow[], shape: Shape): PeerSession {
   return {
     dbMatch: o.dbMatch,
     loadMs: o.loadMs,
-    subscribe(onValue) {
+    subscribe(onValue, deadline) {
       if (shape === 'each') {
-        seed.forEach((r, i) => {
+        return eachUntil(seed, deadline, (r, i) => {
           const q = createLiveQueryCollection({ query: (b) => b.from({ r: o.rows }).where(({ r: row }) => eq(row.id, r.id)).findOne(), startSync: true });
           const sub = q.subscribeChanges(
             (changes: ChangeMessage<PeerRow>[]) => {
@@ -83,7 +83,6 @@ function session(o: Opened, seed: PeerRow[], shape: Shape): PeerSession {
           );
           disposers.push(() => sub.unsubscribe(), () => q.cleanup());
         });
-        return;
       }
       // One live query over all rows; the subscriber per message is a callback keyed by id.
       const index = new Map(seed.map((r, i) => [r.id, i]));
@@ -98,6 +97,7 @@ function session(o: Opened, seed: PeerRow[], shape: Shape): PeerSession {
         { includeInitialState: true },
       );
       disposers.push(() => sub.unsubscribe(), () => all.cleanup());
+      return seed.length;
     },
     async prepare(indices, readCount) {
       const changed = withReadCount(seed, indices, readCount);
