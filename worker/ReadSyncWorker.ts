@@ -87,7 +87,7 @@ export interface ReadSyncWorkerOptions {
   /** Clock (ms) and randomness, injectable for fake timers and seeded tests. */
   now?: () => number;
   random?: () => number;
-  /** How the subscription hub defers work to the next tick. Default setTimeout 0. */
+  /** How the subscription hub defers work to the next tick. Default: a new task via MessageChannel (`nextTask`). */
   schedule?: (fn: () => void) => void;
   /** Run the sync engine (event stream, catch-up). Default true. */
   sync?: boolean;
@@ -185,6 +185,7 @@ export class ReadSyncWorker implements WorkerApi {
       isSending: (id) => this.flusher.isSending?.(id) ?? false,
       ackedHere: (id) => this.flusher.ackedHere?.(id) ?? false,
       onReceipts: (receipts) => this.hub.preview(receipts),
+      onReceiptsFailed: (receipts) => this.hub.unpreview(receipts.map((r) => r.messageId)),
       onSynced: () => this.noteSuccess('sync'),
     });
     this.sends = new SendQueue(

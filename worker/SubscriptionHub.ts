@@ -1,6 +1,6 @@
 import Dexie, { type ObservabilitySet } from 'dexie';
 import { StorageError, ValidationError, parseArgument, toErrorPayload, type ErrorPayload, type MessageReceipt } from '../src/protocol';
-import { packUpdates, type Query, type ReadState, type SubscriptionUpdate, type SyncStatus, type UpdateBatch } from '../src/bridge';
+import { nextTask, packUpdates, type Query, type ReadState, type SubscriptionUpdate, type SyncStatus, type UpdateBatch } from '../src/bridge';
 import type { MessageRow, ReadSyncDb, ReceiptRow } from './db/ReadSyncDb';
 import { deliveredOf, isMessageRow, isReceiptRow, queuedAckKey, readStateEquals, toReadState } from './store/readState';
 import { DELIVERY_KEY_PREFIX } from './db/ackKeys';
@@ -48,6 +48,8 @@ interface Dirty {
   /** Outbox keys of acks that changed (queued or sent), or all of them. */
   ackKeys: Set<string>;
   allAcks: boolean;
+  /** Read states whose previewed receipt was not stored (its write failed): take the stored one as it is. */
+  unpreviewed: Set<string>;
   /** Any message changed: message lists. */
   lists: boolean;
   conversations: boolean;
@@ -89,6 +91,7 @@ function withDelivered(r: ReceiptRow): ReceiptRow {
 const emptyDirty = (): Dirty => ({
   msgIds: new Set(),
   receiptIds: new Set(),
+  unpreviewed: new Set(),
   allMessages: false,
   allReceipts: false,
   ackKeys: new Set(),
@@ -124,6 +127,8 @@ export class SubscriptionHub {
   private dirty = emptyDirty();
   private flags: StatusFlags = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
   private scheduled = false;
+  /** A post of previewed values is scheduled (it does not wait for a running recomputation). */
+  private postScheduled = false;
   private running: Promise<void> | null = null;
   private closed = false;
   /** The pending/rejected counts of the sync status, reloaded at most every 250 ms during bursts. */
@@ -135,7 +140,8 @@ export class SubscriptionHub {
   constructor(
     private readonly db: ReadSyncDb,
     private readonly userId: string,
-    private readonly schedule: (fn: () => void) => void = (fn) => void setTimeout(fn, 0),
+    /** Defers the tick and the preview posts to a new task; MessageChannel, not a 4 ms-clamped setTimeout. */
+    private readonly schedule: (fn: () => void) => void = nextTask,
   ) {
     this.counts = new StatusCounts(db, () => {
       this.dirty.status = true;
@@ -222,10 +228,15 @@ export class SubscriptionHub {
   /**
    * Shows receipt updates from the server at once: merged (monotonic) into
    * the receipt state each watched read state was last computed from, so the
-   * UI does not wait for the disk write of a 10,000-receipt burst. The engine
-   * writes the same updates right after; that write's notification then
-   * recomputes from the store and, receipts being monotonic, finds the same
-   * or newer values. Read states not computed yet take the stored path only.
+   * UI waits neither for the disk write of these receipts nor for earlier
+   * writes queued before it. The engine writes the same updates after; that
+   * write's notification then recomputes from the store and, receipts being
+   * monotonic, finds the same or newer values. Read states not computed yet
+   * take the stored path only.
+   *
+   * The changed values go out at the end of this task, in their own post: not
+   * in a tick, which may be waiting for an IndexedDB read queued behind a commit.
+   * If the write then fails, the engine calls `unpreview`.
    */
   preview(receipts: readonly MessageReceipt[]): void {
     if (this.closed) return;
@@ -239,7 +250,27 @@ export class SubscriptionHub {
       this.updateReadState(e);
       changed = true;
     }
-    if (changed) this.kick();
+    if (changed) this.schedulePost();
+  }
+
+  /**
+   * The write of previewed receipts failed: the read states of these
+   * messages are read again and show what the store holds, which is what a
+   * reload would show (the failure itself reaches the sync status as
+   * `lastError`; the receipts come again with the next catch-up, since the
+   * stream's cursor did not move).
+   */
+  unpreview(messageIds: readonly string[]): void {
+    if (this.closed) return;
+    let relevant = false;
+    for (const id of messageIds) {
+      if (!this.readStates.has(id)) continue;
+      this.dirty.receiptIds.add(id);
+      this.dirty.unpreviewed.add(id);
+      this.primed.receipts.delete(id);
+      relevant = true;
+    }
+    if (relevant) this.kick();
   }
 
   /** Updates the connection/flush part of the sync status. */
@@ -263,8 +294,8 @@ export class SubscriptionHub {
 
   /** Resolves once no recomputation is scheduled or running (tests, close). */
   async idle(): Promise<void> {
-    while (this.running || this.scheduled || this.counts.scheduled) {
-      if (!this.running && !this.scheduled) await this.counts.whenDue();
+    while (this.running || this.scheduled || this.postScheduled || this.counts.scheduled) {
+      if (!this.running && !this.scheduled && !this.postScheduled) await this.counts.whenDue();
       else await (this.running ?? new Promise<void>((r) => this.schedule(r)));
     }
   }
@@ -361,6 +392,20 @@ export class SubscriptionHub {
     });
   }
 
+  /**
+   * Posts at the end of the current task: previews made in one task (one
+   * WebSocket frame, or several events handed over together) share one post,
+   * and the receipt does not wait behind other tasks queued in the worker.
+   */
+  private schedulePost(): void {
+    if (this.postScheduled || this.closed) return;
+    this.postScheduled = true;
+    queueMicrotask(() => {
+      this.postScheduled = false;
+      this.post();
+    });
+  }
+
   private async tick(): Promise<void> {
     const d = this.dirty;
     const primed = this.primed;
@@ -436,7 +481,10 @@ export class SubscriptionHub {
       return values;
     });
     if (this.closed) return;
-    for (const e of needRc) e.receipt = newerReceipt(e.receipt, rcById.get(e.messageId as string));
+    for (const e of needRc) {
+      const read = rcById.get(e.messageId as string);
+      e.receipt = d.unpreviewed.has(e.messageId as string) ? read : newerReceipt(e.receipt, read);
+    }
     for (const e of states) this.updateReadState(e);
     others.forEach((e, i) => this.updateValue(e, otherValues[i]));
     if (stream && streamIds.length > 0) {

@@ -41,8 +41,14 @@ export interface SyncEngineDeps {
   onError(err: ReadSyncError): void;
   /** A catch-up ran to the end: earlier sync errors are over. */
   onSynced?(): void;
-  /** Validated receipt updates about to be written (the hub shows them without waiting for the disk). */
+  /**
+   * Validated receipt updates, as they arrive: before they are written, and
+   * before the writes of earlier events queued ahead of them (the hub shows
+   * them without waiting for the disk).
+   */
   onReceipts?(receipts: readonly MessageReceipt[]): void;
+  /** The write of receipts given to `onReceipts` failed: what was shown must be read again from the store. */
+  onReceiptsFailed?(receipts: readonly MessageReceipt[]): void;
   /** Whether the flusher has this message of mine on the wire (its answer will store it: skip the echo). */
   isSending?(messageId: string): boolean;
   /** Whether this worker itself acknowledged `messageId` lately (its `my-reads` echo is skipped). */
@@ -113,7 +119,10 @@ export class SyncEngine {
     let opened = false;
     this.closeStream = this.deps.transport.openEvents(since, {
       onEvent: (event) => {
-        if (gen === this.streamGen) this.enqueue(() => this.apply(event));
+        if (gen !== this.streamGen) return;
+        // Receipts are shown on arrival, not after the events queued ahead of them are written.
+        const receipts = this.previewOnArrival(event);
+        this.enqueue(() => (receipts ? this.storeReceipts(receipts) : this.apply(event)));
       },
       onStatus: (status) => {
         if (gen !== this.streamGen) return;
@@ -191,9 +200,7 @@ export class SyncEngine {
       }
       case 'receipts': {
         this.deps.onReceipts?.(event.receipts);
-        const stored = await applyReceipts(db, event.receipts, event.cursor);
-        this.deps.onStored?.('receipts', stored);
-        return;
+        return this.storeReceipts(event);
       }
       case 'my-reads': {
         // Reads made on another device of mine: read here too, never acknowledged again from here.
@@ -283,6 +290,37 @@ export class SyncEngine {
       const stored = await applyReceipts(db, parsed.receipts);
       this.deps.onStored?.('receipts', stored);
     }
+  }
+
+  /**
+   * A receipts event just off the stream: validated now (it is small, and
+   * synchronous) and handed to `onReceipts` at once. Anything else, or a
+   * receipts event that fails validation, is left to `apply` in its turn,
+   * which reports it in order.
+   */
+  private previewOnArrival(raw: unknown): Extract<ServerEvent, { type: 'receipts' }> | null {
+    if (!this.deps.onReceipts || (raw as { type?: unknown } | null)?.type !== 'receipts') return null;
+    let event: ServerEvent;
+    try {
+      event = parseServerEvent(raw);
+    } catch {
+      return null;
+    }
+    if (event.type !== 'receipts') return null;
+    this.deps.onReceipts(event.receipts);
+    return event;
+  }
+
+  /** Writes receipts already shown; if the write fails, what was shown is taken back to the stored state. */
+  private async storeReceipts(event: Extract<ServerEvent, { type: 'receipts' }>): Promise<void> {
+    let stored: unknown[];
+    try {
+      stored = await applyReceipts(this.deps.db, event.receipts, event.cursor);
+    } catch (err) {
+      this.deps.onReceiptsFailed?.(event.receipts);
+      throw err;
+    }
+    this.deps.onStored?.('receipts', stored);
   }
 
   private stored(stored: StoredMessages): void {

@@ -1,4 +1,5 @@
 export type * from './types';
 export { installErrorTransfer, type ErrorTransferOptions } from './errorTransfer';
-export { packUpdates, unpackUpdates } from './updateBatch';
+export { packUpdates, unpackRange, unpackUpdates, updateCount } from './updateBatch';
 export type { ReadStateColumns, UpdateBatch } from './updateBatch';
+export { createNextTask, nextTask, type TaskScheduler } from './nextTask';

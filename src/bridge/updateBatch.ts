@@ -106,13 +106,29 @@ export function packUpdates(updates: Iterable<SubscriptionUpdate>, isReadState: 
  * cached worker of different releases still talk.
  */
 export function unpackUpdates(batch: UpdateBatch | SubscriptionUpdate[]): SubscriptionUpdate[] {
-  if (Array.isArray(batch)) return batch;
-  const out: SubscriptionUpdate[] = batch.updates ? [...batch.updates] : [];
+  return unpackRange(batch, 0, updateCount(batch));
+}
+
+/** How many updates a batch holds (one per subscription id). */
+export function updateCount(batch: UpdateBatch | SubscriptionUpdate[]): number {
+  if (Array.isArray(batch)) return batch.length;
+  return (batch.updates?.length ?? 0) + (batch.readStates?.id.length ?? 0);
+}
+
+/**
+ * Updates `from` (inclusive) to `to` (exclusive) of a batch, in the order
+ * `unpackUpdates` gives them: the plain updates first, then the read-state
+ * rows. The page unpacks a large batch a slice at a time, as it delivers it.
+ */
+export function unpackRange(batch: UpdateBatch | SubscriptionUpdate[], from: number, to: number): SubscriptionUpdate[] {
+  if (Array.isArray(batch)) return from === 0 && to === batch.length ? batch : batch.slice(from, to);
+  const plain = batch.updates ?? [];
+  const out: SubscriptionUpdate[] = from < plain.length ? plain.slice(from, Math.min(to, plain.length)) : [];
   const cols = batch.readStates;
   if (!cols) return out;
-  const n = cols.id.length;
+  const n = Math.min(cols.id.length, to - plain.length);
   const delivered = cols.deliveredCount ?? cols.readCount;
-  for (let i = 0; i < n; i++) {
+  for (let i = Math.max(0, from - plain.length); i < n; i++) {
     const value: ReadState = {
       messageId: cols.messageId[i]!,
       convId: cols.convId[i]!,

@@ -134,4 +134,51 @@ describe('SubscriptionHub', () => {
     expect(latest(1)?.readCount).toBe(3);
     expect(latest(2)).toBe(before);
   });
+
+  it('posts previews and ticks without a timer, also when scheduled from inside the previous post', async () => {
+    // The default scheduler: a nested setTimeout(0) is clamped to 4 ms in browsers, so the hub must not use one.
+    const idb = new IDBFactory();
+    const db = new ReadSyncDb('solo', { indexedDB: idb, IDBKeyRange });
+    dbs.push(db);
+    await db.messages.bulkPut([mine(1), mine(2)]);
+    const hub = new SubscriptionHub(db, 'alice');
+    hubs.push(hub);
+    const seen: SubscriptionUpdate[][] = [];
+    let onPost: () => void = () => undefined;
+    hub.attach((batch) => {
+      seen.push(unpackUpdates(batch));
+      onPost();
+    });
+    hub.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }, { id: 2, query: { kind: 'read-state', messageId: mid(2) } }]);
+    await hub.idle();
+    expect(seen).toHaveLength(1);
+    // From here no timer ever fires: whatever arrives came through another kind of task.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
+    try {
+      let timerFired = false;
+      setTimeout(() => (timerFired = true), 0);
+      // The second preview is made inside the first post, as a busy page makes nested schedules.
+      onPost = () => {
+        onPost = () => undefined;
+        hub.preview([receipt(2, 2)]);
+      };
+      hub.preview([receipt(1, 1)]);
+      await new Promise<void>((resolve) => {
+        const spin = () => (seen.length >= 3 ? resolve() : setImmediate(spin));
+        setImmediate(spin);
+      });
+      expect(timerFired).toBe(false);
+      expect(seen[1]?.map((u) => [u.id, (u.value as ReadState).readCount])).toEqual([[1, 1]]);
+      expect(seen[2]?.map((u) => [u.id, (u.value as ReadState).readCount])).toEqual([[2, 2]]);
+      // A stored change takes a tick (a read from the store), which is no timer either.
+      await applyReceipts(db, [receipt(1, 3)]);
+      await new Promise<void>((resolve) => {
+        const spin = () => (seen.length >= 4 ? resolve() : setImmediate(spin));
+        setImmediate(spin);
+      });
+      expect(seen[3]?.map((u) => [u.id, (u.value as ReadState).readCount])).toEqual([[1, 3]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
