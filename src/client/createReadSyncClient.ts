@@ -1,10 +1,11 @@
 import { proxy, releaseProxy, wrap, type Endpoint } from 'comlink';
-import { unpackUpdates, type SubscriptionUpdate, type UpdateBatch, type WorkerEntryApi, type WorkerInitOptions } from '../bridge';
+import type { SubscriptionUpdate, UpdateBatch, WorkerEntryApi, WorkerInitOptions } from '../bridge';
 import { installErrorTransfer } from '../bridge';
 import { ReadSyncError, ValidationError, type ErrorPayload } from '../protocol';
 import { ReadSyncClient, type ClientLink } from './ReadSyncClient';
 import { currentEnvironment, defaultEnvironment, forwardEnvironment, type ClientEnvironment } from './forwardEnvironment';
 import { TokenSource } from './TokenSource';
+import { UpdateDispatcher } from './UpdateDispatcher';
 
 /** Options of `createReadSyncClient`. */
 export interface ReadSyncClientOptions extends Omit<WorkerInitOptions, 'token'> {
@@ -82,7 +83,9 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
     onFailure?.(err);
   };
   const stopWatching = watchWorker(endpoint, fail);
-  const sink = proxy((batch: UpdateBatch) => dispatch?.(unpackUpdates(batch)));
+  // Large batches reach the subscribers a frame's budget at a time (no long main-thread task).
+  const updates = new UpdateDispatcher((u) => dispatch?.(u));
+  const sink = proxy((batch: UpdateBatch) => updates.push(batch));
   const env = options.environment === false ? null : (options.environment ?? defaultEnvironment());
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   // Settles with the start, or rejects with worker-failed when the worker fails first or takes too long.
@@ -126,6 +129,7 @@ export function createReadSyncClient(options: ReadSyncClientOptions): ReadSyncCl
     },
     async dispose() {
       dispatch = null;
+      updates.stop();
       stopWatching();
       // A failed worker never answers: do not wait for it to close.
       if (owned && !failure) await api.close().catch(() => undefined);
