@@ -51,7 +51,7 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
   for (const [, rs] of byPeer) {
     const r = rs[0] as PeerRunResult;
     const med = (m: Metric): number | null => (rs.some((x) => x[m] === null) ? null : median(rs.map((x) => x[m] as number)));
-    const missed = rs.some((x) => x.firstMs === null) ? `${Math.max(...rs.map((x) => x.firstMissed))} no 1st` : `${Math.max(...rs.map((x) => x.bulkMissed))}+${Math.max(...rs.map((x) => x.trickleMissed))}`;
+    const missed = rs.some((x) => x.firstMs === null) ? `${Math.max(...rs.map((x) => x.firstMissed))} no 1st` : `${Math.max(...rs.map((x) => x.bulkMissed))}+${rs.some((x) => x.bulkMs === null) ? '—' : Math.max(...rs.map((x) => x.trickleMissed))}`;
     const o = rs.reduce((a, x) => ({ before: a.before + x.order.before, after: a.after + x.order.after, noCommit: a.noCommit + x.order.noCommit }), { before: 0, after: 0, noCommit: 0 });
     const total = o.before + o.after + o.noCommit;
     const order = !r.durable ? 'no IndexedDB' : total === 0 ? '—' : o.before === total ? 'before' : o.after === total ? 'after' : `${o.before} bef/${o.after} aft/${o.noCommit} ?`;
@@ -62,7 +62,7 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
     const partial = Math.min(...rs.map((x) => x.subscribed));
     const firstCell = med('firstMs') === null && partial < n ? `over ${(r.limitMs / 1000).toFixed(0)} s (${partial.toLocaleString('en-US')} subscribed)` : fmtMs(med('firstMs'), r.limitMs);
     const bulkCell = med('firstMs') === null ? '—' : fmtMs(med('bulkMs'), r.limitMs);
-    const trickleCell = med('firstMs') === null ? '—' : trickle;
+    const trickleCell = med('firstMs') === null || med('bulkMs') === null ? '—' : trickle;
     lines.push(
       `    ${name.padEnd(42)} ${firstCell.padStart(12)} ${bulkCell.padStart(14)} ${trickleCell.padStart(12)} ${q.padStart(16)} ${missed.padStart(11)} ${order.padStart(16)}  ${setup}${r.error ? `  ERROR ${r.error}` : ''}`,
     );

@@ -142,7 +142,8 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     void Promise.resolve(fireBulk()).catch((e: unknown) => console.error(`${peer.key} bulk: ${String(e)}`));
     const bulkOk = await until(hook, () => reached === n, limitMs);
     out.bulkMissed = n - reached;
-    if (bulkOk) out.bulkMs = performance.now() - tb;
+    if (!bulkOk) return out;
+    out.bulkMs = performance.now() - tb;
     await settle(s);
 
     // Trickle: single updates (read count 2) on rows spread over the n, each awaited until its subscriber sees it.
