@@ -56,7 +56,8 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
     const total = o.before + o.after + o.noCommit;
     const order = !r.durable ? 'no IndexedDB' : total === 0 ? '—' : o.before === total ? 'before' : o.after === total ? 'after' : `${o.before} bef/${o.after} aft/${o.noCommit} ?`;
     const q = `${fmtQ(median(rs.map((x) => x.trickleP50)))}/${fmtQ(median(rs.map((x) => x.trickleP99)))}/${fmtQ(Math.max(...rs.map((x) => x.trickleMax)))}`;
-    const trickle = rs.some((x) => x.trickleNotRun > 0) ? `over ${(r.limitMs / 1000).toFixed(0)} s` : fmtMs(med('trickleMs'), r.limitMs);
+    const trickleMissed = Math.max(...rs.map((x) => x.trickleMissed));
+    const trickle = rs.some((x) => x.trickleNotRun > 0) ? `over ${(r.limitMs / 1000).toFixed(0)} s` : trickleMissed > 0 ? `${trickleMissed} missed` : fmtMs(med('trickleMs'), r.limitMs);
     const setup = `${(median(rs.map((x) => x.setupMs)) / 1000).toFixed(1)} s${r.loadMs === null ? '' : ` (load ${fmtMs(median(rs.map((x) => x.loadMs as number)), 0)})`}`;
     const name = `${r.name}${rs.length > 1 ? ` ×${rs.length}` : ''}`;
     const partial = Math.min(...rs.map((x) => x.subscribed));
