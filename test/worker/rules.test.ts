@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReadState, SyncStatus } from '../../src/bridge';
 import { ackStatus, mid, newCore, openClient, toWire, type Client } from './harness';
+import { sendKey } from '../../worker/store/enqueueMessage';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -122,6 +123,25 @@ describe('receipt rules the client enforces', () => {
     await alice.api.clearRejected();
     await alice.until(() => alice.values.get(status) as SyncStatus | undefined, (s) => s?.rejectedAcks === 0, 'cleared');
     expect((await alice.api.markRead([foreign.id])).queued).toBe(0);
+  });
+
+  it('clearRejected deletes a refused message with every outbox row left for it, whatever its key, and nothing else', async () => {
+    const core = newCore();
+    await core.admin.createGroup({ id: 'other', name: 'Other', groupType: 'work', members: ['bob', 'carol'] });
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    const alice = await client(core, 'alice');
+    const refused = await alice.api.sendMessage({ convId: 'other', text: 'x', needReadReceipt: true });
+    await alice.api.flush();
+    await alice.until(() => alice.db.messages.get(refused.id), (r) => r?.status === 'failed', 'refused');
+    // An outbox row still there for it (e.g. a second enqueue of the id answered later), keyed as sends are
+    // keyed now (send order + id), next to a message still waiting: that one must be sent, not dropped.
+    const left = { key: sendKey(1, refused.id), kind: 'message' as const, messageId: refused.id, convId: 'other', enqueuedAt: 1, message: { id: refused.id, convId: 'other', text: 'x', needReadReceipt: true, createdAt: 1 }, attempts: 0 };
+    await alice.db.outbox.put(left as never);
+    await alice.api.clearRejected();
+    expect(await alice.db.messages.get(refused.id)).toBeUndefined();
+    expect((await alice.db.outbox.toArray()).filter((r) => (r as { messageId?: string }).messageId === refused.id)).toEqual([]);
+    const later = await sent(alice, 'team', true);
+    expect((await alice.db.messages.get(later.id))?.status).toBe('sent');
   });
 
   it('only the sender may read receipts and member lists; member lists are for group messages', async () => {
