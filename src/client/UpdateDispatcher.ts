@@ -16,6 +16,13 @@ export interface DispatchEnvironment {
 export const FRAME_BUDGET_MS = 8;
 /** Updates delivered between two looks at the clock. */
 const CHECK_EVERY = 64;
+/**
+ * A batch this small may be delivered in a frame that already had a delivery
+ * (while the budget lasts): it costs microseconds, and holding it for a frame
+ * would only add up to 16 ms to a single receipt. Larger ones get one
+ * delivery per frame.
+ */
+export const SMALL_BATCH = 64;
 /** A page hidden while a frame was requested never gets it: go on after this long anyway. */
 const FRAME_FALLBACK_MS = 100;
 
@@ -47,20 +54,25 @@ interface Pending {
 
 /**
  * The page side of the update channel: hands the worker's batches to the
- * subscribers (`deliver`) without long main-thread tasks.
+ * subscribers (`deliver`) without long main-thread tasks, at most one
+ * delivery of any size per frame.
  *
- * A batch that arrives while this frame's callback budget is not used up is
- * delivered at once, in the task that received it (a single receipt waits
- * for nothing). Delivery stops when the frame's budget is spent; the rest
- * goes on after the next frame, one slice per frame, so 50,000 updates cost
- * many short tasks instead of one long one. Batches are delivered strictly in
- * arrival order, a slice never skipping ahead: a later value for a
- * subscription can never be overtaken by the rest of an earlier batch.
+ * A batch that arrives when nothing was delivered in this frame yet, or a
+ * small one (≤ SMALL_BATCH updates) while this frame's callback budget
+ * lasts, is delivered at once, in the task that received it: a single
+ * receipt waits for nothing. Otherwise it waits for the next frame.
+ * Delivery stops when the frame's budget is spent; the rest goes on after
+ * the next frame, one slice per frame, so 50,000 updates cost many short
+ * tasks instead of one long one. Batches are delivered strictly in arrival
+ * order, a slice never skipping ahead: a later value for a subscription can
+ * never be overtaken by the rest of an earlier batch.
  */
 export class UpdateDispatcher {
   private readonly queue: Pending[] = [];
   /** Callback time spent since the current frame began. */
   private used = 0;
+  /** Something was delivered since the current frame began. */
+  private deliveredThisFrame = false;
   private frameRequested = false;
   private delivering = false;
   private stopped = false;
@@ -77,7 +89,9 @@ export class UpdateDispatcher {
     const size = updateCount(batch);
     if (size === 0) return;
     this.queue.push({ batch, next: 0, size });
-    if (this.used < this.budgetMs) this.slice();
+    // Anything already waiting goes first, at the next frame; this one joins it.
+    const now = this.queue.length === 1 && (!this.deliveredThisFrame || (size <= SMALL_BATCH && this.used < this.budgetMs));
+    if (now) this.slice();
     else this.requestFrame();
   }
 
@@ -98,6 +112,7 @@ export class UpdateDispatcher {
     // A subscriber callback cannot receive a post, but it may close the client: never re-enter.
     if (this.delivering) return;
     this.delivering = true;
+    this.deliveredThisFrame = true;
     const t0 = this.env.now();
     try {
       while (!this.stopped && this.queue.length > 0 && this.used + (this.env.now() - t0) < this.budgetMs) {
@@ -122,6 +137,7 @@ export class UpdateDispatcher {
     this.env.afterNextFrame(() => {
       this.frameRequested = false;
       this.used = 0;
+      this.deliveredThisFrame = false;
       if (this.queue.length > 0) this.slice();
     });
   }

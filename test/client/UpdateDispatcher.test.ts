@@ -67,6 +67,18 @@ describe('UpdateDispatcher', () => {
     expect(d.backlog).toBe(0);
   });
 
+  it('delivers a second large batch of one frame in the next frame: one delivery per frame', () => {
+    const page = fakePage(0.001);
+    const d = new UpdateDispatcher(page.deliver, page.env, 8);
+    d.push(batchOf(range(0, 500), 1));
+    expect(page.seen).toHaveLength(500);
+    d.push(batchOf(range(500, 1_000), 1));
+    expect(page.seen).toHaveLength(500);
+    page.nextFrame();
+    expect(page.seen).toHaveLength(1_000);
+    expect(new Set(page.seen.slice(500).map((s) => s.frame))).toEqual(new Set([1]));
+  });
+
   it('spreads a large batch over frames, within the budget per frame, and delivers all of it', () => {
     const page = fakePage(0.01); // 10,000 updates = 100 ms of callbacks
     const d = new UpdateDispatcher(page.deliver, page.env, 8);
