@@ -13,6 +13,8 @@
  *      UNREAD ≤ 5× the small group's page.
  *
  * Run: npx tsx bench/server.bench.ts   (not a test: nothing here asserts)
+ * Only one part: BENCH_SERVER_ONLY=ingest (e. and the durability lines) or
+ * BENCH_SERVER_ONLY=pages (f.), e.g. `BENCH_SERVER_ONLY=pages npm run bench -- server`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,8 +68,16 @@ async function singleAckIngest(synchronous: Synchronous, run: number): Promise<T
   return t;
 }
 
+const ONLY = process.env.BENCH_SERVER_ONLY;
+if (ONLY !== undefined && ONLY !== 'ingest' && ONLY !== 'pages') throw new Error(`BENCH_SERVER_ONLY: ingest or pages, not ${ONLY}`);
+
 async function main() {
   console.log('readsync server benchmarks (SQLite, WAL)\n');
+  if (ONLY !== 'pages') await ingest();
+  if (ONLY !== 'ingest') await memberPages(dir);
+}
+
+async function ingest() {
   const acks = READERS * MESSAGES;
   const rate = (ms: number) => acks / (ms / 1000);
   const cases: { onDisk: boolean; synchronous: Synchronous; label: string }[] = [
@@ -122,8 +132,6 @@ async function main() {
   console.log(
     `  1-ack batches   : FULL ${fmt(singleRate(single.full))} acks/s, NORMAL ${fmt(singleRate(single.normal))} acks/s, FULL at ${(single.normal / single.full).toFixed(2)}× NORMAL's rate (${fmt(SINGLE_ACK_BATCHES)} commits, best of 3)\n`,
   );
-
-  await memberPages(dir);
 }
 
 

@@ -77,21 +77,68 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
       await expect(store.closeSpan('g2', 'bob', 2)).rejects.toThrow();
     });
 
-    it('lists the unread audience of a message in userId order, a range at a time', async () => {
+    it('lists the unread audience of a message in join order (ordinals), a range at a time', async () => {
       store = await makeStore();
       await store.insertConversation(conv('g1'));
-      await store.openSpans('g1', ['alice', 'bob', 'carol', 'dave', 'erin', 'gina'], 0);
+      // Ordinals follow first joins, in the order given: alice 0, dave 1, bob 2, carol 3, erin 4, gina 5, hal 6.
+      await store.openSpans('g1', ['alice', 'dave', 'bob', 'carol', 'erin', 'gina', 'hal'], 0);
       await store.closeSpan('g1', 'gina', 1); // left before the message
-      await store.openSpans('g1', ['frank'], 2); // joined before the message
+      await store.closeSpan('g1', 'hal', 1);
+      await store.openSpans('g1', ['hal'], 2); // left and came back before it: keeps ordinal 6
+      await store.openSpans('g1', ['frank'], 2); // joined before the message: 7
       await store.insertMessage(msg('m1', 'g1', 3));
       await store.closeSpan('g1', 'erin', 4); // left after: still in the audience
       await store.openSpans('g1', ['zed'], 5); // joined after: not in it
       await store.insertReads([{ messageId: 'm1', userId: 'carol', readAt: 5, ackSeq: 1 }]);
       const m = { id: 'm1', convId: 'g1', seq: 3, senderId: 'alice' };
-      expect(await store.unreadAudience(m, null, 100)).toEqual(['bob', 'dave', 'erin', 'frank']);
-      expect(await store.unreadAudience(m, null, 2)).toEqual(['bob', 'dave']);
-      expect(await store.unreadAudience(m, 'dave', 2)).toEqual(['erin', 'frank']);
-      expect(await store.unreadAudience(m, 'frank', 2)).toEqual([]);
+      const unread = [
+        { userId: 'dave', ordinal: 1 },
+        { userId: 'bob', ordinal: 2 },
+        { userId: 'erin', ordinal: 4 },
+        { userId: 'hal', ordinal: 6 },
+        { userId: 'frank', ordinal: 7 },
+      ];
+      expect(await store.unreadAudience(m, null, 100)).toEqual(unread);
+      expect(await store.unreadAudience(m, null, 2)).toEqual(unread.slice(0, 2));
+      expect(await store.unreadAudience(m, 2, 2)).toEqual(unread.slice(2, 4));
+      expect(await store.unreadAudience(m, 6, 2)).toEqual(unread.slice(4));
+      expect(await store.unreadAudience(m, 7, 2)).toEqual([]);
+      // At a snapshot before carol's read she is unread; at or after it she is not.
+      expect((await store.unreadAudience(m, null, 100, 0)).map((x) => x.userId)).toEqual(['dave', 'bob', 'carol', 'erin', 'hal', 'frank']);
+      expect(await store.unreadAudience(m, null, 100, 1)).toEqual(unread);
+      expect(await store.unreadAudience({ ...m, id: 'nope' }, null, 100)).toEqual([...unread.slice(0, 2), { userId: 'carol', ordinal: 3 }, ...unread.slice(2)]);
+    });
+
+    it('finds the unread members of a large group exactly, across bitmap chunks, at a snapshot', async () => {
+      store = await makeStore();
+      const n = 2_500; // three chunks of 1,024
+      const users = Array.from({ length: n }, (_, i) => `u${String(i).padStart(5, '0')}`);
+      await store.insertConversation(conv('g1', { seq: 2, memberCount: n + 1 }));
+      await store.openSpans('g1', ['alice', ...users], 0);
+      await store.insertMessage(msg('m1', 'g1', 2));
+      // Everyone reads but every 97th member, and all of the second chunk's members but its last.
+      const readers = users.filter((_, i) => i % 97 !== 0 && i !== 2046);
+      const first = await store.reserveAckSeqs(readers.length);
+      for (let i = 0; i < readers.length; i += 400) {
+        await store.insertReads(readers.slice(i, i + 400).map((u, j) => ({ messageId: 'm1', userId: u, readAt: 1, ackSeq: first + i + j })));
+      }
+      const expected = users.filter((_, i) => i % 97 === 0 || i === 2046);
+      const m = { id: 'm1', convId: 'g1', seq: 2, senderId: 'alice' };
+      const walk = async (asOf?: number): Promise<string[]> => {
+        const out: string[] = [];
+        let after: number | null = null;
+        for (;;) {
+          const page = await store.unreadAudience(m, after, 40, asOf);
+          out.push(...page.map((x) => x.userId));
+          if (page.length < 40) return out;
+          after = page[page.length - 1]!.ordinal;
+        }
+      };
+      expect(await walk()).toEqual(expected);
+      // At a snapshot taken before the last 400 reads, their readers are unread again.
+      const before = first + readers.length - 401;
+      const late = new Set(readers.slice(readers.length - 400));
+      expect(await walk(before)).toEqual(users.filter((u) => expected.includes(u) || late.has(u)));
     });
 
     it('stores messages, pulls them by position, and keeps receipt counters', async () => {
@@ -215,7 +262,7 @@ export function runStoreContractTests(name: string, makeStore: () => Store | Pro
         ]),
       ).toEqual(['m1', 'm1']);
       expect((await store.readsAfter('m1', 0, 10)).map((r) => r.userId)).toEqual(['carol']);
-      expect(await store.unreadAudience({ id: 'm1', convId: 'g1', seq: 1, senderId: 'alice' }, null, 10)).toEqual(['bob']);
+      expect((await store.unreadAudience({ id: 'm1', convId: 'g1', seq: 1, senderId: 'alice' }, null, 10)).map((x) => x.userId)).toEqual(['bob']);
       expect(await store.readsByUserAfter('bob', 0, 10)).toEqual([{ messageId: 'm1', userId: 'bob', readAt: 10, ackSeq: first, private: true }]);
       expect(await store.readsOf('carol', ['m1'])).toEqual([{ messageId: 'm1', userId: 'carol', readAt: 20, ackSeq: first + 1 }]);
       expect(await store.getRead('m1', 'bob')).toMatchObject({ private: true });

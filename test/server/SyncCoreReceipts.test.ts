@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReceiptsEvent, ServerEvent } from '../../src/protocol';
+import { signCursor } from '../../src/server/core/signedCursor';
 import type { Store } from '../../src/server/store/Store';
 import { forEachStore, makeCore, mid, newStore, settle } from './coreFixture';
 
@@ -125,6 +126,12 @@ forEachStore(() => {
       }
       await expect(f.core.memberPage('alice', { type: 'member-page', messageId: mid(2), filter: 'unread', cursor, count: 5 })).rejects.toMatchObject({ code: 'invalid-argument' });
       await expect(f.core.memberPage('alice', { type: 'member-page', messageId: mid(1), filter: 'read', cursor, count: 5 })).rejects.toMatchObject({ code: 'invalid-argument' });
+      // A genuine UNREAD cursor of a server before issue 14 (a userId where the place in join order now goes).
+      const older = signCursor('test-secret', { m: mid(1), f: 'unread', k: 'u0004', a: page.at });
+      await expect(f.core.memberPage('alice', { type: 'member-page', messageId: mid(1), filter: 'unread', cursor: older, count: 5 })).rejects.toMatchObject({
+        code: 'invalid-argument',
+        message: expect.stringContaining('start the walk again'),
+      });
     });
   });
 

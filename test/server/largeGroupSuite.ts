@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadMemberPage } from '../../src/protocol';
 import type { Store } from '../../src/server/store/Store';
+import { mulberry32 } from '../support/mulberry32';
 import { startServer } from './httpFixture';
 
 const N = 100_000;
@@ -134,5 +135,71 @@ describe(`a 100,000-member group on ${name}`, () => {
     }
     expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => uid(50_000 + i)));
   });
+
+  it('walks exactly the unread members at 99.9 % read, readers clustered and at random, at one snapshot while acks arrive; leavers and later joiners never listed (issue 14)', async () => {
+    // A member leaves, then two messages go out, then a user joins: the audience is the other 99,999.
+    await s.core.admin.leave('huge', uid(10));
+    const ids = { clustered: 'big-clustered', random: 'big-random' } as const;
+    await s.core.sendMessages('alice', { type: 'send-messages', messages: Object.values(ids).map((id) => ({ id, convId: 'huge', text: 'x', needReadReceipt: true, createdAt: 2 })) });
+    await s.core.admin.join('huge', 'late-joiner');
+    const audience = Array.from({ length: N }, (_, i) => i).filter((i) => i !== 10);
+    for (const spread of ['clustered', 'random'] as const) {
+      const id = ids[spread];
+      // 99.9 % read: the first 99,899 of the audience in join order, or a seeded random 99,899.
+      const order = spread === 'clustered' ? audience : shuffled(audience, 14);
+      const readers = order.slice(0, audience.length - 100);
+      const unread = new Set(order.slice(audience.length - 100));
+      // The reads go straight into the store (as an import would), so the test takes seconds; the walk is the server's.
+      const first = await store.reserveAckSeqs(readers.length);
+      for (let i = 0; i < readers.length; i += 5_000) {
+        await store.transaction((tx) => tx.insertReads(readers.slice(i, i + 5_000).map((u, j) => ({ messageId: id, userId: uid(u), readAt: 1, ackSeq: first + i + j }))));
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let at: number | undefined;
+      const ackedDuringWalk: number[] = [];
+      for (;;) {
+        const p: ReadMemberPage = (await s.core.memberPage('alice', { type: 'member-page', messageId: id, filter: 'unread', cursor, count: 30 })).page;
+        at ??= p.at;
+        expect(p.at).toBe(at);
+        seen.push(...p.members.map((m) => m.userId));
+        // Between pages, unread members read it (those not listed yet among them): still unread at the snapshot.
+        for (const u of [...unread].filter((x) => !seen.includes(uid(x))).slice(0, 7)) {
+          if (ackedDuringWalk.length >= 20) break;
+          await s.core.ackBatch(uid(u), { type: 'ack-batch', batchId: `big-${spread}-late-${u}`, acks: [{ m: id, t: 5 }] });
+          ackedDuringWalk.push(u);
+        }
+        if (p.isFinished) break;
+        cursor = p.nextCursor;
+      }
+      expect(ackedDuringWalk).toHaveLength(20);
+      // Exactly the 100 unread at the snapshot, in join order (ordinal = userId order here), each once.
+      expect(seen).toEqual([...unread].sort((a, b) => a - b).map(uid));
+      // A walk started now leaves out the 20 who read meanwhile.
+      const now: string[] = [];
+      let c2: string | null = null;
+      for (;;) {
+        const p: ReadMemberPage = (await s.core.memberPage('alice', { type: 'member-page', messageId: id, filter: 'unread', cursor: c2, count: 100 })).page;
+        now.push(...p.members.map((m) => m.userId));
+        if (p.isFinished) break;
+        c2 = p.nextCursor;
+      }
+      const lateSet = new Set(ackedDuringWalk);
+      expect(now).toEqual([...unread].filter((u) => !lateSet.has(u)).sort((a, b) => a - b).map(uid));
+      expect(now).not.toContain(uid(10));
+      expect(now).not.toContain('late-joiner');
+    }
+  });
 });
+}
+
+/** Seeded shuffle. */
+function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const rnd = mulberry32(seed);
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/server/store/SqliteStore';
+import type { MessageRecord } from '../../src/server/store/Store';
+import { SQLITE_SCHEMA_VERSION } from '../../src/server/store/sqliteSchema';
 
 describe('SqliteStore opens a database of an earlier schema version', () => {
   let dir = '';
@@ -25,7 +27,7 @@ describe('SqliteStore opens a database of an earlier schema version', () => {
     expect(await store.getReceiptMode('bob')).toBe('private');
     await store.close();
     const check = new Database(file);
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     check.close();
     // Opening it again changes nothing.
     const again = new SqliteStore({ filename: file });
@@ -55,11 +57,79 @@ describe('SqliteStore opens a database of an earlier schema version', () => {
     expect(await store.deliveredUnread('m1', null, 10)).toEqual(['dave']);
     await store.close();
     const check = new Database(file);
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     check.close();
     // Opening it again backfills nothing twice.
     const again = new SqliteStore({ filename: file });
     expect(await again.getMessage('m1')).toMatchObject({ deliveredCount: 2 });
     await again.close();
   });
+
+  it('gives a version-4 database member ordinals (first-join order) and reader bitmaps from its spans and reads: unread walks are exact (issue 14)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'readsync-upgrade-'));
+    const file = join(dir, 'v4.db');
+    // Made with today's store, then the version-5 tables dropped: a version-4 database.
+    const v4 = new SqliteStore({ filename: file });
+    await v4.insertConversation({ id: 'team', type: 'group', groupType: 'work', name: 'Team', c2cUsers: null, seq: 6, memberCount: 6, createdAt: 1 });
+    await v4.openSpans('team', ['alice', 'erin', 'bob', 'dave'], 0);
+    await v4.closeSpan('team', 'dave', 1);
+    await v4.openSpans('team', ['carol'], 2);
+    await v4.insertMessage(message('m1', 3));
+    await v4.openSpans('team', ['dave'], 4);
+    await v4.insertMessage(message('m2', 5));
+    await v4.openSpans('team', ['frank'], 6);
+    await v4.insertReads([
+      { messageId: 'm1', userId: 'bob', readAt: 1, ackSeq: 1 },
+      { messageId: 'm2', userId: 'erin', readAt: 1, ackSeq: 2, private: true },
+      { messageId: 'm2', userId: 'carol', readAt: 1, ackSeq: 3 },
+    ]);
+    await v4.close();
+    const old = new Database(file);
+    old.exec('DROP TABLE member_ordinals; DROP TABLE read_bits; PRAGMA user_version = 4;');
+    old.close();
+
+    const store = new SqliteStore({ filename: file });
+    const names = (xs: { userId: string }[]) => xs.map((x) => x.userId);
+    // Ordinals by first join, then user id among those who joined together: alice, bob, dave, erin, carol, frank.
+    expect(await store.unreadAudience({ id: 'm1', convId: 'team', seq: 3, senderId: 'alice' }, null, 10)).toEqual([
+      { userId: 'erin', ordinal: 3 },
+      { userId: 'carol', ordinal: 4 },
+    ]);
+    const m2 = { id: 'm2', convId: 'team', seq: 5, senderId: 'alice' };
+    // Erin's private read leaves her unread; dave is back in time for m2; frank joined after.
+    expect(names(await store.unreadAudience(m2, null, 10))).toEqual(['bob', 'dave', 'erin']);
+    expect(names(await store.unreadAudience(m2, null, 10, 2))).toEqual(['bob', 'dave', 'erin', 'carol']);
+    // After the upgrade: a new member gets the next ordinal, a new read sets its bit.
+    await store.openSpans('team', ['gina'], 7);
+    await store.insertReads([{ messageId: 'm2', userId: 'bob', readAt: 2, ackSeq: 4 }]);
+    expect(names(await store.unreadAudience(m2, null, 10))).toEqual(['dave', 'erin']);
+    await store.insertMessage(message('m3', 8));
+    expect(await store.unreadAudience({ id: 'm3', convId: 'team', seq: 8, senderId: 'alice' }, 4, 10)).toEqual([
+      { userId: 'frank', ordinal: 5 },
+      { userId: 'gina', ordinal: 6 },
+    ]);
+    await store.close();
+    // Opening it again fills nothing twice.
+    const again = new SqliteStore({ filename: file });
+    expect(names(await again.unreadAudience(m2, null, 10))).toEqual(['dave', 'erin']);
+    await again.close();
+  });
 });
+
+function message(id: string, seq: number): MessageRecord {
+  return {
+    id,
+    convId: 'team',
+    convType: 'group',
+    senderId: 'alice',
+    text: id,
+    needReadReceipt: true,
+    seq,
+    sentAt: 1,
+    audienceCount: 3,
+    readCount: 0,
+    deliveredCount: 0,
+    lastReadAt: 0,
+    lastAckSeq: 0,
+  };
+}

@@ -1,12 +1,17 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { AudienceMember, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
+import { mergeSorted, walkUnread, type UnreadWalkSource } from './unreadWalk';
 
 interface ConvMembers {
   /** userId → spans, oldest first. */
   spans: Map<string, MemberSpan[]>;
-  /** Every userId that ever had a span, sorted: the "index" for ordered range reads. */
-  sorted: string[];
+  /** userId → ordinal (issue 14: 0, 1, … in first-join order). */
+  ordinals: Map<string, number>;
+  /** ordinal → userId. */
+  byOrdinal: string[];
+  /** ordinal → the position of that member's first join (non-decreasing). */
+  firstSeq: number[];
 }
 
 /** Index of the first element of sorted `arr` greater than `key`. */
@@ -39,6 +44,8 @@ export class MemoryOps implements SyncOps {
   private deliveries = new Map<string, Map<string, DeliveryRecord>>();
   /** messageId → its delivered userIds, sorted; dropped on insert, rebuilt when walked. */
   private deliveredSorted = new Map<string, string[]>();
+  /** messageId → reader bitmap by ordinal, 32 bits a word (-1: all read), set with each public read (issue 14). */
+  private readBits = new Map<string, number[]>();
   /** userId → that user's reads in ack order (ackSeqs are handed out increasing, so appends keep it sorted). */
   private userReads = new Map<string, ReadRecord[]>();
   /** `${convId}\u0000${userId}` → read position. */
@@ -74,7 +81,7 @@ export class MemoryOps implements SyncOps {
   insertConversation(rec: ConversationRecord): void {
     if (this.conversations.has(rec.id)) throw new Error(`conversation ${rec.id} exists`);
     this.conversations.set(rec.id, copy(rec));
-    this.members.set(rec.id, { spans: new Map(), sorted: [] });
+    this.members.set(rec.id, { spans: new Map(), ordinals: new Map(), byOrdinal: [], firstSeq: [] });
     this.onUndo(() => {
       this.conversations.delete(rec.id);
       this.members.delete(rec.id);
@@ -121,20 +128,22 @@ export class MemoryOps implements SyncOps {
       if (!convs) this.userConvs.set(userId, (convs = new Set()));
       convs.add(convId);
     }
-    if (fresh.length > 0) {
-      if (fresh.length > 64) m.sorted = [...m.sorted, ...fresh].sort();
-      else for (const u of fresh) m.sorted.splice(upperBound(m.sorted, u), 0, u);
+    for (const u of fresh) {
+      m.ordinals.set(u, m.byOrdinal.length);
+      m.byOrdinal.push(u);
+      m.firstSeq.push(joinedSeq);
     }
     this.onUndo(() => {
       for (const userId of userIds) {
         m.spans.get(userId)?.pop();
         this.userConvs.get(userId)?.delete(convId);
       }
-      for (const u of fresh) m.spans.delete(u);
-      if (fresh.length > 0) {
-        const gone = new Set(fresh);
-        m.sorted = m.sorted.filter((u) => !gone.has(u));
+      for (const u of fresh) {
+        m.spans.delete(u);
+        m.ordinals.delete(u);
       }
+      m.byOrdinal.length -= fresh.length;
+      m.firstSeq.length -= fresh.length;
     });
   }
 
@@ -160,19 +169,77 @@ export class MemoryOps implements SyncOps {
     return [...new Set(userIds)].filter((u) => (spans.get(u) ?? []).some((s) => s.leftSeq === null || s.leftSeq === leftAt));
   }
 
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): string[] {
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): AudienceMember[] {
     const m = this.members.get(message.convId);
     if (!m) return [];
-    const readers = this.reads.get(message.id);
-    const out: string[] = [];
-    for (let i = afterUserId === null ? 0 : upperBound(m.sorted, afterUserId); i < m.sorted.length && out.length < limit; i++) {
-      const userId = m.sorted[i] as string;
-      if (userId === message.senderId) continue;
-      const read = readers?.get(userId);
-      if (read && !read.private && (asOf === undefined || read.ackSeq <= asOf)) continue;
-      if (this.spanAt(message.convId, userId, message.seq)) out.push(userId);
-    }
-    return out;
+    const words = this.readBits.get(message.id);
+    const boundOf = (): number => {
+      // The last ordinal whose first join came before the message (firstSeq is non-decreasing).
+      let lo = 0;
+      let hi = m.firstSeq.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((m.firstSeq[mid] as number) < message.seq) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo - 1;
+    };
+    const src: UnreadWalkSource = {
+      zeros: (from, known, want) => {
+        const bound = known ?? boundOf();
+        const ordinals: number[] = [];
+        for (let o = from; o <= bound; ) {
+          const w = words?.[o >>> 5] ?? 0;
+          if (w === -1 && (o & 31) === 0) {
+            o += 32; // a word of readers
+            continue;
+          }
+          if (((w >>> (o & 31)) & 1) === 0) {
+            ordinals.push(o);
+            if (ordinals.length >= want) return { ordinals, scannedTo: o, bound };
+          }
+          o++;
+        }
+        return { ordinals, scannedTo: Math.max(bound, from - 1), bound };
+      },
+      members: (ordinals, late) => {
+        let candidates = ordinals;
+        if (late) {
+          const order = this.readOrder.get(message.id) ?? [];
+          const lateOnes: number[] = [];
+          for (let i = firstAfter(order, asOf ?? Number.MAX_SAFE_INTEGER); i < order.length; i++) {
+            const r = order[i] as ReadRecord;
+            const o = m.ordinals.get(r.userId);
+            if (!r.private && o !== undefined && o > late.after && o <= late.upTo) lateOnes.push(o);
+          }
+          if (lateOnes.length > 0) candidates = mergeSorted(ordinals, lateOnes.sort((a, b) => a - b));
+        }
+        const out: AudienceMember[] = [];
+        for (const ordinal of candidates) {
+          const userId = m.byOrdinal[ordinal];
+          if (userId !== undefined && userId !== message.senderId && this.spanAt(message.convId, userId, message.seq)) out.push({ userId, ordinal });
+        }
+        return out;
+      },
+    };
+    return walkUnread(src, afterOrdinal, limit, asOf !== undefined);
+  }
+
+  /** Sets (or, on undo, clears) the reader's bit in the message's reader bitmap. */
+  private setReadBit(rec: ReadRecord): void {
+    const msg = this.messages.get(rec.messageId);
+    const ordinal = msg && this.members.get(msg.convId)?.ordinals.get(rec.userId);
+    if (ordinal === undefined) return;
+    let words = this.readBits.get(rec.messageId);
+    if (!words) this.readBits.set(rec.messageId, (words = []));
+    const w = words;
+    const i = ordinal >>> 5;
+    const bit = 1 << (ordinal & 31);
+    while (w.length <= i) w.push(0);
+    w[i] = (w[i] as number) | bit;
+    this.onUndo(() => {
+      w[i] = (w[i] as number) & ~bit;
+    });
   }
 
   deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): string[] {
@@ -321,6 +388,7 @@ export class MemoryOps implements SyncOps {
       if (!mine) this.userReads.set(rec.userId, (mine = []));
       insertByAckSeq(mine, stored);
       inserted.push(rec.messageId);
+      if (!stored.private) this.setReadBit(stored);
       this.onUndo(() => {
         this.reads.get(rec.messageId)?.delete(rec.userId);
         const o = this.readOrder.get(rec.messageId);

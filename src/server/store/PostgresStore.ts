@@ -4,8 +4,9 @@ import type { Client, Pool, PoolClient } from 'pg';
 import type { AckBatchResponse } from '../../protocol';
 import { PostgresChangeFeed } from './PostgresChangeFeed';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgresMigrations';
-import type { ChangeFeed, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { AudienceMember, ChangeFeed, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 import { decodeBatchResult, encodeBatchResult } from './sqliteRows';
+import { CHUNK_BITS, walkUnreadAsync, zerosInChunks, type AsyncUnreadWalkSource } from './unreadWalk';
 
 /** Options of `PostgresStore`. */
 export interface PostgresStoreOptions {
@@ -262,11 +263,23 @@ class PostgresSession implements Store {
       `INSERT INTO ${this.shared.s}.spans (conv_id, user_id, joined_seq, left_seq) SELECT $1, u, $3, NULL FROM unnest($2::text[]) AS u`,
       [convId, userIds, joinedSeq],
     );
+    // First joiners get the next ordinals in the order given; returning members keep theirs. The
+    // conversation row is locked by whoever changes its membership, so nobody else numbers meanwhile.
+    const { s } = this.shared;
+    await this.rows(
+      'rs-ordinals',
+      `WITH base AS (SELECT COALESCE(max(ordinal), -1) AS n FROM ${s}.member_ordinals WHERE conv_id = $1),
+        fresh AS (SELECT u.id, u.ord FROM unnest($2::text[]) WITH ORDINALITY AS u(id, ord)
+          WHERE NOT EXISTS (SELECT 1 FROM ${s}.member_ordinals o WHERE o.conv_id = $1 AND o.user_id = u.id))
+        INSERT INTO ${s}.member_ordinals (conv_id, ordinal, user_id, first_seq)
+          SELECT $1, (base.n + row_number() OVER (ORDER BY fresh.ord))::integer, fresh.id, $3 FROM fresh, base`,
+      [convId, userIds, joinedSeq],
+    );
     if (this.notes && !this.notes.conversations.has(convId)) this.notes.conversations.set(convId, joinedSeq);
     // A bulk join (a large group created or imported) changes the table more than the planner's
     // statistics know until autovacuum comes by; with them stale, a member page was planned as a
     // sort of the whole group (96 ms instead of 0.3 ms at 100,000 members). Refresh them now.
-    if (userIds.length >= 10_000) await this.rows(null, `ANALYZE ${this.shared.s}.spans`, []);
+    if (userIds.length >= 10_000) await this.rows(null, `ANALYZE ${s}.spans, ${s}.member_ordinals`, []);
   }
 
   async closeSpan(convId: string, userId: string, leftSeq: number): Promise<void> {
@@ -297,24 +310,46 @@ class PostgresSession implements Store {
     ).map((r) => r.user_id);
   }
 
-  async unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
+  async unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): Promise<AudienceMember[]> {
     const { s } = this.shared;
-    return (
-      // The reader check is a LATERAL probe with LIMIT 1, so the plan is a walk of the members'
-      // index range in user_id order with one reads-index probe per member, whatever the
-      // statistics say: a hash anti-join over every reader of the message would cost O(readers)
-      // per page.
-      await this.rows<{ user_id: string }>(
-        'rs-unread',
-        `SELECT sp.user_id FROM ${s}.spans sp
-          LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${s}.reads r WHERE r.message_id = $5 AND r.user_id = sp.user_id AND r.ack_seq <= $7 AND NOT r.private LIMIT 1) rd ON true
-          WHERE sp.conv_id = $1 AND sp.user_id > $2 AND sp.user_id <> $3
-            AND sp.joined_seq < $4 AND (sp.left_seq IS NULL OR sp.left_seq > $4)
-            AND rd.hit IS NULL
-          ORDER BY sp.user_id LIMIT $6`,
-        [message.convId, afterUserId ?? '', message.senderId, message.seq, message.id, limit, asOf ?? Number.MAX_SAFE_INTEGER],
-      )
-    ).map((r) => r.user_id);
+    // Outside a transaction each statement sees what was committed when it began. The bitmap is
+    // read before the reads after the snapshot: a read whose bit a chunk showed had committed by
+    // then, so the later statement sees its row too (and counts it unread if it came after).
+    const src: AsyncUnreadWalkSource = {
+      zeros: async (from, known, want) => {
+        // Up to 128 chunks of 1,024 members (a 100,000-member group's message has 98); on the first
+        // step the bound comes in the same statement (every row carries it; a row with no chunk
+        // when none is stored).
+        const lo = Math.floor(from / CHUNK_BITS);
+        const rows = await this.rows<{ bound: number | null; chunk: number | null; bits: string | null }>(
+          'rs-read-bits',
+          `WITH b AS (SELECT COALESCE($4::int4, (SELECT ordinal FROM ${s}.member_ordinals WHERE conv_id = $1 AND first_seq < $2 ORDER BY first_seq DESC, ordinal DESC LIMIT 1), -1) AS bound)
+            SELECT b.bound, r.chunk, r.bits::text AS bits FROM b LEFT JOIN ${s}.read_bits r
+              ON r.message_id = $3 AND r.chunk >= $5 AND r.chunk <= LEAST($5 + ${CHUNKS_PER_READ - 1}, b.bound >> 10)
+            ORDER BY r.chunk`,
+          [message.convId, message.seq, message.id, known, lo],
+        );
+        const bound = rows[0]?.bound ?? -1;
+        const hi = Math.min(Math.floor(bound / CHUNK_BITS), lo + CHUNKS_PER_READ - 1);
+        const chunks = rows.flatMap((r) => (r.chunk === null || r.bits === null ? [] : [{ chunk: r.chunk, bits: bitStringBytes(r.bits) }]));
+        return zerosInChunks(chunks, hi, from, bound, want);
+      },
+      members: async (ordinals, late) =>
+        (
+          await this.rows<{ ordinal: number; user_id: string }>(
+            'rs-unread-members',
+            `WITH c AS (SELECT unnest($2::int4[]) AS ord
+                UNION SELECT o.ordinal FROM ${s}.reads r JOIN ${s}.member_ordinals o ON o.conv_id = $1 AND o.user_id = r.user_id
+                  WHERE $6::int4 IS NOT NULL AND r.message_id = $5 AND r.ack_seq > $7 AND NOT r.private AND o.ordinal > $6 AND o.ordinal <= $8)
+              SELECT o.ordinal, o.user_id FROM c JOIN ${s}.member_ordinals o ON o.conv_id = $1 AND o.ordinal = c.ord
+              WHERE o.user_id <> $3 AND EXISTS (SELECT 1 FROM ${s}.spans sp WHERE sp.conv_id = $1 AND sp.user_id = o.user_id
+                AND sp.joined_seq < $4 AND (sp.left_seq IS NULL OR sp.left_seq > $4))
+              ORDER BY o.ordinal`,
+            [message.convId, `{${ordinals.join(',')}}`, message.senderId, message.seq, message.id, late?.after ?? null, asOf ?? Number.MAX_SAFE_INTEGER, late?.upTo ?? null],
+          )
+        ).map((r) => ({ ordinal: r.ordinal, userId: r.user_id })),
+    };
+    return walkUnreadAsync(src, afterOrdinal, limit, asOf !== undefined);
   }
 
   async deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
@@ -529,7 +564,8 @@ class PostgresSession implements Store {
     const [r] = await this.rows<{ n: number; ids: string[] | null }>(
       'rs-ins-reads',
       `WITH ins AS (INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) ON CONFLICT DO NOTHING RETURNING message_id)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) ON CONFLICT DO NOTHING RETURNING message_id, user_id),
+        bits AS (${readBitsInsert(this.shared.s, 'SELECT message_id, user_id FROM ins')})
         SELECT count(*)::int4 AS n, CASE WHEN count(*) < $5 THEN array_agg(message_id) END AS ids FROM ins`,
       [ids, users, readAt, ackSeq, recs.length],
     );
@@ -563,6 +599,7 @@ class PostgresSession implements Store {
           SELECT id, $4, at, ack_seq, priv FROM v ORDER BY ack_seq ON CONFLICT DO NOTHING RETURNING message_id, read_at, ack_seq, private),
         del AS (INSERT INTO ${s}.deliveries (message_id, user_id, ack_seq)
           SELECT message_id, $4, ack_seq FROM ins WHERE NOT private ON CONFLICT DO NOTHING RETURNING message_id),
+        bits AS (${readBitsInsert(s, 'SELECT message_id, $4::text AS user_id FROM ins WHERE NOT private')}),
         up AS (INSERT INTO ${s}.receipt_states AS r (message_id, sender_id, read_count, last_read_at, last_ack_seq, delivered_count)
           SELECT i.message_id, v.sender, 1, i.read_at, i.ack_seq, CASE WHEN d.message_id IS NULL THEN 0 ELSE 1 END
             FROM ins i JOIN v ON v.ack_seq = i.ack_seq LEFT JOIN del d ON d.message_id = i.message_id WHERE NOT i.private
@@ -595,8 +632,10 @@ class PostgresSession implements Store {
   private async insertMixedReads(recs: readonly ReadRecord[]): Promise<string[]> {
     const rows = await this.rows<{ message_id: string; user_id: string }>(
       'rs-ins-mixed-reads',
-      `INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq, private)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[]) ON CONFLICT DO NOTHING RETURNING message_id, user_id`,
+      `WITH ins AS (INSERT INTO ${this.shared.s}.reads (message_id, user_id, read_at, ack_seq, private)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[]) ON CONFLICT DO NOTHING RETURNING message_id, user_id, private),
+        bits AS (${readBitsInsert(this.shared.s, 'SELECT message_id, user_id FROM ins WHERE NOT private')})
+        SELECT message_id, user_id FROM ins`,
       [recs.map((r) => r.messageId), recs.map((r) => r.userId), recs.map((r) => r.readAt), recs.map((r) => r.ackSeq), recs.map((r) => r.private === true)],
     );
     const fresh = new Set(rows.map((r) => `${r.message_id}\u0000${r.user_id}`));
@@ -781,6 +820,29 @@ class PostgresSession implements Store {
 }
 
 /** A string as an SQL literal (standard_conforming_strings, the default since PostgreSQL 9.1: only quotes double). */
+/**
+ * The statement (for a data-modifying CTE) that sets the bits of public reads that just went in,
+ * `reads` selecting their (message_id, user_id): their messages' conversations and the readers'
+ * ordinals looked up, one row per chunk touched (bit_or), OR'ed into the stored chunk.
+ */
+function readBitsInsert(s: string, reads: string): string {
+  return `INSERT INTO ${s}.read_bits AS b (message_id, chunk, bits)
+    SELECT f.message_id, o.ordinal >> 10, bit_or(set_bit(B'0'::bit(1024), o.ordinal & 1023, 1))
+      FROM (${reads}) f JOIN ${s}.messages m ON m.id = f.message_id JOIN ${s}.member_ordinals o ON o.conv_id = m.conv_id AND o.user_id = f.user_id
+      GROUP BY f.message_id, o.ordinal >> 10
+    ON CONFLICT (message_id, chunk) DO UPDATE SET bits = b.bits | excluded.bits`;
+}
+
+/** Reader bitmap chunks read per step of an UNREAD walk (a 100,000-member group has 98). */
+const CHUNKS_PER_READ = 128;
+
+/** A bit(1024) as PostgreSQL writes it ('0101…', bit 0 first) → bytes, bit i = byte i >> 3, bit i & 7. */
+function bitStringBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length >> 3);
+  for (let i = text.indexOf('1'); i >= 0; i = text.indexOf('1', i + 1)) out[i >> 3] = (out[i >> 3] as number) | (1 << (i & 7));
+  return out;
+}
+
 function literal(value: string): string {
   if (value.includes('\u0000')) throw new Error('a NUL character cannot be stored');
   return `'${value.replaceAll("'", "''")}'`;

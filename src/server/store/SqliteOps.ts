@@ -1,12 +1,15 @@
 import Database from 'better-sqlite3';
 import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
-import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
+import type { AudienceMember, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
-import { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
+import { SQLITE_BACKFILLS, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
+import { CHUNK_BITS, mergeSorted, walkUnread, zerosInChunks, type UnreadWalkSource } from './unreadWalk';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
 import type { ConvRow, MsgRow, PositionRow, ReadRow, SpanRow } from './sqliteRows';
 
+/** Reader bitmap chunks read per step of an UNREAD walk. */
+const CHUNKS_PER_READ = 128;
 /** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
 const MULTI_ROW = 100;
 const rows = (n: number, width: number): string => Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
@@ -32,9 +35,9 @@ export interface SqliteStoreOptions {
  * (synchronous), WAL journal with `synchronous=FULL` unless told otherwise,
  * prepared statements. Indexes make every operation a point lookup or a range
  * read: counts live on the message row (O(1) per ack), read members are a
- * range of (message_id, ack_seq), unread members a range of (conv_id,
- * user_id) with a read-row anti-join, so pages cost O(page) even in a
- * 100,000-member group.
+ * range of (message_id, ack_seq), unread members the zero bits of the
+ * message's reader bitmap (`read_bits`, `unreadWalk`) checked against the
+ * spans, so pages cost O(page) even in a 100,000-member group.
  */
 export class SqliteOps implements SyncOps {
   readonly db: Database.Database;
@@ -42,6 +45,7 @@ export class SqliteOps implements SyncOps {
   /** Multi-row statements (one execution per chunk of up to MULTI_ROW rows), prepared once per row count. */
   private readonly inserts: Database.Statement[] = [];
   private readonly deliveryInserts: Database.Statement[] = [];
+  private readonly bitsInserts: Database.Statement[] = [];
   private readonly updates = new Map<string, Database.Statement>();
   private readonly rowids = new RowidCache();
   /** PRAGMA data_version at the start of the last transaction: it moves when another connection commits. */
@@ -67,6 +71,8 @@ export class SqliteOps implements SyncOps {
     // /var/tmp, ~30 times a second under load, all on the event loop. They are bounded by one
     // statement's pages (our statements touch at most a batch's rows).
     this.db.pragma('temp_store = MEMORY');
+    registerBitFunctions(this.db);
+    const version = this.db.pragma('user_version', { simple: true }) as number;
     this.db.exec(SQLITE_SCHEMA);
     for (const u of SQLITE_UPGRADES) {
       const columns = this.db.prepare(`PRAGMA table_info(${u.table})`).all() as { name: string }[];
@@ -77,7 +83,11 @@ export class SqliteOps implements SyncOps {
         })();
       }
     }
-    this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    const backfills = SQLITE_BACKFILLS.filter((b) => version < b.version);
+    this.db.transaction(() => {
+      for (const b of backfills) this.db.exec(b.sql);
+      this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    })();
     const p = (sql: string) => this.db.prepare(sql);
     this.q = {
       getConv: p('SELECT * FROM conversations WHERE id = ?'),
@@ -92,15 +102,23 @@ export class SqliteOps implements SyncOps {
       closeSpan: p('UPDATE spans SET left_seq = ? WHERE conv_id = ? AND user_id = ? AND left_seq IS NULL'),
       convsOf: p('SELECT conv_id FROM spans WHERE user_id = ? AND left_seq IS NULL ORDER BY conv_id').pluck(),
       membersAmong: p('SELECT DISTINCT user_id FROM spans WHERE conv_id = ? AND user_id IN (SELECT value FROM json_each(?)) AND (left_seq IS NULL OR left_seq = ?)').pluck(),
-      unread: p(`SELECT s.user_id FROM spans s
-        WHERE s.conv_id = @conv AND s.user_id > @after AND s.user_id <> @sender
-          AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq)
-          AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = s.user_id AND r.ack_seq <= @asOf AND r.private = 0)
-        ORDER BY s.user_id LIMIT @limit`).pluck(),
       deliveredUnread: p(`SELECT d.user_id FROM deliveries d
         WHERE d.message_id = @msg AND d.user_id > @after AND d.ack_seq <= @asOf
           AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.message_id = @msg AND r.user_id = d.user_id AND r.ack_seq <= @asOf AND r.private = 0)
         ORDER BY d.user_id LIMIT @limit`).pluck(),
+      nextOrdinal: p('SELECT COALESCE(MAX(ordinal), -1) + 1 FROM member_ordinals WHERE conv_id = ?').pluck(),
+      insOrdinal: p('INSERT OR IGNORE INTO member_ordinals (conv_id, ordinal, user_id, first_seq) VALUES (?, ?, ?, ?)'),
+      ordinalBound: p('SELECT ordinal FROM member_ordinals WHERE conv_id = ? AND first_seq < ? ORDER BY first_seq DESC, ordinal DESC LIMIT 1').pluck(),
+      chunks: p('SELECT chunk, bits FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? ORDER BY chunk LIMIT ?').raw(),
+      // CROSS JOIN keeps the order of the loops as written (SQLite's rule): the reads after the
+      // snapshot (an index range, usually short), then each one's ordinal; and the candidates, then
+      // each one's member row. The planner would otherwise walk the conversation's members.
+      lateReaders: p(`SELECT o.ordinal FROM reads r CROSS JOIN member_ordinals o ON o.conv_id = @conv AND o.user_id = r.user_id
+        WHERE r.message_id = @msg AND r.ack_seq > @asOf AND r.private = 0 AND o.ordinal > @after AND o.ordinal <= @bound`).pluck(),
+      verify: p(`SELECT o.ordinal, o.user_id FROM json_each(@ords) j CROSS JOIN member_ordinals o ON o.conv_id = @conv AND o.ordinal = j.value
+        WHERE o.user_id <> @sender AND EXISTS (SELECT 1 FROM spans s WHERE s.conv_id = @conv AND s.user_id = o.user_id
+          AND s.joined_seq < @seq AND (s.left_seq IS NULL OR s.left_seq > @seq))
+        ORDER BY o.ordinal`).raw(),
       deliverySeq: p('SELECT ack_seq FROM deliveries WHERE message_id = ? AND user_id = ?').pluck(),
       getMsg: p('SELECT rowid AS rid, * FROM messages WHERE id = ?'),
       getMsgs: p('SELECT rowid AS rid, * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
@@ -198,7 +216,12 @@ export class SqliteOps implements SyncOps {
 
   openSpans(convId: string, userIds: readonly string[], joinedSeq: number): void {
     const open = () => {
-      for (const u of userIds) this.q.openSpan.run(convId, u, joinedSeq);
+      let next = this.q.nextOrdinal.get(convId) as number;
+      for (const u of userIds) {
+        this.q.openSpan.run(convId, u, joinedSeq);
+        // A returning member keeps the ordinal of their first join (the insert is ignored).
+        if (this.q.insOrdinal.run(convId, next, u, joinedSeq).changes === 1) next++;
+      }
     };
     if (this.db.inTransaction) open();
     else this.db.transaction(open)();
@@ -217,9 +240,28 @@ export class SqliteOps implements SyncOps {
     return this.q.membersAmong.all(convId, JSON.stringify(userIds), leftAt ?? -1) as string[];
   }
 
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): string[] {
-    const params = { conv: message.convId, after: afterUserId ?? '', sender: message.senderId, seq: message.seq, msg: message.id, limit, asOf: asOf ?? Number.MAX_SAFE_INTEGER };
-    return this.q.unread.all(params) as string[];
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): AudienceMember[] {
+    const q = this.q;
+    const src: UnreadWalkSource = {
+      zeros: (from, known, want) => {
+        const bound = known ?? (q.ordinalBound.get(message.convId, message.seq) as number | undefined) ?? -1;
+        // Up to 128 chunks of 1,024 members at a time: a 100,000-member group's message has 98.
+        const lo = Math.floor(from / CHUNK_BITS);
+        const hi = Math.min(Math.floor(bound / CHUNK_BITS), lo + CHUNKS_PER_READ - 1);
+        const rows = hi < lo ? [] : (q.chunks.all(message.id, lo, hi, CHUNKS_PER_READ) as [number, Buffer][]).map(([chunk, bits]) => ({ chunk, bits }));
+        return zerosInChunks(rows, hi, from, bound, want);
+      },
+      members: (ordinals, late) => {
+        const lateOnes = late ? (q.lateReaders.all({ conv: message.convId, msg: message.id, asOf: asOf ?? Number.MAX_SAFE_INTEGER, after: late.after, bound: late.upTo }) as number[]) : [];
+        const candidates = lateOnes.length > 0 ? mergeSorted(ordinals, lateOnes.sort((a, b) => a - b)) : ordinals;
+        if (candidates.length === 0) return [];
+        return (q.verify.all({ ords: JSON.stringify(candidates), conv: message.convId, sender: message.senderId, seq: message.seq }) as [number, string][]).map(([ordinal, userId]) => ({
+          ordinal,
+          userId,
+        }));
+      },
+    };
+    return walkUnread(src, afterOrdinal, limit, asOf !== undefined);
   }
 
   deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): string[] {
@@ -361,18 +403,48 @@ export class SqliteOps implements SyncOps {
       // row went in, the usual case. Only when some were skipped are the chunk's rows looked up:
       // a row is ours when the stored read carries the ack sequence we gave it (they are unique).
       const changes = this.insertStatement(n).run(params).changes;
+      if (changes === n) {
+        for (let j = 0; j < n; j++) inserted.push((recs[i + j] as ReadRecord).messageId);
+        this.setReadBits(recs, i, n, null);
+        continue;
+      }
+      const fresh: number[] = [];
       for (let j = 0; j < n; j++) {
         const r = recs[i + j] as ReadRecord;
-        if (changes === n) inserted.push(r.messageId);
-        else {
-          const key = `${r.messageId}\u0000${r.userId}`;
-          if (seen?.has(key)) continue;
-          (seen ??= new Set()).add(key);
-          if (this.q.readSeq.get(r.messageId, r.userId) === r.ackSeq) inserted.push(r.messageId);
+        const key = `${r.messageId}\u0000${r.userId}`;
+        if (seen?.has(key)) continue;
+        (seen ??= new Set()).add(key);
+        if (this.q.readSeq.get(r.messageId, r.userId) === r.ackSeq) {
+          inserted.push(r.messageId);
+          fresh.push(i + j);
         }
       }
+      if (fresh.length > 0) this.setReadBits(recs, 0, fresh.length, fresh);
     }
     return inserted;
+  }
+
+  /**
+   * Sets the readers' bits in their messages' reader bitmaps (public reads that just went in):
+   * `recs[at[k]]` for k < n, or `recs[from + k]` when `at` is null. One statement for up to
+   * MULTI_ROW reads; the message's conversation and the reader's ordinal are looked up in it.
+   */
+  private setReadBits(recs: readonly ReadRecord[], from: number, n: number, at: readonly number[] | null): void {
+    const params: unknown[] = new Array(n * 2);
+    for (let k = 0; k < n; k++) {
+      const r = recs[at ? (at[k] as number) : from + k] as ReadRecord;
+      params[k * 2] = r.messageId;
+      params[k * 2 + 1] = r.userId;
+    }
+    let stmt = this.bitsInserts[n];
+    if (!stmt) {
+      this.bitsInserts[n] = stmt = this.db.prepare(`INSERT INTO read_bits (message_id, chunk, bits)
+        SELECT v.column1, o.ordinal >> 10, readsync_bit(o.ordinal & 1023)
+          FROM (VALUES ${rows(n, 2)}) v JOIN messages m ON m.id = v.column1 JOIN member_ordinals o ON o.conv_id = m.conv_id AND o.user_id = v.column2
+          WHERE true
+        ON CONFLICT (message_id, chunk) DO UPDATE SET bits = readsync_or(bits, excluded.bits)`);
+    }
+    stmt.run(params);
   }
 
   /** The multi-row read insert for `n` rows, prepared once per row count. */
@@ -483,4 +555,27 @@ export class SqliteOps implements SyncOps {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * The reader bitmap's two SQL functions (SQLite has no bit operations on
+ * blobs): `readsync_bit(i)`, a chunk with only bit i set (as short as it can
+ * be), and `readsync_or(a, b)`, two chunks OR'ed (as long as the longer).
+ * Bit i is byte i >> 3, bit i & 7.
+ */
+function registerBitFunctions(db: Database.Database): void {
+  db.function('readsync_bit', { deterministic: true }, (i: unknown) => {
+    const n = Number(i);
+    const out = Buffer.alloc((n >> 3) + 1);
+    out[n >> 3] = 1 << (n & 7);
+    return out;
+  });
+  db.function('readsync_or', { deterministic: true }, (a: unknown, b: unknown) => {
+    const x = a as Buffer;
+    const y = b as Buffer;
+    const [long, short] = x.length >= y.length ? [x, y] : [y, x];
+    const out = Buffer.from(long);
+    for (let i = 0; i < short.length; i++) out[i] = (out[i] as number) | (short[i] as number);
+    return out;
+  });
 }

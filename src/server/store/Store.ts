@@ -46,7 +46,11 @@ export interface Store {
   spansOf(convId: string, userId: string): Promise<MemberSpan[]>;
   /** The user's span containing position `seq` (joinedSeq < seq and not left before it), if any. */
   spanAt(convId: string, userId: string, seq: number): Promise<MemberSpan | undefined>;
-  /** Opens spans for users joining at `joinedSeq`. The caller ensures none is a current member. */
+  /**
+   * Opens spans for users joining at `joinedSeq`. The caller ensures none is
+   * a current member. Users joining for the first time get the next ordinals,
+   * in the order given; returning members keep theirs.
+   */
   openSpans(convId: string, userIds: readonly string[], joinedSeq: number): Promise<void>;
   /** Closes the user's open span at `leftSeq`; rejects if they are not a member. */
   closeSpan(convId: string, userId: string, leftSeq: number): Promise<void>;
@@ -60,13 +64,14 @@ export interface Store {
   membersAmong(convId: string, userIds: readonly string[], leftAt?: number): Promise<string[]>;
   /**
    * Up to `limit` members of the message's audience (span contains its seq,
-   * sender left out) who have not read it, ordered by userId (code-unit
-   * order), after `afterUserId`. An index range read over the conversation's
-   * members. A private read does not count (the sender never learns of it).
-   * With `asOf`, a read with ackSeq above it does not count either (the
-   * member was unread at that snapshot).
+   * sender left out) who have not read it, in ordinal order (the order of
+   * their first join; issue 14), with ordinal above `afterOrdinal`. A private
+   * read does not count (the sender never learns of it). With `asOf`, a read
+   * with ackSeq above it does not count either (the member was unread at that
+   * snapshot). Found through the message's reader bitmap, so fully read
+   * stretches of members cost a word each, not a step per reader.
    */
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]>;
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): Promise<AudienceMember[]>;
   /**
    * (Issue 10.5.) Up to `limit` users to whom the message was delivered (a
    * delivery row) and who have not read it publicly, ordered by userId
@@ -115,7 +120,9 @@ export interface Store {
   /**
    * Inserts reads, skipping any (message, reader) already stored, earlier in
    * `recs` included; returns the message ids of the rows actually inserted.
-   * One statement for a whole ack batch.
+   * One statement for a whole ack batch. A public read that goes in sets the
+   * reader's bit in the message's reader bitmap in the same transaction
+   * (`unreadAudience`).
    */
   insertReads(recs: readonly ReadRecord[]): Promise<string[]>;
   /**
@@ -256,6 +263,16 @@ export interface ConversationRecord {
   seq: number;
   memberCount: number;
   createdAt: number;
+}
+
+/**
+ * A member of a message's audience with their ordinal in the conversation:
+ * 0, 1, … in the order of first joins (users who join in one call, in the
+ * order given), kept for good when they leave and come back (issue 14).
+ */
+export interface AudienceMember {
+  userId: string;
+  ordinal: number;
 }
 
 /** One stretch of membership: member for every position p with joinedSeq < p, and p < leftSeq if left. */

@@ -1,5 +1,5 @@
 import type { AckBatchResponse } from '../../protocol';
-import type { ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
+import type { AudienceMember, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate, Store } from './Store';
 
 type StoreMethod = Exclude<keyof Store, 'transaction' | 'close' | 'changes' | 'concurrency' | 'insertCountedReads'>;
 
@@ -101,8 +101,8 @@ export class SynchronousStore implements Store {
   membersAmong(convId: string, userIds: readonly string[], leftAt?: number): Promise<string[]> {
     return this.run(() => this.ops.membersAmong(convId, userIds, leftAt));
   }
-  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
-    return this.run(() => this.ops.unreadAudience(message, afterUserId, limit, asOf));
+  unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): Promise<AudienceMember[]> {
+    return this.run(() => this.ops.unreadAudience(message, afterOrdinal, limit, asOf));
   }
   deliveredUnread(messageId: string, afterUserId: string | null, limit: number, asOf?: number): Promise<string[]> {
     return this.run(() => this.ops.deliveredUnread(messageId, afterUserId, limit, asOf));
