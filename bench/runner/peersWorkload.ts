@@ -131,6 +131,8 @@ export const peers: Workload = {
     let verdictRuns: PeerRunResult[] = [];
     let verdictLoad = loadNow();
     let hung: string | undefined;
+    /** Peers whose first values went over the limit at a smaller size: not run at larger ones (time), printed as such. */
+    const overAt = new Map<string, { at: number; name: string }>();
     console.log(`p. peers, in one Chromium page: ${PEERS.join(', ')}; each phase limited to ${LIMIT_MS / 1000} s (BENCH_PEER_LIMIT_MS)`);
     for (const n of sizes) {
       const load = loadNow();
@@ -139,7 +141,7 @@ export const peers: Workload = {
       for (let round = 1; round <= rounds && !hung; round++) {
         // Rounds after the first: readsync and the judged peers whose first round finished within the limits, interleaved.
         const again = (x: string) => x === 'readsync' || (JUDGED_PEERS.includes(x) && runs.some((r) => r.peer === x && r.firstMs !== null && r.bulkMs !== null && r.trickleMs !== null));
-        for (const p of PEERS.filter((x) => round === 1 || again(x))) {
+        for (const p of PEERS.filter((x) => (round === 1 || again(x)) && !overAt.has(x))) {
           let r: PeerRunResult;
           try {
             r = await runOnce(page, p, n, `p${attempts}${n}${round}${p.replace(/[^a-z]/g, '').slice(0, 6)}`);
@@ -148,10 +150,12 @@ export const peers: Workload = {
             break;
           }
           runs.push(r);
+          if (r.firstMs === null && !overAt.has(p)) overAt.set(p, { at: n, name: r.name });
           records.push({ key: `peers-run`, name: `${r.name} at ${n}`, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: '—', verdict: 'info', load: loadNow(), note: JSON.stringify(r) });
         }
       }
       for (const line of tableLines(n, runs, load)) console.log(line);
+      for (const { at, name } of overAt.values()) if (at < n) console.log(`    ${name.padEnd(42)} not run: its first values went over ${LIMIT_MS / 1000} s at ${at.toLocaleString('en-US')}`);
       if (hung) {
         console.log(`  stopped: ${hung}`);
         break;
