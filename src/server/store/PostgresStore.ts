@@ -321,10 +321,10 @@ class PostgresSession implements Store {
         // step the bound comes in the same statement (every row carries it; a row with no chunk
         // when none is stored).
         const lo = Math.floor(from / CHUNK_BITS);
-        const rows = await this.rows<{ bound: number | null; chunk: number | null; bits: string | null }>(
+        const rows = await this.rows<{ bound: number | null; chunk: number | null; bits: Buffer | null }>(
           'rs-read-bits',
           `WITH b AS (SELECT COALESCE($4::int4, (SELECT ordinal FROM ${s}.member_ordinals WHERE conv_id = $1 AND first_seq < $2 ORDER BY first_seq DESC, ordinal DESC LIMIT 1), -1) AS bound)
-            SELECT b.bound, r.chunk, r.bits::text AS bits FROM b LEFT JOIN ${s}.read_bits r
+            SELECT b.bound, r.chunk, substring(bit_send(r.bits) FROM 5) AS bits FROM b LEFT JOIN ${s}.read_bits r
               ON r.message_id = $3 AND r.chunk >= $5 AND r.chunk <= LEAST($5 + ${CHUNKS_PER_READ - 1}, b.bound >> 10)
             ORDER BY r.chunk`,
           [message.convId, message.seq, message.id, known, lo],
@@ -836,10 +836,20 @@ function readBitsInsert(s: string, reads: string): string {
 /** Reader bitmap chunks read per step of an UNREAD walk (a 100,000-member group has 98). */
 const CHUNKS_PER_READ = 128;
 
-/** A bit(1024) as PostgreSQL writes it ('0101…', bit 0 first) → bytes, bit i = byte i >> 3, bit i & 7. */
-function bitStringBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length >> 3);
-  for (let i = text.indexOf('1'); i >= 0; i = text.indexOf('1', i + 1)) out[i >> 3] = (out[i >> 3] as number) | (1 << (i & 7));
+/** Each byte with its bits in reverse order. */
+const REVERSED = Uint8Array.from({ length: 256 }, (_, b) => {
+  let r = 0;
+  for (let i = 0; i < 8; i++) if (b & (1 << i)) r |= 1 << (7 - i);
+  return r;
+});
+
+/**
+ * A bit(1024)'s bytes as bit_send gives them (its 4-byte length cut off: bit 0 is the high bit of
+ * byte 0) → bytes with bit i = byte i >> 3, bit i & 7. Bytes, not the 1,024-character text form.
+ */
+function bitStringBytes(sent: Buffer): Uint8Array {
+  const out = new Uint8Array(sent.length);
+  for (let i = 0; i < sent.length; i++) out[i] = REVERSED[sent[i] as number] as number;
   return out;
 }
 
