@@ -63,7 +63,7 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
     const partial = Math.min(...rs.map((x) => x.subscribed));
     const firstCell = med('firstMs') === null && partial < n ? `over ${(r.limitMs / 1000).toFixed(0)} s (${partial.toLocaleString('en-US')} subscribed)` : fmtMs(med('firstMs'), r.limitMs);
     const bulkCell = med('firstMs') === null ? '—' : fmtMs(med('bulkMs'), r.limitMs);
-    const trickleCell = med('firstMs') === null || med('bulkMs') === null ? '—' : trickle;
+    const trickleCell = med('firstMs') === null || med('bulkMs') === null || rs.some((x) => (x.bulkMs ?? 0) > x.limitMs) ? '—' : trickle;
     lines.push(
       `    ${name.padEnd(42)} ${firstCell.padStart(12)} ${bulkCell.padStart(14)} ${trickleCell.padStart(12)} ${q.padStart(16)} ${missed.padStart(11)} ${order.padStart(16)}  ${setup}${r.error ? `  ERROR ${r.error}` : ''}`,
     );

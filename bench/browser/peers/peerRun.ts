@@ -144,6 +144,8 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     out.bulkMissed = n - reached;
     if (!bulkOk) return out;
     out.bulkMs = performance.now() - tb;
+    // A bulk update that blocked the page past the limit (the timer could not fire) ends the run too.
+    if (out.bulkMs > limitMs) return out;
     await settle(s);
 
     // Trickle: single updates (read count 2) on rows spread over the n, each awaited until its subscriber sees it.
