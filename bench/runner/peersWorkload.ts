@@ -62,8 +62,9 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
     const name = `${r.name}${rs.length > 1 ? ` ×${rs.length}` : ''}`;
     const partial = Math.min(...rs.map((x) => x.subscribed));
     const firstCell = med('firstMs') === null && partial < n ? `over ${(r.limitMs / 1000).toFixed(0)} s (${partial.toLocaleString('en-US')} subscribed)` : fmtMs(med('firstMs'), r.limitMs);
-    const bulkCell = med('firstMs') === null ? '—' : fmtMs(med('bulkMs'), r.limitMs);
-    const trickleCell = med('firstMs') === null || med('bulkMs') === null || rs.some((x) => (x.bulkMs ?? 0) > x.limitMs) ? '—' : trickle;
+    const firstOver = rs.some((x) => (x.firstMs ?? Infinity) > x.limitMs);
+    const bulkCell = firstOver ? '—' : fmtMs(med('bulkMs'), r.limitMs);
+    const trickleCell = firstOver || med('bulkMs') === null || rs.some((x) => (x.bulkMs ?? 0) > x.limitMs) ? '—' : trickle;
     lines.push(
       `    ${name.padEnd(42)} ${firstCell.padStart(12)} ${bulkCell.padStart(14)} ${trickleCell.padStart(12)} ${q.padStart(16)} ${missed.padStart(11)} ${order.padStart(16)}  ${setup}${r.error ? `  ERROR ${r.error}` : ''}`,
     );
@@ -150,7 +151,7 @@ export const peers: Workload = {
             break;
           }
           runs.push(r);
-          if (r.firstMs === null && !overAt.has(p)) overAt.set(p, { at: n, name: r.name });
+          if ((r.firstMs === null || r.firstMs > LIMIT_MS) && !overAt.has(p)) overAt.set(p, { at: n, name: r.name });
           records.push({ key: `peers-run`, name: `${r.name} at ${n}`, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: '—', verdict: 'info', load: loadNow(), note: JSON.stringify(r) });
         }
       }

@@ -131,6 +131,7 @@ export async function peerRun(peerKey: string, n: number, tag: string, limitMs: 
     out.firstMissed = n - firstCount;
     if (!firstOk) return out;
     out.firstMs = performance.now() - t0;
+    if (out.firstMs > limitMs) return out;
     await settle(s);
 
     // Bulk: every row gets read count 1, in one change.
