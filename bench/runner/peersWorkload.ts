@@ -51,7 +51,7 @@ function tableLines(n: number, runs: PeerRunResult[], load: number[]): string[] 
   for (const [, rs] of byPeer) {
     const r = rs[0] as PeerRunResult;
     const med = (m: Metric): number | null => (rs.some((x) => x[m] === null) ? null : median(rs.map((x) => x[m] as number)));
-    const missed = rs.some((x) => x.firstMs === null) ? `${Math.max(...rs.map((x) => x.firstMissed))} no 1st` : `${Math.max(...rs.map((x) => x.bulkMissed))}+${rs.some((x) => x.bulkMs === null) ? '—' : Math.max(...rs.map((x) => x.trickleMissed))}`;
+    const missed = rs.some((x) => x.firstMs !== null && x.firstMs > x.limitMs) ? '—' : rs.some((x) => x.firstMs === null) ? `${Math.max(...rs.map((x) => x.firstMissed))} no 1st` : `${Math.max(...rs.map((x) => x.bulkMissed))}+${rs.some((x) => x.bulkMs === null) ? '—' : Math.max(...rs.map((x) => x.trickleMissed))}`;
     const o = rs.reduce((a, x) => ({ before: a.before + x.order.before, after: a.after + x.order.after, noCommit: a.noCommit + x.order.noCommit }), { before: 0, after: 0, noCommit: 0 });
     const total = o.before + o.after + o.noCommit;
     const order = !r.durable ? 'no IndexedDB' : total === 0 ? '—' : o.before === total ? 'before' : o.after === total ? 'after' : `${o.before} bef/${o.after} aft/${o.noCommit} ?`;
