@@ -91,7 +91,7 @@ async function runBrowserWorkloads(): Promise<void> {
         records.push(
           v === undefined
             ? { key: w.key, name: r.name, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: barText(r.bar), verdict: 'not measured', load, attempts: attempt, note: r.skipped }
-            : { key: w.key, name: r.name, ratio: v.ratio, spread: [v.min, v.max], pairs: v.pairs, bar: barText(r.bar), verdict: v.overall, load, attempts: attempt, lib: r.lib, raw: r.raw, unit: 'ms', checks: r.checks },
+            : { key: w.key, name: r.name, ratio: v.ratio, spread: [v.min, v.max], pairs: v.pairs, bar: r.absolute ? `≤ ${r.bar} ms` : barText(r.bar), verdict: v.overall, load, attempts: attempt, lib: r.lib, raw: r.raw, unit: 'ms', checks: r.checks },
         );
         // A workload may add records of its own (the peers: one per figure and per run).
         records.push(...((r as { records?: BenchRecord[] }).records ?? []));

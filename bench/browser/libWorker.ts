@@ -51,6 +51,8 @@ let bench: BenchTransport | null = null;
 let posts: { at: number; count: number }[] = [];
 let prepared: MessageReceipt[] = [];
 let cursor = 0;
+/** When each single receipt reached the worker's event stream (epoch ms, performance clock), in order. */
+let arrivals: number[] = [];
 
 function createTransport(o: WorkerInitOptions): Transport {
   if (o.serverUrl.startsWith('bench:')) return (bench = new BenchTransport());
@@ -69,6 +71,10 @@ function core() {
 export interface BenchExtras {
   benchPrepareReceipts(receipts: MessageReceipt[]): Promise<void>;
   benchFireReceipts(): Promise<void>;
+  /** Delivers one receipts event through the transport's event stream, noting when it arrived (the latency workload). */
+  benchArrive(receipts: MessageReceipt[]): Promise<void>;
+  /** Arrival times noted since the previous call (and forgets them). */
+  benchArrivals(): Promise<number[]>;
   benchIdle(): Promise<void>;
   /** Sink posts since the previous call (and forgets them). */
   benchPosts(): Promise<{ at: number; count: number }[]>;
@@ -82,6 +88,17 @@ const extras: BenchExtras = {
   async benchFireReceipts() {
     if (!bench) throw new Error('bench worker: the receipt burst needs serverUrl "bench://"');
     bench.emit({ type: 'receipts', receipts: prepared, cursor: ++cursor });
+  },
+  async benchArrive(receipts) {
+    if (!bench) throw new Error('bench worker: single receipts need serverUrl "bench://"');
+    const event = { type: 'receipts' as const, receipts, cursor: ++cursor };
+    arrivals.push(performance.timeOrigin + performance.now());
+    bench.emit(event);
+  },
+  async benchArrivals() {
+    const out = arrivals;
+    arrivals = [];
+    return out;
   },
   async benchIdle() {
     await core().engine.idle();

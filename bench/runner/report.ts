@@ -17,6 +17,11 @@ export interface WorkloadResult {
   checks?: { label: string; value: string; bar: string; pass: boolean }[];
   /** Set when the workload could not run (missing part, error). */
   skipped?: string;
+  /**
+   * An absolute bar in ms, no raw ceiling (single receipt latency): `ratios`
+   * then holds each run's figure in ms, judged against `bar` ms.
+   */
+  absolute?: boolean;
 }
 
 /** Medians of each side plus each pair's ratio, from interleaved pairs. */
@@ -37,7 +42,11 @@ export function formatResult(r: WorkloadResult, load?: number): string[] {
   if (r.skipped !== undefined) return [`${r.name.padEnd(44)} NOT MEASURED: ${r.skipped}`];
   const v = verdictOf(r);
   const loadText = load === undefined ? '' : `  load ${load.toFixed(2)}`;
-  const lines = [`${r.name.padEnd(44)} lib ${fmt(r.lib).padStart(9)}  raw ${fmt(r.raw).padStart(9)}  ratio ${ratioText(v)}  bar ${barText(r.bar)}  ${v.verdict}${loadText}`];
+  const fine = (ms: number): string => (ms < 10 ? `${ms.toFixed(2)} ms` : fmt(ms));
+  const head = r.absolute
+    ? `${r.name.padEnd(44)} lib ${fine(r.lib).padStart(9)}  (runs ${fine(v.min)}-${fine(v.max)}, ${v.pairs})  bar ≤ ${r.bar} ms  ${v.verdict}${loadText}`
+    : undefined;
+  const lines = head ? [head] : [`${r.name.padEnd(44)} lib ${fmt(r.lib).padStart(9)}  raw ${fmt(r.raw).padStart(9)}  ratio ${ratioText(v)}  bar ${barText(r.bar)}  ${v.verdict}${loadText}`];
   for (const c of r.checks ?? []) {
     const verdict = c.bar === '—' ? '' : `  bar ${c.bar}  ${c.pass ? 'PASS' : 'MISS'}`;
     lines.push(`  ${c.label.padEnd(42)} ${c.value.padStart(12)}${verdict}`);

@@ -26,7 +26,7 @@ interface Seeded {
 }
 
 /** A fresh group of a sender and a reader, holding `n` of the sender's messages that ask for receipts (setup). */
-async function seed(server: BenchServer, side: string, rep: string, n: number): Promise<Seeded> {
+export async function seed(server: BenchServer, side: string, rep: string, n: number): Promise<Seeded> {
   const { core } = server.sync;
   const convId = `g-cs-${side}-${rep}`;
   const sender = `cs-${side}-${rep}-me`;
@@ -47,7 +47,7 @@ async function seed(server: BenchServer, side: string, rep: string, n: number): 
 }
 
 /** The reader's acks through the server's HTTP API; returns the epoch ms of the first request. */
-async function ackAll(server: BenchServer, s: Seeded): Promise<number> {
+export async function ackAll(server: BenchServer, s: Seeded): Promise<number> {
   const batch = server.sync.core.config.limits.maxAckBatch;
   const token = server.token(s.reader);
   const bodies: string[] = [];

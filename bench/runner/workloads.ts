@@ -5,6 +5,8 @@ import { N, pairs, type Workload } from './workload';
 import { bulkSend, openHistory } from './syncWorkloads';
 import { socketBurst } from './socketBurstWorkload';
 import { peers } from './peersWorkload';
+import { latency } from './latencyWorkload';
+import { burstScale } from './burstScaleWorkload';
 
 export { N, pairs, type Workload };
 
@@ -211,4 +213,4 @@ const flush: Workload = {
   },
 };
 
-export const WORKLOADS: Workload[] = [markRead, flush, socketBurst, injectedBurst, coldStart, bulkSend, openHistory, peers];
+export const WORKLOADS: Workload[] = [markRead, flush, socketBurst, burstScale, latency, injectedBurst, coldStart, bulkSend, openHistory, peers];
