@@ -3,8 +3,8 @@ import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
 import type { AudienceMember, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
-import { SQLITE_BACKFILLS, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
-import { CHUNK_BITS, mergeSorted, walkUnread, zerosInChunks, type UnreadWalkSource } from './unreadWalk';
+import { READ_BITS_SET, SQLITE_BACKFILLS, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES, WORDS } from './sqliteSchema';
+import { CHUNK_BITS, mergeSorted, walkUnread, zerosInChunks, type ChunkRow, type UnreadWalkSource } from './unreadWalk';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
 import type { ConvRow, MsgRow, PositionRow, ReadRow, SpanRow } from './sqliteRows';
 
@@ -71,7 +71,6 @@ export class SqliteOps implements SyncOps {
     // /var/tmp, ~30 times a second under load, all on the event loop. They are bounded by one
     // statement's pages (our statements touch at most a batch's rows).
     this.db.pragma('temp_store = MEMORY');
-    registerBitFunctions(this.db);
     const version = this.db.pragma('user_version', { simple: true }) as number;
     this.db.exec(SQLITE_SCHEMA);
     for (const u of SQLITE_UPGRADES) {
@@ -109,7 +108,7 @@ export class SqliteOps implements SyncOps {
       nextOrdinal: p('SELECT COALESCE(MAX(ordinal), -1) + 1 FROM member_ordinals WHERE conv_id = ?').pluck(),
       insOrdinal: p('INSERT OR IGNORE INTO member_ordinals (conv_id, ordinal, user_id, first_seq) VALUES (?, ?, ?, ?)'),
       ordinalBound: p('SELECT ordinal FROM member_ordinals WHERE conv_id = ? AND first_seq < ? ORDER BY first_seq DESC, ordinal DESC LIMIT 1').pluck(),
-      chunks: p('SELECT chunk, bits FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? ORDER BY chunk LIMIT ?').raw(),
+      chunks: p(`SELECT chunk, ${WORDS.map((j) => `w${j}`).join(', ')} FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? ORDER BY chunk LIMIT ?`).raw(),
       // CROSS JOIN keeps the order of the loops as written (SQLite's rule): the reads after the
       // snapshot (an index range, usually short), then each one's ordinal; and the candidates, then
       // each one's member row. The planner would otherwise walk the conversation's members.
@@ -248,7 +247,7 @@ export class SqliteOps implements SyncOps {
         // Up to 128 chunks of 1,024 members at a time: a 100,000-member group's message has 98.
         const lo = Math.floor(from / CHUNK_BITS);
         const hi = Math.min(Math.floor(bound / CHUNK_BITS), lo + CHUNKS_PER_READ - 1);
-        const rows = hi < lo ? [] : (q.chunks.all(message.id, lo, hi, CHUNKS_PER_READ) as [number, Buffer][]).map(([chunk, bits]) => ({ chunk, bits }));
+        const rows = hi < lo ? [] : (q.chunks.all(message.id, lo, hi, CHUNKS_PER_READ) as number[][]).map(chunkRow);
         return zerosInChunks(rows, hi, from, bound, want);
       },
       members: (ordinals, late) => {
@@ -438,11 +437,10 @@ export class SqliteOps implements SyncOps {
     }
     let stmt = this.bitsInserts[n];
     if (!stmt) {
-      this.bitsInserts[n] = stmt = this.db.prepare(`INSERT INTO read_bits (message_id, chunk, bits)
-        SELECT v.column1, o.ordinal >> 10, readsync_bit(o.ordinal & 1023)
-          FROM (VALUES ${rows(n, 2)}) v JOIN messages m ON m.id = v.column1 JOIN member_ordinals o ON o.conv_id = m.conv_id AND o.user_id = v.column2
-          WHERE true
-        ON CONFLICT (message_id, chunk) DO UPDATE SET bits = readsync_or(bits, excluded.bits)`);
+      this.bitsInserts[n] = stmt = this.db.prepare(
+        READ_BITS_SET(`SELECT v.column1 AS m, o.ordinal AS ord FROM (VALUES ${rows(n, 2)}) v
+          JOIN messages msg ON msg.id = v.column1 JOIN member_ordinals o ON o.conv_id = msg.conv_id AND o.user_id = v.column2`),
+      );
     }
     stmt.run(params);
   }
@@ -557,25 +555,14 @@ export class SqliteOps implements SyncOps {
   }
 }
 
-/**
- * The reader bitmap's two SQL functions (SQLite has no bit operations on
- * blobs): `readsync_bit(i)`, a chunk with only bit i set (as short as it can
- * be), and `readsync_or(a, b)`, two chunks OR'ed (as long as the longer).
- * Bit i is byte i >> 3, bit i & 7.
- */
-function registerBitFunctions(db: Database.Database): void {
-  db.function('readsync_bit', { deterministic: true }, (i: unknown) => {
-    const n = Number(i);
-    const out = Buffer.alloc((n >> 3) + 1);
-    out[n >> 3] = 1 << (n & 7);
-    return out;
-  });
-  db.function('readsync_or', { deterministic: true }, (a: unknown, b: unknown) => {
-    const x = a as Buffer;
-    const y = b as Buffer;
-    const [long, short] = x.length >= y.length ? [x, y] : [y, x];
-    const out = Buffer.from(long);
-    for (let i = 0; i < short.length; i++) out[i] = (out[i] as number) | (short[i] as number);
-    return out;
-  });
+
+/** A read_bits row (chunk, w0..w31) as bytes: bit i is byte i >> 3, bit i & 7. */
+function chunkRow(row: number[]): ChunkRow {
+  const bytes = new Uint8Array(128);
+  const view = new DataView(bytes.buffer);
+  for (let j = 0; j < 32; j++) {
+    const w = row[j + 1] as number;
+    if (w !== 0) view.setUint32(j * 4, w, true);
+  }
+  return { chunk: row[0] as number, bits: bytes };
 }
