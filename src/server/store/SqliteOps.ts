@@ -3,13 +3,11 @@ import type { AckBatchResponse } from '../../protocol';
 import { RowidCache } from './RowidCache';
 import type { AudienceMember, ConversationRecord, DeliveryRecord, MemberSpan, MessageRecord, MessageRef, ReadPositionRecord, ReadRecord, ReadStateUpdate } from './Store';
 import type { SyncOps } from './SynchronousStore';
-import { READ_BITS_SET, SQLITE_BACKFILLS, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES, WORDS } from './sqliteSchema';
-import { CHUNK_BITS, mergeSorted, walkUnread, zerosInChunks, type ChunkRow, type UnreadWalkSource } from './unreadWalk';
+import { READ_BITS_SET, SQLITE_BACKFILLS, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION, SQLITE_UPGRADES } from './sqliteSchema';
+import { mergeSorted, walkUnread, type UnreadWalkSource, type Zeros } from './unreadWalk';
 import { decodeBatchResult, encodeBatchResult, toConv, toMsg, toPosition, toRead, toSpan } from './sqliteRows';
 import type { ConvRow, MsgRow, PositionRow, ReadRow, SpanRow } from './sqliteRows';
 
-/** Reader bitmap chunks read per step of an UNREAD walk. */
-const CHUNKS_PER_READ = 128;
 /** Rows per multi-row statement (4 parameters each, far below SQLite's parameter limit). */
 const MULTI_ROW = 100;
 const rows = (n: number, width: number): string => Array.from({ length: n }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
@@ -108,7 +106,13 @@ export class SqliteOps implements SyncOps {
       nextOrdinal: p('SELECT COALESCE(MAX(ordinal), -1) + 1 FROM member_ordinals WHERE conv_id = ?').pluck(),
       insOrdinal: p('INSERT OR IGNORE INTO member_ordinals (conv_id, ordinal, user_id, first_seq) VALUES (?, ?, ?, ?)'),
       ordinalBound: p('SELECT ordinal FROM member_ordinals WHERE conv_id = ? AND first_seq < ? ORDER BY first_seq DESC, ordinal DESC LIMIT 1').pluck(),
-      chunks: p(`SELECT chunk, ${WORDS.map((j) => `w${j}`).join(', ')} FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? ORDER BY chunk LIMIT ?`).raw(),
+      // The walk's reads of a bitmap: the rows that are not full (full ones are stepped over inside
+      // SQLite), how many rows a stretch has (so missing rows, all zeros, are found by counting), the
+      // last one, and the row numbers when a stretch has some of both.
+      openChunks: p('SELECT chunk, bits FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? AND bits <> -1 ORDER BY chunk LIMIT ?').raw().safeIntegers(),
+      countChunks: p('SELECT count(*) FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ?').pluck(),
+      lastChunk: p('SELECT max(chunk) FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ?').pluck(),
+      chunkList: p('SELECT chunk FROM read_bits WHERE message_id = ? AND chunk >= ? AND chunk <= ? ORDER BY chunk LIMIT ?').pluck(),
       // CROSS JOIN keeps the order of the loops as written (SQLite's rule): the reads after the
       // snapshot (an index range, usually short), then each one's ordinal; and the candidates, then
       // each one's member row. The planner would otherwise walk the conversation's members.
@@ -242,14 +246,7 @@ export class SqliteOps implements SyncOps {
   unreadAudience(message: Pick<MessageRecord, 'id' | 'convId' | 'seq' | 'senderId'>, afterOrdinal: number | null, limit: number, asOf?: number): AudienceMember[] {
     const q = this.q;
     const src: UnreadWalkSource = {
-      zeros: (from, known, want) => {
-        const bound = known ?? (q.ordinalBound.get(message.convId, message.seq) as number | undefined) ?? -1;
-        // Up to 128 chunks of 1,024 members at a time: a 100,000-member group's message has 98.
-        const lo = Math.floor(from / CHUNK_BITS);
-        const hi = Math.min(Math.floor(bound / CHUNK_BITS), lo + CHUNKS_PER_READ - 1);
-        const rows = hi < lo ? [] : (q.chunks.all(message.id, lo, hi, CHUNKS_PER_READ) as number[][]).map(chunkRow);
-        return zerosInChunks(rows, hi, from, bound, want);
-      },
+      zeros: (from, known, want) => sqliteZeros(q, message.id, from, known ?? (q.ordinalBound.get(message.convId, message.seq) as number | undefined) ?? -1, want),
       members: (ordinals, late) => {
         const lateOnes = late ? (q.lateReaders.all({ conv: message.convId, msg: message.id, asOf: asOf ?? Number.MAX_SAFE_INTEGER, after: late.after, bound: late.upTo }) as number[]) : [];
         const candidates = lateOnes.length > 0 ? mergeSorted(ordinals, lateOnes.sort((a, b) => a - b)) : ordinals;
@@ -556,13 +553,59 @@ export class SqliteOps implements SyncOps {
 }
 
 
-/** A read_bits row (chunk, w0..w31) as bytes: bit i is byte i >> 3, bit i & 7. */
-function chunkRow(row: number[]): ChunkRow {
-  const bytes = new Uint8Array(128);
-  const view = new DataView(bytes.buffer);
-  for (let j = 0; j < 32; j++) {
-    const w = row[j + 1] as number;
-    if (w !== 0) view.setUint32(j * 4, w, true);
+/** The bitmap queries `sqliteZeros` uses (prepared in SqliteOps). */
+interface ChunkQueries {
+  openChunks: Database.Statement;
+  countChunks: Database.Statement;
+  lastChunk: Database.Statement;
+  chunkList: Database.Statement;
+}
+
+/**
+ * Zero-bit ordinals in [from, bound] of a message's read_bits (64 a row), at
+ * least `want` unless fewer remain. The rows that are not full come from one
+ * scan that steps over full rows inside SQLite; a row count tells whether
+ * the stretch they cover misses rows (all zeros): none, all, all after the
+ * last one, or else the row numbers are read (a stretch of a few reads).
+ */
+function sqliteZeros(q: ChunkQueries, messageId: string, from: number, bound: number, want: number): Zeros {
+  const ordinals: number[] = [];
+  if (from > bound) return { ordinals, scannedTo: from - 1, bound };
+  const lo = from >> 6;
+  const hi = bound >> 6;
+  const open = q.openChunks.all(messageId, lo, hi, want + 1) as [bigint, bigint][];
+  // Enough rows with zeros: nothing past the last of them is needed.
+  const to = open.length > want ? Number((open[open.length - 1] as [bigint, bigint])[0]) : hi;
+  const stored = q.countChunks.get(messageId, lo, to) as number;
+  let present: (c: number) => boolean;
+  if (stored === to - lo + 1) present = () => true;
+  else if (stored === 0) present = () => false;
+  else {
+    const last = q.lastChunk.get(messageId, lo, to) as number;
+    if (stored === last - lo + 1) present = (c) => c <= last;
+    else {
+      const list = new Set(q.chunkList.all(messageId, lo, to, stored) as number[]);
+      present = (c) => list.has(c);
+    }
   }
-  return { chunk: row[0] as number, bits: bytes };
+  const openBits = new Map<number, bigint>();
+  for (const [c, b] of open) openBits.set(Number(c), b);
+  const end = Math.min(bound, to * 64 + 63);
+  for (let c = lo; c <= to; c++) {
+    const base = c * 64;
+    const first = Math.max(from, base);
+    const last = Math.min(end, base + 63);
+    const bits = present(c) ? openBits.get(c) : 0n;
+    if (bits === undefined) continue; // a full row
+    const low = Number(bits & 0xffffffffn);
+    const high = Number((bits >> 32n) & 0xffffffffn);
+    for (let o = first; o <= last; o++) {
+      const i = o - base;
+      if ((((i < 32 ? low : high) >>> (i & 31)) & 1) === 0) {
+        ordinals.push(o);
+        if (ordinals.length >= want) return { ordinals, scannedTo: o, bound };
+      }
+    }
+  }
+  return { ordinals, scannedTo: end, bound };
 }
