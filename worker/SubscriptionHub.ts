@@ -13,6 +13,7 @@ import { changedKeys } from './subscriptions/changedKeys';
 import { loadConversationSummaries } from './subscriptions/loadConversationSummaries';
 import { loadMessageWindow } from './subscriptions/loadMessageWindow';
 import { StatusCounts } from './subscriptions/StatusCounts';
+import { RowCache } from './subscriptions/RowCache';
 import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
 
 /** The in-memory part of SyncStatus (the counts come from the database). */
@@ -102,6 +103,43 @@ const emptyDirty = (): Dirty => ({
 });
 const TABLES = ['messages', 'receipts', 'conversations', 'outbox', 'meta'] as const;
 
+/**
+ * Rows per table the hub keeps for first values (RowCache): enough for
+ * 10,000 messages on screen and what was stored around them. Rows of a few
+ * hundred bytes make a few MB; at the longest texts (4,000 characters) the
+ * messages could take ~160 MB, a bound, not a typical size.
+ */
+const ROW_CACHE_SIZE = 20_000;
+
+interface Notified {
+  keys: Set<string>;
+  all: boolean;
+}
+const emptyNotified = () => ({ messages: { keys: new Set<string>(), all: false } as Notified, receipts: { keys: new Set<string>(), all: false } as Notified });
+
+/** A change notification of a table: its keys (or all of it) leave the cache, and are noted as notified. */
+function noteKeys(notified: Notified, cache: RowCache, change: { all: boolean; keys: Iterable<string> }): void {
+  if (change.all) {
+    notified.all = true;
+    cache.clear();
+  }
+  for (const k of change.keys) {
+    notified.keys.add(k);
+    cache.delete(k);
+  }
+}
+
+/** Takes what the cache holds of `ids` into `into` (unless already there); returns the ids left to read. */
+function fromCache(ids: readonly string[], into: Map<string, unknown>, cache: RowCache): string[] {
+  const left: string[] = [];
+  for (const id of ids) {
+    if (into.has(id)) continue;
+    if (cache.has(id)) into.set(id, cache.get(id));
+    else left.push(id);
+  }
+  return left;
+}
+
 /** The outbox key that tells whether the ack behind a read state is still queued, if any. */
 const ackKeyOf = (e: Entry): string | null => (isMessageRow(e.msg) ? queuedAckKey(e.msg) : null);
 
@@ -135,6 +173,12 @@ export class SubscriptionHub {
   private readonly counts: StatusCounts;
   /** Rows this worker just committed, so the next tick need not read them back (see `prime`). */
   private primed = { messages: new Map<string, unknown>(), receipts: new Map<string, unknown>() };
+  /** Rows seen lately, for first values without a read (RowCache). */
+  private readonly cache = { messages: new RowCache(ROW_CACHE_SIZE), receipts: new RowCache(ROW_CACHE_SIZE) };
+  /** Change notifications per table since the hub started: a read is cached only if none came during it. */
+  private readonly generation = { messages: 0, receipts: 0 };
+  /** Keys whose change notification arrived since the last tick began (`all`: the whole table's). */
+  private notified = emptyNotified();
   private readonly onMutated = (parts: ObservabilitySet): void => this.noteMutation(parts);
 
   constructor(
@@ -219,9 +263,12 @@ export class SubscriptionHub {
     const dirty = table === 'messages' ? this.dirty.msgIds : this.dirty.receiptIds;
     const map = this.primed[table];
     const keyOf = table === 'messages' ? (r: unknown) => (r as { id: string }).id : (r: unknown) => (r as { messageId: string }).messageId;
+    const cache = this.cache[table];
+    const notified = this.notified[table];
     for (const r of rows) {
       const key = keyOf(r);
       if (dirty.has(key)) map.set(key, r);
+      if (notified.all || notified.keys.has(key)) cache.set(key, r);
     }
   }
 
@@ -303,6 +350,8 @@ export class SubscriptionHub {
   /** Stops listening and drops every subscription. */
   close(): void {
     this.closed = true;
+    this.cache.messages.clear();
+    this.cache.receipts.clear();
     this.counts.close();
     Dexie.on('storagemutated').unsubscribe(this.onMutated);
     this.bySub.clear();
@@ -328,6 +377,8 @@ export class SubscriptionHub {
     let relevant = false;
     if (msgs) {
       relevant = true; // message lists and the status counts depend on any message change
+      this.generation.messages++;
+      noteKeys(this.notified.messages, this.cache.messages, msgs);
       if (msgs.all) {
         this.dirty.allMessages = true;
         this.primed.messages.clear();
@@ -344,6 +395,8 @@ export class SubscriptionHub {
     }
     if (receipts) {
       const stream = this.byKey.has('receipts');
+      this.generation.receipts++;
+      noteKeys(this.notified.receipts, this.cache.receipts, receipts);
       if (receipts.all) {
         this.dirty.allReceipts = true;
         this.primed.receipts.clear();
@@ -411,6 +464,7 @@ export class SubscriptionHub {
     const primed = this.primed;
     this.dirty = emptyDirty();
     this.primed = { messages: new Map(), receipts: new Map() };
+    this.notified = emptyNotified();
     try {
       await this.compute(d, primed);
     } catch (err) {
@@ -456,12 +510,13 @@ export class SubscriptionHub {
     const rcIds = [...new Set([...needRc.map((e) => e.messageId as string), ...streamIds])];
     const msgIds = needMsg.map((e) => e.messageId as string);
     const others = entries.filter((e) => e.query.kind !== 'read-state');
-    // Read back only what this worker did not just hand over.
-    const msgToRead = msgIds.filter((id) => !primed.messages.has(id));
-    const rcToRead = rcIds.filter((id) => !primed.receipts.has(id));
-    const db = this.db;
+    // Read back only what this worker did not just hand over, nor has seen since it last changed.
     const msgById = primed.messages;
     const rcById = primed.receipts;
+    const msgToRead = fromCache(msgIds, msgById, this.cache.messages);
+    const rcToRead = fromCache(rcIds, rcById, this.cache.receipts);
+    const gen = { ...this.generation };
+    const db = this.db;
     const needMsgSet = new Set(needMsg);
     const otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox, db.meta], async () => {
       const [msgRows, rcRows, values] = await Promise.all([
@@ -471,6 +526,9 @@ export class SubscriptionHub {
       ]);
       msgToRead.forEach((id, i) => msgById.set(id, msgRows[i]));
       rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
+      // What was read is the truth unless its table changed meanwhile (the notification may come first).
+      if (gen.messages === this.generation.messages) msgToRead.forEach((id, i) => this.cache.messages.set(id, msgRows[i]));
+      if (gen.receipts === this.generation.receipts) rcToRead.forEach((id, i) => this.cache.receipts.set(id, rcRows[i]));
       for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
       // Incoming messages I read: 'pending' until the ack's outbox row is gone (see MessageRow).
       const check = states.filter((e) => ackKeyOf(e) !== null && (needMsgSet.has(e) || this.ackChanged(e, d)));

@@ -182,3 +182,58 @@ describe('SubscriptionHub', () => {
     }
   });
 });
+
+describe('SubscriptionHub row cache (first values without a read)', () => {
+  const sub = (id: number, n: number) => ({ id, query: { kind: 'read-state' as const, messageId: mid(n) } });
+
+  it('a new subscription to a message this worker just stored, or showed before, is answered without reading it', async () => {
+    const { a, hub, tick, latest } = await setup();
+    // Stored by this worker (its notification arrives, then the rows are handed over, as the engine does).
+    const stored = [mine(3), mine(4)];
+    await a.messages.bulkPut(stored);
+    hub.prime('messages', stored);
+    hub.prime('receipts', await applyReceipts(a, [receipt(3, 2), receipt(4, 1)]));
+    await tick();
+    hub.subscribe([sub(1, 1)]);
+    await tick(); // mid(1) read from the store once
+    const msgReads = vi.spyOn(a.messages, 'bulkGet');
+    const msgScans = vi.spyOn(a.messages, 'toArray');
+    const rcReads = vi.spyOn(a.receipts, 'bulkGet');
+    hub.subscribe([sub(2, 3), sub(3, 4), sub(4, 1)]);
+    await tick();
+    expect([latest(2)?.readCount, latest(3)?.readCount, latest(4)?.messageId]).toEqual([2, 1, mid(1)]);
+    expect(msgReads).not.toHaveBeenCalled();
+    expect(msgScans).not.toHaveBeenCalled();
+    expect(rcReads).not.toHaveBeenCalled();
+  });
+
+  it('a change by another instance (another tab) drops the cached row: a later subscription shows the change', async () => {
+    const { b, hub, tick, latest } = await setup();
+    hub.subscribe([sub(1, 1)]);
+    await tick();
+    hub.unsubscribe([1]);
+    await tick();
+    await applyReceipts(b, [receipt(1, 3)]);
+    await b.messages.update(mid(1), { text: 'edited elsewhere' });
+    await tick();
+    hub.subscribe([sub(2, 1)]);
+    await tick();
+    expect(latest(2)?.readCount).toBe(3);
+    // A whole-table change (a bulk write of 50 or more rows) empties the cache too.
+    await b.receipts.bulkPut(Array.from({ length: 60 }, (_, i) => ({ ...receipt(1, 4), messageId: i === 0 ? mid(1) : mid(100 + i) })));
+    await tick();
+    hub.unsubscribe([2]);
+    hub.subscribe([sub(3, 1)]);
+    await tick();
+    expect(latest(3)?.readCount).toBe(4);
+  });
+
+  it('a row handed over without its change notification is not cached', async () => {
+    const { hub, tick, latest } = await setup();
+    hub.prime('messages', [{ ...mine(1), text: 'never written' }]);
+    hub.prime('receipts', [receipt(1, 4)]);
+    hub.subscribe([sub(1, 1)]);
+    await tick();
+    expect(latest(1)?.readCount).toBe(0);
+  });
+});
