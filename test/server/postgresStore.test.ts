@@ -16,6 +16,7 @@ import { mulberry32 } from '../support/mulberry32';
 import { startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
 import { freshSchema, openPostgresStore } from '../support/postgresStores';
+import { expectUpgradedWalks, expectWalksAfterNewWrites } from './upgradeWalks';
 
 let cluster: TestPostgres;
 beforeAll(async () => {
@@ -24,6 +25,16 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 runStoreContractTests('PostgresStore', () => openPostgresStore(cluster.url));
+
+/** A schema as the migrations up to `version` left it (how an older server's database looks). */
+async function schemaAtVersion(raw: pg.Client, schema: string, version: number): Promise<void> {
+  await raw.query(`CREATE SCHEMA "${schema}"`);
+  await raw.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= version)) {
+    await raw.query(m.sql.replaceAll('{s}', `"${schema}"`));
+    await raw.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+  }
+}
 
 describe('PostgresStore schema', () => {
   it('refuses to open a database that was not migrated, and migrating twice is harmless', async () => {
@@ -85,12 +96,7 @@ describe('PostgresStore schema', () => {
     const raw = new pg.Client(cluster.url);
     await raw.connect();
     // A database as version 4 left it: a group, three messages, two of them read (one privately).
-    await raw.query(`CREATE SCHEMA "${schema}"`);
-    await raw.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= 4)) {
-      await raw.query(m.sql.replaceAll('{s}', `"${schema}"`));
-      await raw.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
-    }
+    await schemaAtVersion(raw, schema, 4);
     await raw.query(`INSERT INTO "${schema}".conversations VALUES ('team', 'group', 'work', 'Team', NULL, NULL, 3, 4, 1)`);
     await raw.query(`INSERT INTO "${schema}".spans VALUES ('team', 'alice', 0, NULL), ('team', 'bob', 0, NULL), ('team', 'carol', 0, NULL), ('team', 'dave', 0, NULL)`);
     await raw.query(`INSERT INTO "${schema}".messages VALUES ('m1', 'team', 'group', 'alice', 'one', true, 1, 1, 3), ('m2', 'team', 'group', 'alice', 'two', true, 2, 1, 3), ('m3', 'team', 'group', 'alice', 'three', true, 3, 1, 3)`);
@@ -155,12 +161,7 @@ describe('PostgresStore schema', () => {
     const schema = `v5_${process.pid}`;
     const raw = new pg.Client(cluster.url);
     await raw.connect();
-    await raw.query(`CREATE SCHEMA "${schema}"`);
-    await raw.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const m of POSTGRES_MIGRATIONS.filter((x) => x.version <= 5)) {
-      await raw.query(m.sql.replaceAll('{s}', `"${schema}"`));
-      await raw.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
-    }
+    await schemaAtVersion(raw, schema, 5);
     // alice, erin, bob and dave joined at 0 (dave left at 1 and came back at 4), carol at 2, frank at 6;
     // m1 at 3 (audience bob, erin, carol), m2 at 5 (bob, dave, erin, carol). Bob read m1, carol m2,
     // erin m2 privately.
@@ -173,26 +174,14 @@ describe('PostgresStore schema', () => {
     await raw.query(`UPDATE "${schema}".counters SET value = 3`);
     expect(await PostgresStore.migrate({ connectionString: cluster.url, schema })).toEqual({ from: 5, to: POSTGRES_SCHEMA_VERSION });
     const store = await PostgresStore.open({ connectionString: cluster.url, schema });
-    const names = (xs: { userId: string }[]) => xs.map((x) => x.userId);
-    // Ordinals by first join, then user id among those who joined together: alice, bob, dave, erin, carol, frank.
-    expect(await store.unreadAudience({ id: 'm1', convId: 'team', seq: 3, senderId: 'alice' }, null, 10)).toEqual([
-      { userId: 'erin', ordinal: 3 },
-      { userId: 'carol', ordinal: 4 },
-    ]);
-    const m2 = { id: 'm2', convId: 'team', seq: 5, senderId: 'alice' };
-    expect(names(await store.unreadAudience(m2, null, 10))).toEqual(['bob', 'dave', 'erin']);
-    expect(names(await store.unreadAudience(m2, null, 10, 2))).toEqual(['bob', 'dave', 'erin', 'carol']);
+    await expectUpgradedWalks(store);
     // After the upgrade: a new member gets the next ordinal, a new read (one ack batch's statement) sets its bit.
     await store.transaction(async (tx) => {
       await tx.getConversation('team');
       await tx.openSpans('team', ['gina'], 7);
     });
     await store.transaction((tx) => tx.insertCountedReads!([{ messageId: 'm2', userId: 'bob', readAt: 20, ackSeq: 0 }], ['alice']));
-    expect(names(await store.unreadAudience(m2, null, 10))).toEqual(['dave', 'erin']);
-    expect(await store.unreadAudience({ id: 'm3', convId: 'team', seq: 8, senderId: 'alice' }, 4, 10)).toEqual([
-      { userId: 'frank', ordinal: 5 },
-      { userId: 'gina', ordinal: 6 },
-    ]);
+    await expectWalksAfterNewWrites(store);
     await store.close();
     await raw.end();
   });
