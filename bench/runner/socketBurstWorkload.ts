@@ -25,6 +25,9 @@ interface Seeded {
   messages: Message[];
 }
 
+/** Seeds made by this process so far (message ids carry it). */
+let seeds = 0;
+
 /** A fresh group of a sender and a reader, holding `n` of the sender's messages that ask for receipts (setup). */
 export async function seed(server: BenchServer, side: string, rep: string, n: number): Promise<Seeded> {
   const { core } = server.sync;
@@ -33,12 +36,14 @@ export async function seed(server: BenchServer, side: string, rep: string, n: nu
   const reader = `cs-${side}-${rep}-rd`;
   await core.admin.createGroup({ id: convId, name: 'bench burst', groupType: 'work', members: [sender, reader] });
   const max = core.config.limits.maxMessageBatch;
+  const tag = (++seeds).toString(36).padStart(3, '0');
   const messages: Message[] = [];
   for (let i = 0; i < n; i += max) {
     const res = await core.sendMessages(sender, {
       type: 'send-messages',
-      // 16-character ids, like newMessageId()'s.
-      messages: Array.from({ length: Math.min(max, n - i) }, (_, k) => ({ id: `${side}${rep}_${String(i + k).padStart(12, '0')}`.slice(-16), convId, text: `burst message ${i + k}`, needReadReceipt: true, createdAt: Date.now() })),
+      // 16-character ids, like newMessageId()'s, unique per seed on this server (ids are global: a
+      // workload seeding after another must not reuse its ids, or the server refuses them).
+      messages: Array.from({ length: Math.min(max, n - i) }, (_, k) => ({ id: `${tag}_${String(i + k).padStart(12, '0')}`, convId, text: `burst message ${i + k}`, needReadReceipt: true, createdAt: Date.now() })),
     });
     for (const r of res.results) if (r.message) messages.push(r.message);
   }
