@@ -25,6 +25,8 @@ export class DemoServer {
   readonly cutOff = new Set<string>();
   /** Every request the server answered, as "METHOD /path" (to count ack batches). */
   readonly requests: string[] = [];
+  /** The message id of every ack the server was sent, in arrival order (a retried batch counts again). */
+  readonly ackedIds: string[] = [];
   private server: SyncServer | null = null;
   private store: SqliteStore | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'readsync-e2e-'));
@@ -43,6 +45,10 @@ export class DemoServer {
         reply.hijack();
         req.raw.socket.destroy();
       }
+    });
+    this.server.app.addHook('preHandler', async (req) => {
+      const acks = req.method === 'POST' && req.url.startsWith('/v1/acks') ? (req.body as { acks?: unknown } | undefined)?.acks : undefined;
+      if (Array.isArray(acks)) for (const a of acks) if (typeof (a as { m?: unknown })?.m === 'string') this.ackedIds.push((a as { m: string }).m);
     });
     this.server.app.addHook('onResponse', async (req) => {
       this.requests.push(`${req.method} ${req.url.split('?')[0] ?? ''}`);
