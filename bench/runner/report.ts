@@ -24,6 +24,27 @@ export interface WorkloadResult {
   absolute?: boolean;
 }
 
+type Check = NonNullable<WorkloadResult['checks']>[number];
+
+/** What MainThreadMeter saw of one burst on the page. */
+export interface MainThreadRun {
+  maxPostsPerFrame: number;
+  longestTaskMs: number;
+}
+
+/**
+ * SPEC §5's main-thread checks of a burst, over the worst of the library's
+ * runs: at most one update post per animation frame, no task over 50 ms.
+ */
+export function mainThreadChecks(lib: readonly MainThreadRun[], postsLabel: string, taskLabel: string): Check[] {
+  const posts = Math.max(...lib.map((x) => x.maxPostsPerFrame));
+  const longest = Math.max(...lib.map((x) => x.longestTaskMs));
+  return [
+    { label: postsLabel, value: String(posts), bar: '≤ 1', pass: posts <= 1 },
+    { label: taskLabel, value: `${longest.toFixed(0)} ms`, bar: '≤ 50 ms', pass: longest <= 50 },
+  ];
+}
+
 /** Medians of each side plus each pair's ratio, from interleaved pairs. */
 export function fromPairs(raw: readonly number[], lib: readonly number[]): { lib: number; raw: number; ratios: number[] } {
   return { lib: median(lib), raw: median(raw), ratios: lib.map((l, i) => l / (raw[i] as number)) };
