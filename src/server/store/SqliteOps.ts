@@ -552,7 +552,6 @@ export class SqliteOps implements SyncOps {
   }
 }
 
-
 /** The bitmap queries `sqliteZeros` uses (prepared in SqliteOps). */
 interface ChunkQueries {
   openChunks: Database.Statement;

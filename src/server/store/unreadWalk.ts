@@ -13,10 +13,11 @@ import type { AudienceMember } from './Store';
  * unread). Fully read stretches are skipped a word at a time, so a page costs
  * O(page + bitmap words scanned), not a step per reader.
  *
- * Stores keep the bitmap as rows of CHUNK_BITS bits (bit i of chunk c is
- * ordinal 1024c + i; SQLite: a blob of up to 128 bytes, PostgreSQL:
- * bit(1024)); a chunk without a row is all zeros. A 100,000-member group's
- * message read by all has 98 rows, so a page reads at most those.
+ * PostgreSQL keeps the bitmap as rows of CHUNK_BITS bits (bit(1024); bit i
+ * of chunk c is ordinal 1024c + i), scanned by `zerosInChunks`; SQLite as
+ * one 64-bit integer per 64 members (`sqliteZeros` in SqliteOps), memory as
+ * 32-bit words. A chunk without a row is all zeros. A 100,000-member group's
+ * message read by all has 98 PostgreSQL rows, so a page reads at most those.
  */
 export const CHUNK_BITS = 1024;
 
