@@ -80,6 +80,12 @@ export class SyncEngine {
   private stopped = false;
   /** Generation of the event stream: callbacks of a replaced stream are ignored. */
   private streamGen = 0;
+  /**
+   * `settings` events heard so far, counted as they arrive (before they are
+   * applied). A pull's settings were read by the server when it answered; if
+   * an event came meanwhile, it is the newer word and the pull's is dropped.
+   */
+  private settingsHeard = 0;
 
   constructor(private readonly deps: SyncEngineDeps) {}
 
@@ -120,6 +126,7 @@ export class SyncEngine {
     this.closeStream = this.deps.transport.openEvents(since, {
       onEvent: (event) => {
         if (gen !== this.streamGen) return;
+        if ((event as { type?: unknown } | null)?.type === 'settings') this.settingsHeard++;
         // Receipts are shown on arrival, not after the events queued ahead of them are written.
         const receipts = this.previewOnArrival(event);
         this.enqueue(() => (receipts ? this.storeReceipts(receipts) : this.apply(event)));
@@ -248,6 +255,7 @@ export class SyncEngine {
         const cursor = await loadMyReadsCursor(db);
         if (cursor !== null) req.myReadsAfter = cursor;
       }
+      const heard = this.settingsHeard;
       const res = parsePayload(PullMessagesResponseSchema, await transport.pullMessages(req), 'pull-messages-result');
       await upsertConversations(db, res.conversations);
       // Each conversation's messages in a page are a complete run (from its `since`, or its newest window).
@@ -255,8 +263,9 @@ export class SyncEngine {
       // After the messages: a position also marks read the ones this page just stored.
       const positioned = await applyReadPositions(db, res.readPositions ?? []);
       const read = res.myReads ? await applyMyReads(db, res.myReads.reads, this.deps.userId, res.myReads.cursor) : [];
-      // My receipt mode as the server keeps it (unless a change of mine still waits to be sent).
-      if (res.settings) await applyServerSettings(db, res.settings);
+      // My receipt mode as the server keeps it (unless a change of mine still waits to be sent), unless a
+      // `settings` event came while the pull was out: the server may have read this answer before that change.
+      if (res.settings && heard === this.settingsHeard) await applyServerSettings(db, res.settings);
       this.deps.onStored?.('messages', [...positioned, ...read]);
       const reached = new Map<string, number>();
       for (const m of res.messages) reached.set(m.convId, Math.max(reached.get(m.convId) ?? 0, m.seq));

@@ -7,9 +7,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
 import type { ConversationSummary, SyncStatus } from '../../src/bridge';
-import type { AckBatchRequest, ServerConfig, SettingsRequest } from '../../src/protocol';
+import type { AckBatchRequest, PullMessagesRequest, PullMessagesResponse, ServerConfig, SettingsRequest } from '../../src/protocol';
 import { MemoryTransport } from '../../worker/transport/MemoryTransport';
-import { newCore, openClient, type Client } from './harness';
+import { loadReceiptMode } from '../../worker/store/receiptMode';
+import { newCore, openClient, until, type Client } from './harness';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -154,6 +155,49 @@ describe('private reads (issue 10.4)', () => {
     await laptop.until(() => statusOf(laptop, ls), (s) => s?.receiptMode === 'public' && !s.receiptModePending, 'sent');
     await phone.until(() => statusOf(phone, ps), (s) => s?.receiptMode === 'public', 'the phone follows');
     expect((await core.settings('bob', { type: 'settings' })).settings.receipts).toBe('public');
+  });
+
+  it('a pull answered before a change on my phone and delivered after its settings event does not turn the mode back', async () => {
+    // Seen in the demo (a clean-clone CI, test/e2e/unread): the laptop reloaded, its catch-up pull
+    // read the mode on the server, the phone switched to private, the settings event reached the
+    // laptop, and then the pull's older answer set the laptop back to public, where it stayed.
+    const core = newCore();
+    await core.admin.createGroup({ id: 'team', name: 'Team', groupType: 'work', members: ['alice', 'bob'] });
+    /** Armed: the next pull is answered by the server at once, and handed to the worker on release. */
+    let armed = false;
+    let held: { answered: Promise<PullMessagesResponse>; release: () => void } | null = null;
+    class SlowPull extends MemoryTransport {
+      override pullMessages(req: PullMessagesRequest) {
+        const answered = super.pullMessages(req);
+        if (!armed) return answered;
+        armed = false;
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        held = { answered, release };
+        return answered.then(async (res) => (await released, res));
+      }
+    }
+    const phone = await client(core, 'bob');
+    const laptop = await client(core, 'bob', { transport: new SlowPull(core, 'bob') });
+    const ls = await laptop.sub({ kind: 'sync-status' });
+    await laptop.until(() => statusOf(laptop, ls), (s) => s?.receiptMode === 'public', 'public');
+    await laptop.worker.engine.idle();
+    armed = true;
+    const pulled = laptop.worker.engine.catchUp();
+    const pull = await until(() => held, (h) => h !== null, 'the pull sent');
+    expect((await pull!.answered).settings?.receipts).toBe('public');
+    await phone.api.setReceiptMode('private');
+    await phone.api.flush();
+    await laptop.until(() => statusOf(laptop, ls), (s) => s?.receiptMode === 'private', 'the event');
+    pull!.release();
+    await pulled;
+    await laptop.worker.engine.idle();
+    // What the device reads with, stored (the status follows it).
+    expect(await loadReceiptMode(laptop.db)).toBe('private');
+    // The next pull, answered after the change, agrees.
+    await laptop.worker.engine.catchUp();
+    expect(await loadReceiptMode(laptop.db)).toBe('private');
+    expect(statusOf(laptop, ls)?.receiptMode).toBe('private');
   });
 
   it('a server without the feature keeps the change and the private reads queued, with unsupported-protocol', async () => {
