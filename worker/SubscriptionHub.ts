@@ -14,7 +14,7 @@ import { loadConversationSummaries } from './subscriptions/loadConversationSumma
 import { loadMessageWindow } from './subscriptions/loadMessageWindow';
 import { StatusCounts } from './subscriptions/StatusCounts';
 import { RowCache } from './subscriptions/RowCache';
-import { DEFAULT_MESSAGES_LIMIT, SubscribeArgsSchema, UnsubscribeArgsSchema, queryKey } from './subscriptions/queries';
+import { DEFAULT_MESSAGES_LIMIT, UnsubscribeArgsSchema, parseSubscribeArgs, queryKey } from './subscriptions/queries';
 
 /** The in-memory part of SyncStatus (the counts come from the database). */
 export type StatusFlags = Pick<SyncStatus, 'connection' | 'leader' | 'flushing' | 'lastError' | 'lastSyncAt'>;
@@ -203,7 +203,7 @@ export class SubscriptionHub {
 
   /** Starts subscriptions; each gets its current value on the sink. */
   subscribe(subs: unknown): void {
-    const list = parseArgument(SubscribeArgsSchema, subs, 'subscribe');
+    const list = parseSubscribeArgs(subs);
     const ids = new Set<number>();
     for (const { id } of list) {
       if (this.bySub.has(id) || ids.has(id)) throw new ValidationError(`subscribe: subscription id ${id} is already in use`);

@@ -22,6 +22,9 @@ const REASONS = new Set<unknown>(REJECT_REASONS);
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
 
+/** Whether `x` is a message id by `MessageIdSchema`'s rule (for fast paths elsewhere, e.g. the worker's subscribe). */
+export const isMessageId = (x: unknown): x is string => typeof x === 'string' && MESSAGE_ID.test(x);
+
 /** The receipt as the schema would output it (known keys only), or null if the fast checks do not accept it. */
 function fastReceipt(x: unknown): MessageReceipt | null {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return null;

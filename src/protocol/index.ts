@@ -4,4 +4,4 @@ export * from './wire';
 export * from './validate';
 export type { SyncBackend } from './SyncBackend';
 export { PROTOCOL_VERSION } from './version';
-export { fastAckBatchResponse, fastReceiptsEvent, parseServerEvent } from './fastPaths';
+export { fastAckBatchResponse, fastReceiptsEvent, isMessageId, parseServerEvent } from './fastPaths';

@@ -65,6 +65,8 @@ describe('bad input', () => {
       ['getReadReceipts(null)', c.api.getReadReceipts(null as never)],
       ['getReadMembers(filter)', c.api.getReadMembers(mid(1), { filter: 'maybe' as never })],
       ['subscribe(kind)', c.api.subscribe([{ id: 1, query: { kind: 'everything' } as never }])],
+      ['subscribe(read-state, bad id)', c.api.subscribe([{ id: 1, query: { kind: 'read-state', messageId: mid(1) } }, { id: 2, query: { kind: 'read-state', messageId: 'bad id!' } }])],
+      ['subscribe(negative id)', c.api.subscribe([{ id: -1, query: { kind: 'read-state', messageId: mid(1) } }])],
       ['setEnvironment', c.api.setEnvironment({ online: 'yes' } as never)],
     ];
     for (const [what, p] of calls) {
