@@ -161,6 +161,8 @@ export class SubscriptionHub {
   private readonly bySub = new Map<number, Entry>();
   private readonly byKey = new Map<string, Entry>();
   private readonly readStates = new Map<string, Entry>();
+  /** The entries that are not read states (a few: lists, conversations, status, receipts). */
+  private readonly otherEntries = new Set<Entry>();
   private readonly pending = new Map<number, SubscriptionUpdate>();
   private dirty = emptyDirty();
   private flags: StatusFlags = { connection: 'connecting', leader: false, flushing: false, lastError: null, lastSyncAt: null };
@@ -217,6 +219,7 @@ export class SubscriptionHub {
         if (query.kind === 'read-state') entry.messageId = query.messageId;
         this.byKey.set(key, entry);
         if (query.kind === 'read-state') this.readStates.set(query.messageId, entry);
+        else this.otherEntries.add(entry);
         this.markFresh(entry);
       } else if (entry.hasValue && query.kind !== 'receipts') {
         this.pending.set(id, { id, value: entry.value });
@@ -238,6 +241,7 @@ export class SubscriptionHub {
       if (entry.subs.size > 0) continue;
       this.byKey.delete(entry.key);
       if (entry.query.kind === 'read-state') this.readStates.delete(entry.query.messageId);
+      else this.otherEntries.delete(entry);
     }
   }
 
@@ -357,6 +361,7 @@ export class SubscriptionHub {
     this.bySub.clear();
     this.byKey.clear();
     this.readStates.clear();
+    this.otherEntries.clear();
     this.pending.clear();
     this.sink = null;
   }
@@ -476,18 +481,43 @@ export class SubscriptionHub {
     this.post();
   }
 
+  /**
+   * The entries a tick recomputes. A change of named rows looks its read
+   * states up by message id (a new read state's id is among them, see
+   * markFresh), so a single receipt costs the same with 10 or 10,000 live
+   * read states; a change of a whole table, or of queued acks (found by the
+   * ack key of each one's message), looks at every entry.
+   */
   private entriesFor(d: Dirty): Entry[] {
+    if (d.allMessages || d.allReceipts || d.allAcks || d.ackKeys.size > 0) return this.scanEntries(d);
+    const states = new Set<Entry>();
+    for (const ids of [d.msgIds, d.receiptIds]) {
+      for (const id of ids) {
+        const e = this.readStates.get(id);
+        if (e) states.add(e);
+      }
+    }
+    const out = [...states];
+    for (const e of this.otherEntries) if (this.otherDirty(e, d)) out.push(e);
+    return out;
+  }
+
+  private otherDirty(e: Entry, d: Dirty): boolean {
+    const q = e.query;
+    if (q.kind === 'messages') return e.fresh || d.lists;
+    if (q.kind === 'conversations') return e.fresh || d.conversations;
+    if (q.kind === 'sync-status') return e.fresh || d.status;
+    return false;
+  }
+
+  private scanEntries(d: Dirty): Entry[] {
     const out: Entry[] = [];
     for (const e of this.byKey.values()) {
       const q = e.query;
       if (q.kind === 'read-state') {
         if (e.fresh || d.allMessages || d.allReceipts || d.msgIds.has(q.messageId) || d.receiptIds.has(q.messageId) || this.ackChanged(e, d)) out.push(e);
-      } else if (q.kind === 'messages') {
-        if (e.fresh || d.lists) out.push(e);
-      } else if (q.kind === 'conversations') {
-        if (e.fresh || d.conversations) out.push(e);
-      } else if (q.kind === 'sync-status') {
-        if (e.fresh || d.status) out.push(e);
+      } else if (this.otherDirty(e, d)) {
+        out.push(e);
       }
     }
     return out;
@@ -518,12 +548,8 @@ export class SubscriptionHub {
     const gen = { ...this.generation };
     const db = this.db;
     const needMsgSet = new Set(needMsg);
-    const otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox, db.meta], async () => {
-      const [msgRows, rcRows, values] = await Promise.all([
-        msgToRead.length > 0 ? readMany(db.messages, msgToRead) : [],
-        rcToRead.length > 0 ? readMany(db.receipts, rcToRead) : [],
-        Promise.all(others.map((e) => this.load(e.query))),
-      ]);
+    /** Takes the rows read into the maps and the cache, gives the read states their messages; returns those whose ack must be looked up. */
+    const take = (msgRows: readonly unknown[], rcRows: readonly unknown[]): Entry[] => {
       msgToRead.forEach((id, i) => msgById.set(id, msgRows[i]));
       rcToRead.forEach((id, i) => rcById.set(id, rcRows[i]));
       // What was read is the truth unless its table changed meanwhile (the notification may come first).
@@ -531,13 +557,29 @@ export class SubscriptionHub {
       if (gen.receipts === this.generation.receipts) rcToRead.forEach((id, i) => this.cache.receipts.set(id, rcRows[i]));
       for (const e of needMsg) e.msg = msgById.get(e.messageId as string);
       // Incoming messages I read: 'pending' until the ack's outbox row is gone (see MessageRow).
-      const check = states.filter((e) => ackKeyOf(e) !== null && (needMsgSet.has(e) || this.ackChanged(e, d)));
-      if (check.length > 0) {
-        const queued = await loadQueuedAcks(db, check.map((e) => e.msg as MessageRow));
-        for (const e of check) e.queued = queued.get(e.messageId as string);
-      }
-      return values;
-    });
+      return states.filter((e) => ackKeyOf(e) !== null && (needMsgSet.has(e) || this.ackChanged(e, d)));
+    };
+    const lookUpAcks = async (check: readonly Entry[]): Promise<void> => {
+      if (check.length === 0) return;
+      const queued = await loadQueuedAcks(db, check.map((e) => e.msg as MessageRow));
+      for (const e of check) e.queued = queued.get(e.messageId as string);
+    };
+    let otherValues: unknown[] = [];
+    if (msgToRead.length === 0 && rcToRead.length === 0 && others.length === 0) {
+      // All in memory (a receipt this worker just stored, say): no transaction, unless an ack must be looked up.
+      const check = take([], []);
+      if (check.length > 0) await db.transaction('r', [db.outbox], () => lookUpAcks(check));
+    } else {
+      otherValues = await db.transaction('r', [db.messages, db.receipts, db.conversations, db.outbox, db.meta], async () => {
+        const [msgRows, rcRows, values] = await Promise.all([
+          msgToRead.length > 0 ? readMany(db.messages, msgToRead) : [],
+          rcToRead.length > 0 ? readMany(db.receipts, rcToRead) : [],
+          Promise.all(others.map((e) => this.load(e.query))),
+        ]);
+        await lookUpAcks(take(msgRows, rcRows));
+        return values;
+      });
+    }
     if (this.closed) return;
     for (const e of needRc) {
       const read = rcById.get(e.messageId as string);
