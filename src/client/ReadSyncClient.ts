@@ -19,7 +19,7 @@ import type {
   SyncStatus,
   WorkerApi,
 } from '../bridge';
-import { IdSchema, MessageIdSchema, ReadSyncError, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
+import { IdSchema, MessageIdSchema, ReadSyncError, isMessageId, ValidationError, fromErrorPayload, parseArgument, toErrorPayload } from '../protocol';
 import type { ErrorPayload, Message, MessageReceipt, ReadMemberPage, ReceiptMode } from '../protocol';
 import { SubscriptionRegistry } from './SubscriptionRegistry';
 import { refreshTokens } from './refreshTokens';
@@ -130,7 +130,11 @@ export class ReadSyncClient {
    * whose devices have it, readers included.
    */
   readState$(message: MessageRef): Observable<ReadState | null> {
-    return this.observe<ReadState | null>(() => ({ kind: 'read-state', messageId: parseArgument(MessageIdSchema, messageIdOf(message), 'readState$') }));
+    return this.observe<ReadState | null>(() => {
+      const id = messageIdOf(message);
+      // One per message on screen: the valid case is checked by hand, the schema explains a bad one.
+      return { kind: 'read-state', messageId: isMessageId(id) ? id : parseArgument(MessageIdSchema, id, 'readState$') };
+    });
   }
 
   /**
