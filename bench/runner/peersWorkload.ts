@@ -156,6 +156,12 @@ export const peers: Workload = {
         }
       }
       for (const line of tableLines(n, runs, load)) console.log(line);
+      // The floor of the worker hops (information): readsync pays it on every figure, an in-page peer does not.
+      const floor = await page.evaluate((size) => window.bench.peerWorkerFloor(size), n);
+      console.log(
+        `    ${'floor: page → bare worker → page'.padEnd(42)} ${fmtMs(floor.firstMs, 0).padStart(12)} ${'—'.padStart(14)} ${fmtMs(floor.trickleMs, 0).padStart(12)} ${`${fmtQ(floor.trickleP50)}/—/—`.padStart(16)}  (info: postMessage only, no storage)`,
+      );
+      records.push({ key: 'peers-floor', name: `worker round-trip floor at ${n}`, ratio: NaN, spread: [NaN, NaN], pairs: 0, bar: '—', verdict: 'info', load: loadNow(), note: JSON.stringify(floor) });
       for (const { at, name } of overAt.values()) if (at < n) console.log(`    ${name.padEnd(42)} not run: its first values went over ${LIMIT_MS / 1000} s at ${at.toLocaleString('en-US')}`);
       if (hung) {
         console.log(`  stopped: ${hung}`);
