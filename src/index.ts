@@ -9,7 +9,7 @@ export type { ReadSyncClientOptions, ClientEnvironment, ReadTracker, ReadTracker
 // call). Named per module rather than `export type * from './bridge'`: the
 // declaration bundler would publish that module's functions as values too.
 export type * from './bridge/types';
-export type { ErrorTransferOptions, ReadStateColumns, UpdateBatch } from './bridge';
+export type { ErrorTransferOptions, PackedReadStates, ReadStateColumns, UpdateBatch } from './bridge';
 export type {
   Conversation,
   ConvType,

@@ -1,4 +1,4 @@
-import type { ReadState, ReadStateColumns } from '../../src/bridge';
+import { unpackUpdates, type PackedReadStates, type ReadState } from '../../src/bridge';
 
 /** Page-side handle on rawCeilingWorker.ts: promise calls, plus the read-state posts. */
 export class RawWorker {
@@ -13,7 +13,7 @@ export class RawWorker {
   constructor() {
     this.worker = new Worker(new URL('./rawCeilingWorker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent) => {
-      const data = ev.data as { id?: number; result?: unknown; error?: string; columns?: ReadStateColumns };
+      const data = ev.data as { id?: number; result?: unknown; error?: string; columns?: PackedReadStates };
       if (data.columns) {
         this.onPost?.();
         this.dispatch(data.columns);
@@ -28,26 +28,10 @@ export class RawWorker {
   }
 
   /** What the library's client does with a posted batch: one ReadState object per row, handed to its subscriber. */
-  private dispatch(c: ReadStateColumns): void {
+  private dispatch(c: PackedReadStates): void {
     const on = this.onState;
     if (!on) return;
-    for (let i = 0; i < c.id.length; i++) {
-      on(c.id[i] as number, {
-        messageId: c.messageId[i] as string,
-        convId: c.convId[i] as string,
-        convType: c.convType[i] as ReadState['convType'],
-        direction: c.direction[i] as ReadState['direction'],
-        needReadReceipt: c.needReadReceipt[i] as boolean,
-        status: c.status[i] as ReadState['status'],
-        readCount: c.readCount[i] as number,
-        unreadCount: c.unreadCount[i] as number,
-        deliveredCount: (c.deliveredCount ?? c.readCount)[i] as number,
-        isPeerRead: c.isPeerRead[i] as boolean,
-        timestamp: c.timestamp[i] as number,
-        ackStatus: c.ackStatus[i] as ReadState['ackStatus'],
-        label: c.label[i] as string,
-      });
-    }
+    for (const u of unpackUpdates({ packed: c })) on(u.id, u.value as ReadState);
   }
 
   call<T>(op: string, ...args: unknown[]): Promise<T> {

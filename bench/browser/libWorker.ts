@@ -7,7 +7,7 @@
  * inject a receipt burst, wait for idle, and count the ack requests sent.
  */
 import { expose } from 'comlink';
-import { installErrorTransfer, type UpdateBatch, type WorkerInitOptions } from '../../src/bridge';
+import { installErrorTransfer, updateCount, type UpdateBatch, type WorkerInitOptions } from '../../src/bridge';
 import type { MessageReceipt } from '../../src/protocol';
 import { WorkerEntry } from '../../worker/WorkerEntry';
 import { HttpTransport } from '../../worker/transport/HttpTransport';
@@ -125,7 +125,7 @@ for (const name of Object.getOwnPropertyNames(WorkerEntry.prototype)) {
 // The sink is wrapped only to note when the hub posts (epoch ms, comparable across threads).
 api.attach = (sink: (batch: UpdateBatch) => unknown) =>
   entry.attach((batch) => {
-    posts.push({ at: performance.timeOrigin + performance.now(), count: (batch.readStates?.id.length ?? 0) + (batch.updates?.length ?? 0) });
+    posts.push({ at: performance.timeOrigin + performance.now(), count: updateCount(batch) });
     return sink(batch);
   });
 expose(api);

@@ -1,10 +1,10 @@
 /**
  * The raw ceilings, run inside a worker like the library: plain IndexedDB,
  * plain fetch, plain WebSocket, plain postMessage. Requests are `{ id, op, args }`, replies
- * `{ id, result }` or `{ id, error }`; read states are posted as `{ columns }`.
+ * `{ id, result }` or `{ id, error }`; read states are posted as `{ columns }`, packed as the library packs them.
  */
 import type { AckOutboxRow, MessageRow, SendOutboxRow } from '../../worker/db/ReadSyncDb';
-import type { ReadState, ReadStateColumns } from '../../src/bridge';
+import { packUpdates, type PackedReadStates, type ReadState } from '../../src/bridge';
 import type { MessageReceipt, ServerEvent } from '../../src/protocol';
 import { deleteDb, done, openRawDb, request } from './rawIdb';
 import { ACK_KEYS_FROM, ACK_KEYS_TO, ackKey } from '../../worker/db/ackKeys';
@@ -229,42 +229,12 @@ function toState(r: MessageReceipt): ReadState {
   };
 }
 
-/** Read states in the columns the library's hub posts (`ReadStateColumns`): 14 flat arrays, not objects. */
-function toColumns(ids: number[], states: ReadState[]): ReadStateColumns {
-  const c: ReadStateColumns = {
-    id: ids,
-    messageId: [],
-    convId: [],
-    convType: [],
-    direction: [],
-    needReadReceipt: [],
-    status: [],
-    readCount: [],
-    unreadCount: [],
-    deliveredCount: [],
-    isPeerRead: [],
-    timestamp: [],
-    ackStatus: [],
-    label: [],
-    error: {},
-    ackError: {},
-  };
-  for (const s of states) {
-    c.messageId.push(s.messageId);
-    c.convId.push(s.convId);
-    c.convType.push(s.convType);
-    c.direction.push(s.direction);
-    c.needReadReceipt.push(s.needReadReceipt);
-    c.status.push(s.status);
-    c.readCount.push(s.readCount);
-    c.unreadCount.push(s.unreadCount);
-    c.deliveredCount!.push(s.deliveredCount);
-    c.isPeerRead.push(s.isPeerRead);
-    c.timestamp.push(s.timestamp);
-    c.ackStatus.push(s.ackStatus);
-    c.label.push(s.label);
-  }
-  return c;
+/** Read states packed as the library's hub packs them (`packUpdates`: typed arrays, not objects), so both sides post the same bytes. */
+function toColumns(ids: number[], states: ReadState[]): PackedReadStates {
+  return packUpdates(
+    states.map((value, i) => ({ id: ids[i] as number, value })),
+    () => true,
+  ).packed as PackedReadStates;
 }
 
 scope.onmessage = (ev: MessageEvent) => {

@@ -13,7 +13,7 @@ const CONV = 'g-bench';
  * a. In a database of `total` messages, `n` of them (the middle ones) are
  * shown on the page (n plain callbacks); one strict transaction puts their
  * updated rows and n outbox rows, then the worker posts their read states in
- * the library's columns. Timed from the page's request until every callback
+ * the library's packing. Timed from the page's request until every callback
  * has run. `durableMs`: until the commit (the reply), for comparison.
  */
 export async function rawMarkRead(tag: string, n: number, total = n): Promise<{ ms: number; durableMs: number }> {
@@ -98,7 +98,7 @@ export async function rawFlushDurable(tag: string, url: string, token: string, i
   }
 }
 
-/** c (injected, info). n plain callbacks on the page; the worker posts n read states in the library's columns in one message; done when every callback has run. */
+/** c (injected, info). n plain callbacks on the page; the worker posts n read states in the library's packing in one message; done when every callback has run. */
 export async function rawBurst(tag: string, n: number): Promise<{ ms: number; posts: number; maxPostsPerFrame: number; frames: number; longestTaskMs: number }> {
   const w = new RawWorker();
   try {

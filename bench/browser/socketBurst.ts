@@ -7,7 +7,7 @@
  * Library: `readState$` per message through the public client, the worker on
  * the real HttpTransport (its own event stream). Raw ceiling: a plain worker
  * with its own WebSocket that writes each frame's receipts to IndexedDB and
- * posts the read states in the library's columns (rawCeilingWorker.ts).
+ * posts the read states in the library's packing (rawCeilingWorker.ts).
  */
 import { filter, firstValueFrom, type Subscription } from 'rxjs';
 import { createReadSyncClient, type ReadSyncClient } from '../../src/client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packUpdates, unpackUpdates, type ReadState, type SubscriptionUpdate } from '../../src/bridge';
+import { packUpdates, unpackRange, unpackUpdates, type ReadState, type ReadStateColumns, type SubscriptionUpdate } from '../../src/bridge';
 
 const state = (i: number, extra: Partial<ReadState> = {}): ReadState => ({
   messageId: `msg${String(i).padStart(8, '0')}`,
@@ -18,6 +18,30 @@ const state = (i: number, extra: Partial<ReadState> = {}): ReadState => ({
   ...extra,
 });
 
+/** The columns a worker before issue 14 posted (`readStates`), built as it built them. */
+function oldColumns(updates: { id: number; value: ReadState }[]): ReadStateColumns {
+  const cols: ReadStateColumns = { id: [], messageId: [], convId: [], convType: [], direction: [], needReadReceipt: [], status: [], readCount: [], unreadCount: [], deliveredCount: [], isPeerRead: [], timestamp: [], ackStatus: [], label: [], error: {}, ackError: {} };
+  updates.forEach(({ id, value: s }, row) => {
+    cols.id.push(id);
+    cols.messageId.push(s.messageId);
+    cols.convId.push(s.convId);
+    cols.convType.push(s.convType);
+    cols.direction.push(s.direction);
+    cols.needReadReceipt.push(s.needReadReceipt);
+    cols.status.push(s.status);
+    cols.readCount.push(s.readCount);
+    cols.unreadCount.push(s.unreadCount);
+    cols.deliveredCount!.push(s.deliveredCount);
+    cols.isPeerRead.push(s.isPeerRead);
+    cols.timestamp.push(s.timestamp);
+    cols.ackStatus.push(s.ackStatus);
+    cols.label.push(s.label);
+    if (s.error) cols.error[row] = s.error;
+    if (s.ackError) cols.ackError[row] = s.ackError;
+  });
+  return cols;
+}
+
 describe('update batches (the one sink\'s wire format)', () => {
   it('read states survive packing, a structured clone and unpacking exactly, errors included', () => {
     const failed = state(3, { status: 'failed', label: 'Failed: nope', error: { name: 'ReceiptRuleError', code: 'receipts-disabled', message: 'nope' } });
@@ -30,8 +54,28 @@ describe('update batches (the one sink\'s wire format)', () => {
     ];
     const batch = structuredClone(packUpdates(updates, () => true));
     expect(batch.updates).toBeUndefined();
-    expect(batch.readStates?.id).toEqual([1, 2, 3, 4]);
+    expect([...batch.packed!.id]).toEqual([1, 2, 3, 4]);
+    // Repeated strings travel once.
+    expect(batch.packed!.strings.filter((x) => x === 'team')).toHaveLength(1);
     expect(unpackUpdates(batch)).toEqual(updates);
+  });
+
+  it('a large batch unpacks a slice at a time, each slice the same as the whole in order', () => {
+    const updates: SubscriptionUpdate[] = Array.from({ length: 1000 }, (_, i) => ({ id: i + 1, value: state(i % 11, { messageId: `msg${String(i).padStart(8, '0')}`, readCount: i }) }));
+    const batch = structuredClone(packUpdates(updates, () => true));
+    const slices: SubscriptionUpdate[] = [];
+    for (let from = 0; from < 1000; from += 64) slices.push(...unpackRange(batch, from, Math.min(1000, from + 64)));
+    expect(slices).toEqual(updates);
+  });
+
+  it('a message id with a comma (never valid, but not trusted) still lands on its own subscription', () => {
+    const updates: SubscriptionUpdate[] = [{ id: 1, value: state(1, { messageId: 'a,b' }) }, { id: 2, value: state(2) }];
+    expect(unpackUpdates(structuredClone(packUpdates(updates, () => true)))).toEqual(updates);
+  });
+
+  it('columns from a worker before issue 14 (readStates) unpack the same', () => {
+    const updates = [{ id: 1, value: state(1) }, { id: 2, value: state(2, { error: { name: 'ReceiptRuleError', code: 'receipts-disabled', message: 'nope' } }) }];
+    expect(unpackUpdates(structuredClone({ readStates: oldColumns(updates) }))).toEqual(updates);
   });
 
   it('keeps every other update as it is: lists, null read states, errors, receipt batches', () => {
@@ -44,15 +88,15 @@ describe('update batches (the one sink\'s wire format)', () => {
     ];
     const readStateIds = new Set([1, 2, 3]);
     const batch = packUpdates(updates, (u) => readStateIds.has(u.id));
-    expect(batch.readStates?.id).toEqual([1]);
+    expect([...batch.packed!.id]).toEqual([1]);
     expect(batch.updates?.map((u) => u.id)).toEqual([2, 3, 4, 5]);
     const back = unpackUpdates(batch);
     expect(back.sort((a, b) => a.id - b.id)).toEqual(updates);
   });
 
   it('columns from a worker before deliveries (no deliveredCount column) unpack with deliveredCount = readCount', () => {
-    const batch = packUpdates([{ id: 1, value: state(3) }, { id: 2, value: state(5) }], () => true);
-    delete batch.readStates!.deliveredCount;
+    const batch = { readStates: oldColumns([{ id: 1, value: state(3) }, { id: 2, value: state(5) }]) };
+    delete batch.readStates.deliveredCount;
     expect(unpackUpdates(structuredClone(batch)).map((u) => (u.value as ReadState).deliveredCount)).toEqual([3, 5]);
   });
 
